@@ -1,0 +1,11 @@
+/**
+ * `strata/gateway`: the contract between servers and apps, and the Node adapter.
+ */
+export { bodyTooLarge, GatewayError } from './errors.ts';
+export { type FastParts, FastResponse, installFastResponse, NativeResponse } from './fast-response.ts';
+export { filePathOf, openFile } from './file-body.ts';
+export { createNodeHandler, type NodeAdapterOptions, type NodeHandler } from './node.ts';
+export { hasBody, type NodeGatewayConfig, NodeRequest } from './node-request.ts';
+export { type ErrorSink, writeResponse } from './node-response.ts';
+export { nodeHandler, type ResolvedApp, resolveApp } from './resolve-app.ts';
+export type { App, FetchHandler, RemoteAddress, ServeInfo } from './types.ts';

@@ -1,0 +1,350 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bodyAborted, bodyTooLarge, clientGone, type GatewayError } from './errors.ts';
+import { NodeHeaders } from './node-headers.ts';
+
+/**
+ * A web `Request` over node's `IncomingMessage`, paid for on demand (the srvx model).
+ *
+ * `method` is node's own field; `url` is one string concatenation; headers are read from
+ * `rawHeaders` in place; the body is read straight from the socket into one buffer for
+ * `text()/json()/arrayBuffer()/bytes()`, and a web stream is built only for `body`. A real
+ * undici `Request` is built only for `formData()`, `clone()` and `NodeRequest.toNative()`.
+ * `instanceof Request` holds.
+ */
+
+const NativeRequest = globalThis.Request;
+const EMPTY = Buffer.alloc(0);
+// RFC 3986 §3.2.2 reg-name / IPv4 / IP-literal, then an optional port. Anything else in `Host`
+// is not used to build `request.url` (a garbage Host must not make `new URL(request.url)` throw).
+const HOST_SHAPE = /^(?:[A-Za-z0-9._~!$&'()*+,;=%-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
+
+/** What the adapter knows once per server and shares with every request. */
+export interface NodeGatewayConfig {
+  /** Largest request body, in bytes, that `text()/json()/…` and `body` will deliver. */
+  maxBodySize: number;
+  /** Whether the listener is TLS (gives `https:` URLs). */
+  secure: boolean;
+  /** Authority used in `request.url` when the client sent no usable `Host`. */
+  defaultHost: string;
+}
+
+export class NodeRequest {
+  #req: IncomingMessage;
+  #res: ServerResponse;
+  #config: NodeGatewayConfig;
+  #url: string | undefined;
+  #headers: NodeHeaders | undefined;
+  #controller: AbortController | undefined;
+  #stream: ReadableStream<Uint8Array> | null | undefined;
+  #used: boolean;
+  #native: Request | undefined;
+
+  constructor(req: IncomingMessage, res: ServerResponse, config: NodeGatewayConfig) {
+    this.#req = req;
+    this.#res = res;
+    this.#config = config;
+    this.#url = undefined;
+    this.#headers = undefined;
+    this.#controller = undefined;
+    this.#stream = undefined;
+    this.#used = false;
+    this.#native = undefined;
+  }
+
+  get method(): string {
+    return this.#req.method!;
+  }
+
+  get url(): string {
+    let url = this.#url;
+    if (url === undefined) {
+      url = buildUrl(this.#req, this.#config);
+      this.#url = url;
+    }
+    return url;
+  }
+
+  get headers(): Headers {
+    let headers = this.#headers;
+    if (headers === undefined) {
+      headers = new NodeHeaders(this.#req.rawHeaders);
+      this.#headers = headers;
+    }
+    return headers as unknown as Headers;
+  }
+
+  /** Aborts when the client disconnects before the response has been sent in full. */
+  get signal(): AbortSignal {
+    let controller = this.#controller;
+    if (controller === undefined) {
+      controller = new AbortController();
+      this.#controller = controller;
+      const res = this.#res;
+      if (res.writableFinished) return controller.signal;
+      if (res.destroyed) controller.abort(clientGone());
+      else {
+        const c = controller;
+        res.once('close', () => {
+          if (!res.writableFinished) c.abort(clientGone());
+        });
+      }
+    }
+    return controller.signal;
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    let stream = this.#stream;
+    if (stream === undefined) {
+      stream = hasBody(this.#req) && !this.#used ? bodyStream(this.#req, this.#res, this.#config) : null;
+      this.#stream = stream;
+    }
+    return stream;
+  }
+
+  get bodyUsed(): boolean {
+    return this.#used || this.#stream?.locked === true;
+  }
+
+  text(): Promise<string> {
+    return this.#consume().then(decodeUtf8);
+  }
+
+  json(): Promise<unknown> {
+    return this.#consume().then((buf) => JSON.parse(decodeUtf8(buf)));
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#consume().then(
+      (buf) => buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer,
+    );
+  }
+
+  bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#consume().then((buf) => new Uint8Array(buf));
+  }
+
+  blob(): Promise<Blob> {
+    return this.#consume().then(
+      (buf) => new Blob([buf as Uint8Array<ArrayBuffer>], { type: this.headers.get('content-type') ?? '' }),
+    );
+  }
+
+  formData(): Promise<FormData> {
+    return this.#toNative().formData();
+  }
+
+  clone(): Request {
+    return this.#toNative().clone();
+  }
+
+  get cache(): RequestCache {
+    return 'default';
+  }
+  get credentials(): RequestCredentials {
+    return 'same-origin';
+  }
+  get destination(): RequestDestination {
+    return '';
+  }
+  get integrity(): string {
+    return '';
+  }
+  get keepalive(): boolean {
+    return false;
+  }
+  get mode(): RequestMode {
+    return 'cors';
+  }
+  get redirect(): RequestRedirect {
+    return 'follow';
+  }
+  get referrer(): string {
+    return 'about:client';
+  }
+  get referrerPolicy(): ReferrerPolicy {
+    return '';
+  }
+  get duplex(): 'half' {
+    return 'half';
+  }
+  get [Symbol.toStringTag](): string {
+    return 'Request';
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): object {
+    return { method: this.method, url: this.url, headers: this.headers };
+  }
+
+  /** Reads the whole body once, into one buffer, within the size limit. */
+  #consume(): Promise<Buffer> {
+    if (this.bodyUsed) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+    this.#used = true;
+    if (!hasBody(this.#req)) return Promise.resolve(EMPTY);
+    return readBody(this.#req, this.#res, this.#config.maxBodySize);
+  }
+
+  #toNative(): Request {
+    let native = this.#native;
+    if (native === undefined) {
+      const body = this.body;
+      const init: RequestInit & { duplex: 'half' } = {
+        method: this.method,
+        headers: NodeHeaders.toNative(this.headers as unknown as NodeHeaders),
+        signal: this.signal,
+        duplex: 'half',
+      };
+      if (body !== null) init.body = body;
+      native = new NativeRequest(this.url, init);
+      this.#native = native;
+    }
+    return native;
+  }
+
+  /**
+   * A real undici `Request` equivalent to this one, for APIs that brand-check their argument
+   * (`fetch(request)`, `new Request(request)`). Its body is this request's body stream.
+   */
+  static toNative(request: Request): Request {
+    return request instanceof NodeRequest ? request.#toNative() : request;
+  }
+}
+
+Object.setPrototypeOf(NodeRequest.prototype, NativeRequest.prototype);
+
+function buildUrl(req: IncomingMessage, config: NodeGatewayConfig): string {
+  const scheme = config.secure ? 'https://' : 'http://';
+  const target = req.url ?? '/';
+  if (target.charCodeAt(0) !== 47 /* / */) {
+    // RFC 9112 §3.2.2: absolute-form (sent to proxies); its authority wins over Host.
+    if (target === '*') return `${scheme}${requestHost(req, config)}/*`;
+    try {
+      const parsed = new URL(target);
+      if (parsed.protocol === 'http:' || parsed.protocol === 'https:') {
+        return `${scheme}${parsed.host}${parsed.pathname}${parsed.search}`;
+      }
+    } catch {
+      // Not a URL: fall through and treat it as a path relative to the root.
+    }
+    return `${scheme}${requestHost(req, config)}/${target}`;
+  }
+  return `${scheme}${requestHost(req, config)}${target}`;
+}
+
+function requestHost(req: IncomingMessage, config: NodeGatewayConfig): string {
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (key.length === 4 && (key === 'Host' || key === 'host' || key.toLowerCase() === 'host')) {
+      const value = raw[i + 1]!;
+      return HOST_SHAPE.test(value) ? value : config.defaultHost;
+    }
+  }
+  return config.defaultHost;
+}
+
+/** Whether the request carries a body (RFC 9112 §6.3: Content-Length or Transfer-Encoding). */
+export function hasBody(req: IncomingMessage): boolean {
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (key.length === 14) {
+      if (key.toLowerCase() === 'content-length') return raw[i + 1] !== '0';
+    } else if (key.length === 17 && key.toLowerCase() === 'transfer-encoding') return true;
+  }
+  return false;
+}
+
+/** Strips a UTF-8 BOM as the Fetch spec's "UTF-8 decode" does. */
+function decodeUtf8(buf: Buffer): string {
+  if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)
+    return buf.toString('utf8', 3);
+  return buf.toString('utf8');
+}
+
+/** Marks the connection for closing: an unread or refused body must not be read to its end. */
+function closeAfterResponse(res: ServerResponse): void {
+  if (!res.headersSent) res.shouldKeepAlive = false;
+}
+
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const fail = (err: GatewayError | Error): void => {
+      cleanup();
+      closeAfterResponse(res);
+      req.pause();
+      reject(err);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) fail(bodyTooLarge(limit));
+      else chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error): void => fail(err);
+    const onClose = (): void => {
+      if (!req.complete) fail(bodyAborted());
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+function bodyStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  config: NodeGatewayConfig,
+): ReadableStream<Uint8Array> {
+  const limit = config.maxBodySize;
+  let size = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        req.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > limit) {
+            closeAfterResponse(res);
+            req.pause();
+            req.removeAllListeners('data');
+            controller.error(bodyTooLarge(limit));
+            return;
+          }
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 1) <= 0) req.pause();
+        });
+        req.once('end', () => controller.close());
+        req.once('error', (err) => controller.error(err));
+        req.once('close', () => {
+          if (!req.complete) {
+            try {
+              controller.error(bodyAborted());
+            } catch {
+              // Already closed or errored: nothing more to tell the reader.
+            }
+          }
+        });
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        // The app does not want the rest: don't keep the connection to drain it.
+        closeAfterResponse(res);
+        req.pause();
+      },
+    },
+    { highWaterMark: 65536, size: (chunk) => chunk.byteLength },
+  );
+}

@@ -1,0 +1,216 @@
+import { createReadStream } from 'node:fs';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { clientGone } from './errors.ts';
+import { type FastParts, FastResponse } from './fast-response.ts';
+import { filePathOf } from './file-body.ts';
+
+/**
+ * Writes a web `Response` to node's `ServerResponse`.
+ *
+ * Known bodies (string, bytes, null, an `openFile` Blob) go out with `writeHead` + `end` and a
+ * `Content-Length`, no web stream involved; streams are pumped with backpressure (`write` →
+ * `drain`) and cancelled when the client leaves. RFC 9110 §9.3.2 / §15.3.5 / §15.4.5: no body
+ * for HEAD, 204 and 304.
+ */
+
+export type ErrorSink = (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
+
+const JSON_TYPE = 'application/json';
+
+function bodyless(req: IncomingMessage, status: number): boolean {
+  return req.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+}
+
+/** Returns a node headers object (lowercase keys; `set-cookie` as an array). */
+function toNodeHeaders(
+  init: HeadersInit | Headers | undefined,
+  contentType: string | undefined,
+): OutgoingHttpHeaders {
+  if (init === undefined) {
+    if (contentType === JSON_TYPE) return { 'content-type': JSON_TYPE };
+    return contentType === undefined ? {} : { 'content-type': contentType };
+  }
+  const out: OutgoingHttpHeaders = {};
+  if (init instanceof Headers) {
+    copyHeaders(init, out);
+  } else if (Array.isArray(init)) {
+    for (const pair of init) {
+      if (pair.length !== 2) throw new TypeError('Headers pairs must have exactly two items: [name, value]');
+      append(out, pair[0]!.toLowerCase(), String(pair[1]));
+    }
+  } else {
+    const record = init as Record<string, string>;
+    for (const key in record) append(out, key.toLowerCase(), String(record[key]));
+  }
+  if (contentType !== undefined && out['content-type'] === undefined) out['content-type'] = contentType;
+  return out;
+}
+
+function append(out: OutgoingHttpHeaders, key: string, value: string): void {
+  const prev = out[key];
+  if (prev === undefined) out[key] = key === 'set-cookie' ? [value] : value;
+  else if (Array.isArray(prev)) prev.push(value);
+  else out[key] = `${prev}, ${value}`;
+}
+
+function copyHeaders(headers: Headers, out: OutgoingHttpHeaders): void {
+  // Fetch iteration yields each Set-Cookie on its own and combines every other header.
+  for (const [key, value] of headers) {
+    if (key === 'set-cookie') {
+      const prev = out[key];
+      if (Array.isArray(prev)) prev.push(value);
+      else out[key] = [value];
+    } else out[key] = value;
+  }
+}
+
+/** Writes `response` to `res`; errors (bad headers, failing streams) go to `onError`. */
+export function writeResponse(
+  response: Response,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onError: ErrorSink,
+): void {
+  const parts = FastResponse.parts(response);
+  if (parts !== undefined) {
+    writeFast(parts, req, res, onError);
+    return;
+  }
+  if (res.destroyed) {
+    response.body?.cancel(clientGone()).catch(ignore);
+    return;
+  }
+  const status = response.status;
+  const headers: OutgoingHttpHeaders = {};
+  copyHeaders(response.headers, headers);
+  const body = response.body;
+  if (body === null || bodyless(req, status)) {
+    if (body !== null) {
+      body.cancel().catch(ignore);
+    } else if (headers['content-length'] === undefined && !bodyless(req, status)) {
+      headers['content-length'] = 0;
+    }
+    res.writeHead(status, response.statusText || undefined, headers);
+    res.end();
+    return;
+  }
+  res.writeHead(status, response.statusText || undefined, headers);
+  pump(body, req, res, onError);
+}
+
+function writeFast(parts: FastParts, req: IncomingMessage, res: ServerResponse, onError: ErrorSink): void {
+  const body = parts.body;
+  if (res.destroyed) {
+    if (body instanceof ReadableStream) body.cancel(clientGone()).catch(ignore);
+    return;
+  }
+  const status = parts.status;
+  const headers = toNodeHeaders(parts.headers, parts.contentType);
+  const statusText = parts.statusText || undefined;
+  const noBody = bodyless(req, status);
+  if (typeof body === 'string') {
+    if (status !== 204 && status !== 304) headers['content-length'] = Buffer.byteLength(body);
+    res.writeHead(status, statusText, headers);
+    if (noBody) res.end();
+    else res.end(body);
+    return;
+  }
+  if (body === null) {
+    if (status !== 204 && status !== 304 && status >= 200) headers['content-length'] = 0;
+    res.writeHead(status, statusText, headers);
+    res.end();
+    return;
+  }
+  if (body instanceof Uint8Array || body instanceof ArrayBuffer) {
+    const bytes = body instanceof Uint8Array ? body : new Uint8Array(body);
+    if (status !== 204 && status !== 304) headers['content-length'] = bytes.byteLength;
+    res.writeHead(status, statusText, headers);
+    if (noBody) res.end();
+    else res.end(bytes);
+    return;
+  }
+  if (body instanceof Blob) {
+    if (status !== 204 && status !== 304) headers['content-length'] = body.size;
+    res.writeHead(status, statusText, headers);
+    if (noBody) res.end();
+    else {
+      const path = filePathOf(body);
+      if (path !== undefined) sendFile(path, body.size, req, res, onError);
+      else pump(body.stream(), req, res, onError);
+    }
+    return;
+  }
+  res.writeHead(status, statusText, headers);
+  if (noBody) {
+    body.cancel().catch(ignore);
+    res.end();
+  } else pump(body, req, res, onError);
+}
+
+function sendFile(
+  path: string,
+  size: number,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onError: ErrorSink,
+): void {
+  if (size === 0) {
+    res.end();
+    return;
+  }
+  // The Blob fixed the length; a file that shrinks meanwhile ends early and the socket is closed.
+  const file = createReadStream(path, { start: 0, end: size - 1 });
+  file.on('error', (err) => {
+    if (!res.destroyed) onError(err, req, res);
+  });
+  res.once('close', () => file.destroy());
+  file.pipe(res);
+}
+
+function waitDrain(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** Copies a web stream to `res`, waiting for `drain` whenever node's buffer is full. */
+async function pump(
+  stream: ReadableStream<Uint8Array | string>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onError: ErrorSink,
+): Promise<void> {
+  const reader = stream.getReader();
+  const onClose = (): void => {
+    if (!res.writableFinished) reader.cancel(clientGone()).catch(ignore);
+  };
+  res.once('close', onClose);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (res.destroyed) return;
+      if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
+        throw new TypeError(
+          `Response body streams must yield Uint8Array or string chunks, got ${typeof value}`,
+        );
+      }
+      if (!res.write(value)) await waitDrain(res);
+    }
+    if (!res.destroyed) res.end();
+  } catch (err) {
+    // A stream that fails because the client left is not the app's error.
+    if (!res.destroyed) onError(err, req, res);
+    reader.cancel(err).catch(ignore);
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+function ignore(): void {}

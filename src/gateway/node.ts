@@ -1,0 +1,104 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { badResponse } from './errors.ts';
+import { type NodeGatewayConfig, NodeRequest } from './node-request.ts';
+import { type ErrorSink, writeResponse } from './node-response.ts';
+import type { App, RemoteAddress, ServeInfo } from './types.ts';
+
+/** A node-style handler: the "WSGI" path, passed through untouched. */
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Options of `createNodeHandler`: the gateway config plus the server's hooks. */
+export interface NodeAdapterOptions extends NodeGatewayConfig {
+  /** Called when the app throws or rejects, or its response cannot be written. */
+  onError: ErrorSink;
+  /** Receives every promise handed to `info.waitUntil`. */
+  waitUntil(work: Promise<unknown>): void;
+  /** The client address after trusted-proxy resolution; the socket's peer when absent. */
+  remote?: ((req: IncomingMessage) => RemoteAddress) | undefined;
+}
+
+class NodeServeInfo implements ServeInfo {
+  #req: IncomingMessage;
+  #options: NodeAdapterOptions;
+  #remote: RemoteAddress | undefined;
+
+  constructor(req: IncomingMessage, options: NodeAdapterOptions) {
+    this.#req = req;
+    this.#options = options;
+    this.#remote = undefined;
+  }
+
+  get remote(): RemoteAddress {
+    let remote = this.#remote;
+    if (remote === undefined) {
+      const resolveRemote = this.#options.remote;
+      if (resolveRemote !== undefined) remote = resolveRemote(this.#req);
+      else {
+        const socket = this.#req.socket;
+        remote = {
+          address: socket.remoteAddress ?? '',
+          port: socket.remotePort ?? 0,
+          family: (socket.remoteFamily as RemoteAddress['family'] | undefined) ?? '',
+        };
+      }
+      this.#remote = remote;
+    }
+    return remote;
+  }
+
+  get protocol(): ServeInfo['protocol'] {
+    return this.#req.httpVersionMajor === 2
+      ? 'h2'
+      : this.#req.httpVersionMinor === 0
+        ? 'http/1.0'
+        : 'http/1.1';
+  }
+
+  get secure(): boolean {
+    return (this.#req.socket as TLSSocket).encrypted === true;
+  }
+
+  waitUntil(work: Promise<unknown>): void {
+    this.#options.waitUntil(work);
+  }
+}
+
+/**
+ * Turns a strata app into a node `request` listener: a lazy `Request` in, the app's `Response`
+ * written back without web streams where the body is known.
+ *
+ * @example
+ * const handler = createNodeHandler(app, { maxBodySize: 1 << 20, secure: false,
+ *   defaultHost: 'localhost', onError: console.error, waitUntil: () => {} });
+ * http.createServer(handler).listen(3000);
+ */
+export function createNodeHandler(app: App, options: NodeAdapterOptions): NodeHandler {
+  const onError = options.onError;
+  const settle = (req: IncomingMessage, res: ServerResponse, result: unknown): void => {
+    if (result instanceof Response) {
+      try {
+        writeResponse(result, req, res, onError);
+      } catch (err) {
+        onError(err, req, res);
+      }
+    } else onError(badResponse(result), req, res);
+  };
+  return function strataRequest(req: IncomingMessage, res: ServerResponse): void {
+    const request = new NodeRequest(req, res, options) as unknown as Request;
+    let result: Response | Promise<Response>;
+    try {
+      result = app.fetch(request, new NodeServeInfo(req, options));
+    } catch (err) {
+      onError(err, req, res);
+      return;
+    }
+    if (result instanceof Response) settle(req, res, result);
+    else if (result !== null && typeof (result as Promise<Response>)?.then === 'function') {
+      (result as Promise<Response>).then(
+        (value) => settle(req, res, value),
+        (err: unknown) => onError(err, req, res),
+      );
+    } else onError(badResponse(result), req, res);
+  };
+}

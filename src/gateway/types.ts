@@ -1,0 +1,38 @@
+/**
+ * The gateway contract: what a strata app is, and what a server hands it with each request.
+ * Web-standard `Request`/`Response` at the boundary, one object per app, lifespan per worker.
+ */
+
+/** The address of the peer, after trusted-proxy resolution. */
+export interface RemoteAddress {
+  readonly address: string;
+  readonly port: number;
+  readonly family: 'IPv4' | 'IPv6' | '';
+}
+
+/** What the server tells the app about the request besides the `Request` itself. */
+export interface ServeInfo {
+  /** The client's address (after trusted-proxy resolution). */
+  readonly remote: RemoteAddress;
+  /** The protocol the request arrived on. */
+  readonly protocol: 'http/1.1' | 'http/1.0' | 'h2';
+  /** Whether the connection is TLS. */
+  readonly secure: boolean;
+  /**
+   * Keeps background work alive after the response is sent. The server awaits every such promise
+   * before it runs the app's `shutdown` hook; a rejection is logged, never thrown to the client.
+   */
+  waitUntil(work: Promise<unknown>): void;
+}
+
+/** A fetch-style handler: the shape Bun, Deno and Cloudflare Workers share. */
+export type FetchHandler = (request: Request, info: ServeInfo) => Response | Promise<Response>;
+
+/** A strata app: anything with `fetch`, plus optional lifespan hooks run once per worker. */
+export interface App {
+  fetch: FetchHandler;
+  /** Runs once per worker before it accepts traffic. */
+  startup?(): void | Promise<void>;
+  /** Runs once per worker after it has drained. */
+  shutdown?(): void | Promise<void>;
+}

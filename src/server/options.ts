@@ -1,0 +1,71 @@
+import type { Logger } from '../observe/logger.ts';
+
+/**
+ * Every server limit, with its default, in one place. docs/server.md shows the same table, and a
+ * test checks the two against each other.
+ */
+export const SERVER_DEFAULTS = {
+  /** Port to listen on (0 picks a free one). */
+  port: 3000,
+  /** Interface to listen on: loopback unless told otherwise. */
+  host: '127.0.0.1',
+  /** Time allowed to receive a request's headers, in ms (slowloris: trickled headers get 408). */
+  headersTimeout: 20_000,
+  /** Time allowed to receive a whole request, headers and body, in ms (0 = no limit). */
+  requestTimeout: 300_000,
+  /** How long an idle keep-alive connection is kept open, in ms. */
+  keepAliveTimeout: 5_000,
+  /** Socket inactivity (no byte read or written) tolerated mid-request or mid-response, in ms (0 = none). */
+  idleTimeout: 60_000,
+  /** Largest request head (request line + headers), in bytes; beyond it, 431. */
+  maxHeaderSize: 16_384,
+  /** Largest request body, in bytes; beyond it, 413 (from Content-Length, or while reading). */
+  maxBodySize: 1_048_576,
+  /** Most simultaneous connections; further ones are closed on accept. */
+  maxConnections: 10_000,
+  /** Most requests served on one keep-alive connection (0 = unlimited). */
+  maxRequestsPerSocket: 0,
+  /** How long a graceful shutdown waits for in-flight work before closing connections, in ms. */
+  shutdownTimeout: 10_000,
+  /** Stack traces in 500 responses. Never in production. */
+  dev: false,
+  /** Replace globalThis.Response with the lazy FastResponse (see docs/gateway.md). */
+  fastResponse: true,
+} as const;
+
+type Defaults = typeof SERVER_DEFAULTS;
+type Widen<T> = T extends number ? number : T extends string ? string : T extends boolean ? boolean : T;
+
+/** Options of `serve()`; every one is optional and defaults to `SERVER_DEFAULTS`. */
+export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
+  /** Where logs go: a pino logger, or `false` for none. Default: JSON lines on stdout. */
+  logger?: Logger | false;
+  /** Aborting this signal starts a graceful shutdown. */
+  signal?: AbortSignal;
+};
+
+export type ResolvedServeOptions = { -readonly [K in keyof Defaults]: Widen<Defaults[K]> };
+
+/** Merges options over the defaults and checks each limit, naming the bad one. */
+export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions {
+  const out = { ...SERVER_DEFAULTS } as ResolvedServeOptions;
+  for (const key of Object.keys(SERVER_DEFAULTS) as (keyof Defaults)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    const expected = typeof SERVER_DEFAULTS[key];
+    if (
+      typeof value !== expected ||
+      (expected === 'number' && !(Number.isInteger(value) && (value as number) >= 0))
+    ) {
+      throw new TypeError(
+        `serve(): option ${key} must be ${expected === 'number' ? 'a non-negative integer' : `a ${expected}`}, got ${String(value)}`,
+      );
+    }
+    (out as Record<string, unknown>)[key] = value;
+  }
+  if (out.port > 65535) throw new TypeError(`serve(): option port must be at most 65535, got ${out.port}`);
+  // node:http refuses a headersTimeout above requestTimeout.
+  if (out.requestTimeout > 0 && out.headersTimeout > out.requestTimeout)
+    out.headersTimeout = out.requestTimeout;
+  return out;
+}

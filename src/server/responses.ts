@@ -1,0 +1,26 @@
+import type { ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+
+/**
+ * The body length a request declares in Content-Length, or -1 when it declares none (chunked
+ * bodies are counted while they are read). Scans rawHeaders: building `req.headers` costs more.
+ * llhttp has already refused a malformed or conflicting Content-Length (RFC 9112 §6.3).
+ */
+export function declaredBodyLength(rawHeaders: string[]): number {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const key = rawHeaders[i]!;
+    if (key.length === 14 && key.toLowerCase() === 'content-length') return Number(rawHeaders[i + 1]);
+  }
+  return -1;
+}
+
+/** A short plain-text answer the server gives on its own (errors, limits). */
+export function sendPlain(res: ServerResponse, status: number, message?: string): void {
+  const body = `${message ?? STATUS_CODES[status] ?? 'Error'}\n`;
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(body);
+}

@@ -1,0 +1,220 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createNodeHandler, installFastResponse, type NodeHandler, resolveApp } from '../gateway/index.ts';
+import type { App, FetchHandler } from '../gateway/types.ts';
+import { createLogger, type Logger } from '../observe/logger.ts';
+import { ServerError } from './errors.ts';
+import { resolveServeOptions, type ServeOptions } from './options.ts';
+import { declaredBodyLength, sendPlain } from './responses.ts';
+
+/** A running server. */
+export interface StrataServer {
+  /** `http://host:port`, with the port actually bound. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** The underlying node server (for upgrades and tests; prefer the options above). */
+  readonly node: Server;
+  /**
+   * Graceful shutdown: stop accepting, finish in-flight requests (their responses say
+   * `Connection: close`), close idle keep-alive connections at once, force-close whatever is
+   * left after `shutdownTimeout`, await `waitUntil` work, then run the app's `shutdown` hook.
+   */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const CLIENT_GONE = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_STREAM_DESTROYED',
+]);
+
+function isClientGone(error: unknown, res: ServerResponse): boolean {
+  if (res.destroyed && !res.writableFinished) return true;
+  const e = error as { code?: string; name?: string } | null;
+  return e != null && (CLIENT_GONE.has(e.code ?? '') || (e.name === 'AbortError' && res.destroyed));
+}
+
+function silentLogger(): Logger {
+  return createLogger({ level: 'silent' });
+}
+
+/**
+ * Serves an app on node:http with production limits and graceful shutdown.
+ *
+ * `target` is a strata app (anything with `fetch`), a bare fetch function, or a node-style
+ * `(req, res)` handler such as an Express app (passed through untouched).
+ *
+ * @example
+ * const server = await serve({ fetch: () => Response.json({ hello: 'world' }) }, { port: 3000 });
+ * process.on('SIGTERM', () => server.close());
+ */
+export async function serve(
+  target: App | FetchHandler | NodeHandler,
+  options: ServeOptions = {},
+): Promise<StrataServer> {
+  const config = resolveServeOptions(options);
+  const resolved = resolveApp(target);
+  const log: Logger = options.logger === false ? silentLogger() : (options.logger ?? createLogger());
+  if (config.fastResponse) installFastResponse();
+
+  let draining = false;
+  const pending = new Set<Promise<unknown>>();
+
+  const onError = (error: unknown, req: IncomingMessage, res: ServerResponse): void => {
+    if (isClientGone(error, res)) {
+      log.debug({ method: req.method, url: req.url }, 'client went away before the response was complete');
+      return;
+    }
+    const raw = (error as { status?: unknown; expose?: unknown } | null) ?? {};
+    const status =
+      typeof raw.status === 'number' && raw.status >= 400 && raw.status <= 599 ? raw.status : 500;
+    if (status >= 500) log.error({ err: error, method: req.method, url: req.url }, 'request failed');
+    else
+      log.info(
+        { method: req.method, url: req.url, status, reason: (error as Error)?.message },
+        'request refused',
+      );
+    if (res.headersSent) {
+      // Too late for a status: cut the connection so the client sees a truncated response.
+      res.destroy();
+      return;
+    }
+    let body: string | undefined;
+    if (config.dev) body = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    else if (raw.expose === true && error instanceof Error) body = error.message;
+    sendPlain(res, status, body);
+  };
+
+  const waitUntil = (work: Promise<unknown>): void => {
+    pending.add(work);
+    work.then(
+      () => pending.delete(work),
+      (err: unknown) => {
+        pending.delete(work);
+        log.error({ err }, 'waitUntil work failed');
+      },
+    );
+  };
+
+  const gateway = {
+    maxBodySize: config.maxBodySize,
+    secure: false,
+    defaultHost: `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`,
+    onError,
+    waitUntil,
+  };
+
+  let handler: NodeHandler;
+  let app: App | undefined;
+  if (resolved.kind === 'fetch') {
+    app = resolved.app;
+    handler = createNodeHandler(app, gateway);
+  } else {
+    const nodeApp = resolved.handler;
+    handler = (req, res) => {
+      try {
+        nodeApp(req, res);
+      } catch (err) {
+        onError(err, req, res);
+      }
+    };
+  }
+
+  const maxBodySize = config.maxBodySize;
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (draining) res.shouldKeepAlive = false;
+    // 413 from the declared length, before a byte of the body is read.
+    if (declaredBodyLength(req.rawHeaders) > maxBodySize) {
+      log.info({ method: req.method, url: req.url, status: 413 }, 'request body over maxBodySize');
+      res.shouldKeepAlive = false;
+      sendPlain(res, 413, `Request body is larger than the limit of ${maxBodySize} bytes`);
+      return;
+    }
+    handler(req, res);
+  };
+
+  const server = createServer(
+    {
+      headersTimeout: config.headersTimeout,
+      requestTimeout: config.requestTimeout,
+      keepAliveTimeout: config.keepAliveTimeout,
+      maxHeaderSize: config.maxHeaderSize,
+      // Node checks header/request timeouts on this interval (30 s by default): check often
+      // enough that a slowloris client is cut near headersTimeout, not up to 30 s later.
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(config.headersTimeout / 4))),
+      requireHostHeader: true,
+    },
+    onRequest,
+  );
+  server.maxConnections = config.maxConnections;
+  server.maxRequestsPerSocket = config.maxRequestsPerSocket;
+  server.timeout = config.idleTimeout;
+
+  if (app?.startup !== undefined) await app.startup();
+
+  await new Promise<void>((resolve, reject) => {
+    const onListenError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      reject(ServerError.fromListen(err, config.host, config.port));
+    };
+    const onListening = (): void => {
+      server.off('error', onListenError);
+      resolve();
+    };
+    server.once('error', onListenError);
+    server.once('listening', onListening);
+    server.listen(config.port, config.host);
+  });
+  server.on('error', (err) => log.error({ err }, 'server error'));
+
+  const address = server.address() as AddressInfo;
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  gateway.defaultHost = `${hostForUrl}:${address.port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // A connection turns idle when a response begun before the drain finishes: sweep for those.
+      const sweep = setInterval(() => server.closeIdleConnections(), 20);
+      const deadline = setTimeout(() => {
+        log.warn({ timeout: config.shutdownTimeout }, 'shutdown timeout: closing the remaining connections');
+        server.closeAllConnections();
+      }, config.shutdownTimeout);
+      await closed;
+      clearInterval(sweep);
+      clearTimeout(deadline);
+      if (pending.size > 0) {
+        // waitUntil work gets its own shutdownTimeout, after the connections are gone.
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            log.warn({ pending: pending.size }, 'shutdown timeout: abandoning waitUntil work');
+            resolve();
+          }, config.shutdownTimeout);
+        });
+        await Promise.race([Promise.allSettled([...pending]), timeout]);
+        clearTimeout(timer);
+      }
+      if (app?.shutdown !== undefined) await app.shutdown();
+    })();
+    return closing;
+  };
+  options.signal?.addEventListener('abort', () => void close(), { once: true });
+
+  log.info({ url: `http://${hostForUrl}:${address.port}` }, 'listening');
+  return {
+    url: `http://${hostForUrl}:${address.port}`,
+    host: address.address,
+    port: address.port,
+    node: server,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
