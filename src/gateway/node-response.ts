@@ -194,8 +194,7 @@ async function pump(
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) break;
-      if (res.destroyed) return;
+      if (done || res.destroyed) break;
       if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
         throw new TypeError(
           `Response body streams must yield Uint8Array or string chunks, got ${typeof value}`,
@@ -203,7 +202,10 @@ async function pump(
       }
       if (!res.write(value)) await waitDrain(res);
     }
-    if (!res.destroyed) res.end();
+    // A client gone mid-stream is reported so the server can note it at debug level; it is not
+    // the app's error.
+    if (res.destroyed) onError(clientGone(), req, res);
+    else res.end();
   } catch (err) {
     // A stream that fails because the client left is not the app's error.
     if (!res.destroyed) onError(err, req, res);

@@ -14,6 +14,11 @@ export interface NodeAdapterOptions extends NodeGatewayConfig {
   onError: ErrorSink;
   /** Receives every promise handed to `info.waitUntil`. */
   waitUntil(work: Promise<unknown>): void;
+  /**
+   * Set by the server when it starts draining: responses written from then on say
+   * `Connection: close`, so that no client sends another request on a closing connection.
+   */
+  closing?: boolean;
   /** The client address after trusted-proxy resolution; the socket's peer when absent. */
   remote?: ((req: IncomingMessage) => RemoteAddress) | undefined;
 }
@@ -77,6 +82,7 @@ export function createNodeHandler(app: App, options: NodeAdapterOptions): NodeHa
   const onError = options.onError;
   const settle = (req: IncomingMessage, res: ServerResponse, result: unknown): void => {
     if (result instanceof Response) {
+      if (options.closing === true) res.shouldKeepAlive = false;
       try {
         writeResponse(result, req, res, onError);
       } catch (err) {

@@ -79,8 +79,12 @@ export async function serve(
         'request refused',
       );
     if (res.headersSent) {
-      // Too late for a status: cut the connection so the client sees a truncated response.
-      res.destroy();
+      // Too late for a status: end the connection without the final chunk, after what was
+      // written has been flushed, so the client sees a truncated response (not a reset that
+      // could swallow the part it was sent).
+      const socket = res.socket;
+      if (socket !== null && !socket.destroyed) socket.destroySoon();
+      else res.destroy();
       return;
     }
     let body: string | undefined;
@@ -101,6 +105,7 @@ export async function serve(
   };
 
   const gateway = {
+    closing: false,
     maxBodySize: config.maxBodySize,
     secure: false,
     defaultHost: `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`,
@@ -110,12 +115,23 @@ export async function serve(
 
   let handler: NodeHandler;
   let app: App | undefined;
+  let markClosing = (): void => {};
   if (resolved.kind === 'fetch') {
     app = resolved.app;
     handler = createNodeHandler(app, gateway);
   } else {
     const nodeApp = resolved.handler;
+    // Node apps write their own headers, so the drain must reach the responses in flight.
+    const inFlight = new Set<ServerResponse>();
+    const forget = function (this: ServerResponse): void {
+      inFlight.delete(this);
+    };
+    markClosing = () => {
+      for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+    };
     handler = (req, res) => {
+      inFlight.add(res);
+      res.once('close', forget);
       try {
         nodeApp(req, res);
       } catch (err) {
@@ -179,6 +195,8 @@ export async function serve(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       draining = true;
+      gateway.closing = true;
+      markClosing();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // A connection turns idle when a response begun before the drain finishes: sweep for those.
