@@ -91,6 +91,52 @@ describe('server limits, over raw sockets', () => {
   });
 });
 
+describe('timeouts', () => {
+  test('a body that stops arriving is cut after idleTimeout', async () => {
+    const server = await serve(async (r: Request) => new Response(await r.text()), {
+      port: 0,
+      logger: false,
+      idleTimeout: 300,
+      requestTimeout: 0,
+    });
+    try {
+      const started = Date.now();
+      const res = await rawRequest(
+        server.port,
+        'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabcde',
+        {
+          timeoutMs: 3000,
+        },
+      );
+      assert.equal(res.closed, true);
+      assert.equal(res.status, 0, 'no response to a request that never completed');
+      assert.ok(Date.now() - started < 2500, 'cut by the idle timeout, not the test timeout');
+      assert.equal((await fetch(server.url, { method: 'POST', body: 'fine' })).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a body trickled slower than requestTimeout allows gets 408', async () => {
+    const server = await serve(async (r: Request) => new Response(await r.text()), {
+      port: 0,
+      logger: false,
+      headersTimeout: 400,
+      requestTimeout: 400,
+      idleTimeout: 0,
+    });
+    try {
+      const parts = ['POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n'];
+      for (let i = 0; i < 20; i++) parts.push('z');
+      const res = await rawRequest(server.port, parts, { gapMs: 100, timeoutMs: 4000 });
+      assert.equal(res.closed, true);
+      assert.ok(res.status === 408 || res.status === 0, `408 or a bare close, got ${res.status}`);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('maxConnections', () => {
   test('connections beyond the cap are closed, the others served', async () => {
     const server = await serve(() => new Response('ok'), { port: 0, logger: false, maxConnections: 2 });
