@@ -1,0 +1,30 @@
+/**
+ * hello: a bare fetch app answering {"hello":"world"} — the cost of the gateway itself.
+ * Floor (issue 2): strata's CPU per request at most 1.10× raw node:http.
+ */
+import { join } from 'node:path';
+import type { Scenario, Target } from './lib/harness.ts';
+
+const servers = join(import.meta.dirname, 'servers');
+const node = (name: string, file: string): Target => ({
+  name,
+  command: process.execPath,
+  args: [join(servers, file)],
+});
+
+export const scenario: Scenario = {
+  name: 'hello',
+  description: 'GET / → {"hello":"world"} as application/json',
+  path: '/',
+  baseline: 'node:http',
+  subject: 'strata',
+  targets: [
+    node('node:http', 'hello-node-http.ts'),
+    node('strata', 'hello-strata.ts'),
+    node('fastify', 'hello-fastify.ts'),
+    node('hono', 'hello-hono.ts'),
+    node('express', 'hello-express.ts'),
+    node('naive-adapter', 'hello-naive.ts'),
+  ],
+  floors: [{ vs: 'node:http', max: 1.1 }],
+};

@@ -1,0 +1,56 @@
+import { execFile } from 'node:child_process';
+
+export interface LoadResult {
+  requests: number;
+  succeeded: number;
+  failed: number;
+  errored: number;
+  status2xx: number;
+  statusOther: number;
+  reqPerSec: number;
+  raw: string;
+}
+
+/** Runs h2load over HTTP/1.1, pinned to `core`, and parses its summary. */
+export function h2load(options: {
+  url: string;
+  requests: number;
+  connections: number;
+  core: number;
+  headers?: string[];
+  method?: string;
+  dataFile?: string;
+}): Promise<LoadResult> {
+  const args = [
+    '-c',
+    String(options.core),
+    'h2load',
+    '--h1',
+    '-n',
+    String(options.requests),
+    '-c',
+    String(options.connections),
+    '-t',
+    '1',
+  ];
+  for (const h of options.headers ?? []) args.push('-H', h);
+  if (options.dataFile !== undefined) args.push('-d', options.dataFile);
+  if (options.method !== undefined) args.push('--header', `:method: ${options.method}`);
+  args.push(options.url);
+  return new Promise((resolve, reject) => {
+    execFile('taskset', args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`h2load failed: ${err.message}\n${stderr}`));
+      const num = (re: RegExp): number => Number(re.exec(stdout)?.[1] ?? Number.NaN);
+      resolve({
+        requests: num(/requests: (\d+) total/),
+        succeeded: num(/(\d+) succeeded/),
+        failed: num(/(\d+) failed/),
+        errored: num(/(\d+) errored/),
+        status2xx: num(/status codes: (\d+) 2xx/),
+        statusOther: num(/2xx, (\d+) 3xx/) + num(/3xx, (\d+) 4xx/) + num(/4xx, (\d+) 5xx/),
+        reqPerSec: num(/finished in [^,]+, ([\d.]+) req\/s/),
+        raw: stdout,
+      });
+    });
+  });
+}

@@ -1,0 +1,211 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { h2load, type LoadResult } from './h2load.ts';
+import { treeCpuUs } from './process-tree.ts';
+import { type ServerProcess, startServer } from './server-process.ts';
+
+/** One server in a scenario: a command that listens on $PORT. */
+export interface Target {
+  name: string;
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+}
+
+/** A load scenario: the same request against every target, interleaved. */
+export interface Scenario {
+  name: string;
+  description: string;
+  /** Request path (and query). */
+  path: string;
+  targets: Target[];
+  /** The target every ratio is taken against (raw node:http). */
+  baseline: string;
+  /** The target being judged (strata). */
+  subject: string;
+  headers?: string[];
+  /** The issue's floors: subject CPU per request at most `max` × that of `vs`. */
+  floors?: { vs: string; max: number }[];
+}
+
+interface Sample {
+  target: string;
+  round: number;
+  cpuUsPerRequest: number;
+  reqPerSec: number;
+  load: Omit<LoadResult, 'raw'>;
+}
+
+const SERVER_CORE = 0;
+const LOAD_CORE = 1;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function problems(load: LoadResult): string | undefined {
+  if (load.failed > 0 || load.errored > 0 || load.statusOther > 0 || load.status2xx !== load.requests) {
+    return `failed=${load.failed} errored=${load.errored} 2xx=${load.status2xx}/${load.requests} other=${load.statusOther}`;
+  }
+  return undefined;
+}
+
+/** Runs a scenario with the command line's --rounds, --requests, --connections, --only. */
+export async function runScenario(scenario: Scenario, argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      rounds: { type: 'string', default: '10' },
+      requests: { type: 'string', default: '50000' },
+      connections: { type: 'string', default: '64' },
+      only: { type: 'string' },
+    },
+  });
+  const rounds = Number(values.rounds);
+  const requests = Number(values.requests);
+  const connections = Number(values.connections);
+  const only = values.only?.split(',');
+  const targets = scenario.targets.filter((t) => only === undefined || only.includes(t.name));
+
+  console.log(`# ${scenario.name}: ${scenario.description}`);
+  console.log(
+    `# ${rounds} rounds x ${requests} requests, ${connections} connections; server on core ${SERVER_CORE}, h2load on core ${LOAD_CORE}; node ${process.version}`,
+  );
+
+  const servers: ServerProcess[] = [];
+  const failedToStart: string[] = [];
+  let port = 4100;
+  for (const t of targets) {
+    try {
+      servers.push(
+        await startServer({
+          name: t.name,
+          command: t.command,
+          args: t.args,
+          port: port++,
+          core: SERVER_CORE,
+          path: scenario.path,
+          ...(t.env === undefined ? {} : { env: t.env }),
+        }),
+      );
+    } catch (err) {
+      failedToStart.push(t.name);
+      console.error(`!! ${t.name} did not start: ${(err as Error).message}`);
+    }
+  }
+
+  const samples: Sample[] = [];
+  try {
+    for (const s of servers) {
+      const warm = await h2load({
+        url: s.url,
+        requests: Math.min(requests, 20000),
+        connections,
+        core: LOAD_CORE,
+        ...(scenario.headers === undefined ? {} : { headers: scenario.headers }),
+      });
+      const bad = problems(warm);
+      if (bad !== undefined) console.error(`!! ${s.name} warm-up had errors: ${bad}`);
+    }
+    for (let round = 0; round < rounds; round++) {
+      // Rotate the order each round so that no target always runs first or last.
+      const order = servers.map((_, i) => servers[(i + round) % servers.length]!);
+      for (const s of order) {
+        const before = treeCpuUs(s.pid);
+        const load = await h2load({
+          url: s.url,
+          requests,
+          connections,
+          core: LOAD_CORE,
+          ...(scenario.headers === undefined ? {} : { headers: scenario.headers }),
+        });
+        const after = treeCpuUs(s.pid);
+        const bad = problems(load);
+        if (bad !== undefined) console.error(`!! ${s.name} round ${round + 1}: ${bad}`);
+        const { raw: _raw, ...summary } = load;
+        samples.push({
+          target: s.name,
+          round,
+          cpuUsPerRequest: (after - before) / load.requests,
+          reqPerSec: load.reqPerSec,
+          load: summary,
+        });
+      }
+    }
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+
+  // Shared machines drift: a slow minute slows every target measured in it. Ratios are therefore
+  // taken within each round (the targets of one round ran back to back) and their median
+  // reported, beside the median of the absolute figures.
+  const inRound = (name: string, round: number): Sample | undefined =>
+    samples.find((x) => x.target === name && x.round === round);
+  const pairedRatio = (name: string, vs: string): number =>
+    median(
+      Array.from({ length: rounds }, (_, round) => {
+        const a = inRound(name, round);
+        const b = inRound(vs, round);
+        return a && b ? a.cpuUsPerRequest / b.cpuUsPerRequest : Number.NaN;
+      }).filter((x) => !Number.isNaN(x)),
+    );
+  const rows = servers.map((s) => {
+    const mine = samples.filter((x) => x.target === s.name);
+    return {
+      name: s.name,
+      cpu: median(mine.map((x) => x.cpuUsPerRequest)),
+      rps: median(mine.map((x) => x.reqPerSec)),
+      vsBaseline: pairedRatio(s.name, scenario.baseline),
+      subjectVs: pairedRatio(scenario.subject, s.name),
+      errors: mine.filter((x) => problems({ ...x.load, raw: '' }) !== undefined).length,
+    };
+  });
+  const subject = rows.find((r) => r.name === scenario.subject);
+  const header = [
+    'target',
+    'CPU µs/req',
+    `CPU × ${scenario.baseline}`,
+    'req/s',
+    `${scenario.subject} CPU ÷ target`,
+    'rounds w/ errors',
+  ];
+  const table = rows.map((r) => [
+    r.name,
+    r.cpu.toFixed(2),
+    r.vsBaseline.toFixed(3),
+    Math.round(r.rps).toString(),
+    r.subjectVs.toFixed(3),
+    String(r.errors),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log();
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of table) console.log(line(row));
+  for (const name of failedToStart) console.log(`| ${name} | did not start |`);
+
+  let floorsMet = true;
+  for (const floor of scenario.floors ?? []) {
+    if (!subject || !rows.some((r) => r.name === floor.vs)) continue;
+    const ratio = pairedRatio(scenario.subject, floor.vs);
+    const ok = ratio <= floor.max;
+    floorsMet &&= ok;
+    console.log(
+      `floor: ${scenario.subject} CPU/req ≤ ${floor.max}× ${floor.vs} (median of per-round ratios): ${ratio.toFixed(3)} ${ok ? 'MET' : 'NOT MET'}`,
+    );
+  }
+
+  const dir = join(import.meta.dirname, '..', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${scenario.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({ scenario: scenario.name, rounds, requests, connections, rows, samples }, null, 2),
+  );
+  console.log(`raw results: ${file}`);
+  if (!floorsMet) process.exitCode = 1;
+}
