@@ -1,0 +1,274 @@
+import type { ServeInfo } from '../gateway/types.ts';
+import type { Inputs, PathParams, Variables } from './types.ts';
+
+type HeaderRecord = Record<string, string | string[]>;
+
+/** Status or full init, as the response helpers accept. */
+export type ResponseOptions = number | { status?: number; headers?: Record<string, string> };
+
+/** What the app shares with every context it creates (settings, not per-request state). */
+export interface ContextShared {
+  /** Secrets for signed cookies, newest first. */
+  readonly cookieSecrets: readonly string[];
+}
+
+const EMPTY_PARAMS = Object.freeze({}) as Record<string, string>;
+
+/**
+ * The per-request context a handler receives: the request, its params, per-request values, and
+ * the helpers that build the response. Nothing is parsed until asked (query, cookies, body).
+ *
+ * @example
+ * app.get('/users/:id', (c) => c.json({ id: c.params.id, page: c.query.page ?? '1' }));
+ */
+export class Context<P extends string = string, V extends Variables = Variables, I extends Inputs = Inputs> {
+  /** The web-standard request. */
+  readonly req: Request;
+  /** What the server knows about the request: client address, protocol, `waitUntil`. */
+  readonly info: ServeInfo;
+  /** Path params, percent-decoded, typed from the route's path string. */
+  params: PathParams<P>;
+  /** The response, once the handler (or a middleware) has produced one. */
+  res: Response | undefined;
+  /** The route pattern that matched (`/users/:id`), or undefined for 404/405. */
+  readonly routePath: string | undefined;
+
+  #url: string;
+  #queryStart: number;
+  #query: Record<string, string> | undefined;
+  #search: URLSearchParams | undefined;
+  #status: number;
+  #headers: HeaderRecord | undefined;
+  #vars: Record<string, unknown> | undefined;
+  #inputs: I | undefined;
+  #cookies: Record<string, string> | undefined;
+  #shared: ContextShared;
+
+  constructor(
+    req: Request,
+    info: ServeInfo,
+    url: string,
+    queryStart: number,
+    params: Record<string, string> | undefined,
+    routePath: string | undefined,
+    shared: ContextShared,
+  ) {
+    this.req = req;
+    this.info = info;
+    this.params = (params ?? EMPTY_PARAMS) as PathParams<P>;
+    this.res = undefined;
+    this.routePath = routePath;
+    this.#url = url;
+    this.#queryStart = queryStart;
+    this.#query = undefined;
+    this.#search = undefined;
+    this.#status = 200;
+    this.#headers = undefined;
+    this.#vars = undefined;
+    this.#inputs = undefined;
+    this.#cookies = undefined;
+    this.#shared = shared;
+  }
+
+  /** The shared settings of the app that made this context (for middleware in this layer). */
+  get shared(): ContextShared {
+    return this.#shared;
+  }
+
+  // ---- request side --------------------------------------------------------------------
+
+  /** Query parameters, first value of each (`?a=1&a=2` gives `{ a: '1' }`). */
+  get query(): Record<string, string> {
+    let query = this.#query;
+    if (query === undefined) {
+      query = Object.create(null) as Record<string, string>;
+      for (const [key, value] of this.searchParams) if (!(key in query)) query[key] = value;
+      this.#query = query;
+    }
+    return query;
+  }
+
+  /** Every value of a repeated query parameter. */
+  queries(name: string): string[] {
+    return this.searchParams.getAll(name);
+  }
+
+  /** The query string as `URLSearchParams`. */
+  get searchParams(): URLSearchParams {
+    let search = this.#search;
+    if (search === undefined) {
+      search = new URLSearchParams(this.#queryStart === -1 ? '' : this.#url.slice(this.#queryStart + 1));
+      this.#search = search;
+    }
+    return search;
+  }
+
+  /** Validated inputs (`validate()` fills them), typed by the schemas. */
+  get valid(): I {
+    return (this.#inputs ?? {}) as I;
+  }
+
+  /** The validated request body (`validate({ body })`), typed by its schema. */
+  get body(): I['body'] {
+    return this.#inputs?.body as I['body'];
+  }
+
+  /** Records a validated input; used by `validate()`. */
+  setValid<K extends keyof Inputs>(key: K, value: unknown): void {
+    if (this.#inputs === undefined) this.#inputs = {} as I;
+    (this.#inputs as Record<string, unknown>)[key] = value;
+  }
+
+  /** Request cookies, parsed on first use (RFC 6265 §5.4). */
+  get cookies(): Record<string, string> {
+    let cookies = this.#cookies;
+    if (cookies === undefined) {
+      cookies = parseCookieHeader(this.req.headers.get('cookie'));
+      this.#cookies = cookies;
+    }
+    return cookies;
+  }
+
+  // ---- per-request values --------------------------------------------------------------
+
+  /** Stores a per-request value, typed by the app's variables. */
+  set<K extends keyof V & string>(key: K, value: V[K]): void {
+    if (this.#vars === undefined) this.#vars = Object.create(null) as Record<string, unknown>;
+    this.#vars[key] = value;
+  }
+
+  /** Reads a per-request value set earlier in the chain. */
+  get<K extends keyof V & string>(key: K): V[K] {
+    return this.#vars?.[key] as V[K];
+  }
+
+  // ---- response side -------------------------------------------------------------------
+
+  /** Sets the status used by the next response helper. */
+  status(code: number): this {
+    this.#status = code;
+    return this;
+  }
+
+  /**
+   * Sets a response header. Before the response exists it is kept for the response helpers;
+   * after (code that runs after `await next()`), it is set on `c.res` directly.
+   */
+  header(name: string, value: string, options?: { append?: boolean }): this {
+    const res = this.res;
+    if (res !== undefined) {
+      if (options?.append === true) res.headers.append(name, value);
+      else res.headers.set(name, value);
+      return this;
+    }
+    if (this.#headers === undefined) this.#headers = {};
+    const headers = this.#headers;
+    const key = name.toLowerCase();
+    const prev = headers[key];
+    if (key === 'set-cookie') {
+      if (Array.isArray(prev)) prev.push(value);
+      else headers[key] = [value];
+    } else if (options?.append === true && prev !== undefined) headers[key] = `${prev}, ${value}`;
+    else headers[key] = value;
+    return this;
+  }
+
+  /** JSON response (`application/json`). */
+  json(data: unknown, options?: ResponseOptions): Response {
+    const status = this.#statusFrom(options);
+    const headers = this.#mergedHeaders(options);
+    if (status === 200 && headers === undefined) return Response.json(data);
+    return Response.json(data, { status, headers: headers as HeadersInit });
+  }
+
+  /** Plain-text response (`text/plain;charset=UTF-8`). */
+  text(text: string, options?: ResponseOptions): Response {
+    return this.#respond(text, options, undefined);
+  }
+
+  /** HTML response (`text/html; charset=utf-8`). */
+  html(html: string, options?: ResponseOptions): Response {
+    return this.#respond(html, options, 'text/html; charset=utf-8');
+  }
+
+  /** A response with any body the Fetch standard accepts. */
+  send(body: BodyInit | null, options?: ResponseOptions): Response {
+    return this.#respond(body, options, undefined);
+  }
+
+  /** Redirect (302 by default) to `location`. */
+  redirect(location: string | URL, status: 301 | 302 | 303 | 307 | 308 = 302): Response {
+    this.header('location', String(location));
+    return this.#respond(null, status, undefined);
+  }
+
+  /** Response with no body (204 unless another status is given). */
+  empty(status = 204): Response {
+    return this.#respond(null, status, undefined);
+  }
+
+  #statusFrom(options: ResponseOptions | undefined): number {
+    if (options === undefined) return this.#status;
+    if (typeof options === 'number') return options;
+    return options.status ?? this.#status;
+  }
+
+  #mergedHeaders(options: ResponseOptions | undefined): HeaderRecord | undefined {
+    const own = this.#headers;
+    if (options === undefined || typeof options === 'number' || options.headers === undefined) return own;
+    const merged: HeaderRecord = own === undefined ? {} : { ...own };
+    for (const key in options.headers) merged[key.toLowerCase()] = options.headers[key]!;
+    return merged;
+  }
+
+  #respond(body: BodyInit | null, options: ResponseOptions | undefined, type: string | undefined): Response {
+    const status = this.#statusFrom(options);
+    let headers = this.#mergedHeaders(options);
+    if (type !== undefined && headers?.['content-type'] === undefined) {
+      headers = headers === undefined ? { 'content-type': type } : { ...headers, 'content-type': type };
+    }
+    if (status === 200 && headers === undefined) return new Response(body);
+    const init: ResponseInit = { status };
+    if (headers !== undefined) init.headers = toHeadersInit(headers)!;
+    return new Response(body, init);
+  }
+}
+
+/** Set-Cookie values must stay separate: give them to `Headers` as pairs, the rest as a record. */
+function toHeadersInit(headers: HeaderRecord | undefined): HeadersInit | undefined {
+  if (headers === undefined) return undefined;
+  const cookies = headers['set-cookie'];
+  if (cookies === undefined) return headers as Record<string, string>;
+  const pairs: [string, string][] = [];
+  for (const key in headers) {
+    const value = headers[key]!;
+    if (Array.isArray(value)) for (const v of value) pairs.push([key, v]);
+    else pairs.push([key, value]);
+  }
+  return pairs;
+}
+
+/** RFC 6265 §5.4 Cookie header: `a=1; b=2`. The first of repeated names wins; bad pairs are skipped. */
+export function parseCookieHeader(header: string | null): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  if (header === null || header === '') return out;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1) continue;
+    const name = part.slice(0, eq).trim();
+    if (name === '' || name in out) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value.charCodeAt(0) === 34 && value.charCodeAt(value.length - 1) === 34) {
+      value = value.slice(1, -1);
+    }
+    if (value.includes('%')) {
+      try {
+        value = decodeURIComponent(value);
+      } catch {
+        // Not percent-encoding after all: keep the raw value.
+      }
+    }
+    out[name] = value;
+  }
+  return out;
+}
