@@ -1,6 +1,6 @@
 /**
- * `strata`: the public entry. The framework (`App`, router, middleware) lands here; today it
- * offers the gateway contract that every strata app implements.
+ * `strata`: the framework and the gateway contract every strata app implements.
  */
+export * from './app/index.ts';
 export { openFile } from './gateway/index.ts';
-export type { App, FetchHandler, RemoteAddress, ServeInfo } from './gateway/types.ts';
+export type { App as AppContract, FetchHandler, RemoteAddress, ServeInfo } from './gateway/types.ts';

@@ -1,4 +1,6 @@
 import type { ServeInfo } from '../gateway/types.ts';
+import { type CookieOptions, serializeCookie, signCookieValue, verifyCookieValue } from './cookies.ts';
+import { AppError } from './errors.ts';
 import type { Inputs, PathParams, Variables } from './types.ts';
 
 type HeaderRecord = Record<string, string | string[]>;
@@ -43,6 +45,7 @@ export class Context<P extends string = string, V extends Variables = Variables,
   #inputs: I | undefined;
   #cookies: Record<string, string> | undefined;
   #shared: ContextShared;
+  #built: Response | undefined;
 
   constructor(
     req: Request,
@@ -68,6 +71,7 @@ export class Context<P extends string = string, V extends Variables = Variables,
     this.#inputs = undefined;
     this.#cookies = undefined;
     this.#shared = shared;
+    this.#built = undefined;
   }
 
   /** The shared settings of the app that made this context (for middleware in this layer). */
@@ -129,6 +133,38 @@ export class Context<P extends string = string, V extends Variables = Variables,
     return cookies;
   }
 
+  /** One request cookie, or undefined. */
+  cookie(name: string): string | undefined {
+    return this.cookies[name];
+  }
+
+  /**
+   * A signed request cookie's value if its signature verifies with any of the app's cookie
+   * secrets (so secrets can be rotated), otherwise undefined.
+   */
+  signedCookie(name: string): string | undefined {
+    const secrets = this.#shared.cookieSecrets;
+    if (secrets.length === 0) throw AppError.badCookieSecret();
+    const raw = this.cookies[name];
+    return raw === undefined ? undefined : verifyCookieValue(name, raw, secrets);
+  }
+
+  /** Adds a Set-Cookie to the response (HttpOnly, SameSite=Lax and Path=/ unless told otherwise). */
+  setCookie(name: string, value: string, options: CookieOptions = {}): this {
+    let v = value;
+    if (options.signed === true) {
+      const secrets = this.#shared.cookieSecrets;
+      if (secrets.length === 0) throw AppError.badCookieSecret();
+      v = signCookieValue(name, value, secrets);
+    }
+    return this.header('set-cookie', serializeCookie(name, v, options), { append: true });
+  }
+
+  /** Expires a cookie (same path and domain as it was set with). */
+  deleteCookie(name: string, options: Pick<CookieOptions, 'path' | 'domain' | 'secure'> = {}): this {
+    return this.setCookie(name, '', { ...options, maxAge: 0, expires: new Date(0) });
+  }
+
   // ---- per-request values --------------------------------------------------------------
 
   /** Stores a per-request value, typed by the app's variables. */
@@ -178,7 +214,9 @@ export class Context<P extends string = string, V extends Variables = Variables,
     const status = this.#statusFrom(options);
     const headers = this.#mergedHeaders(options);
     if (status === 200 && headers === undefined) return Response.json(data);
-    return Response.json(data, { status, headers: headers as HeadersInit });
+    const res = Response.json(data, { status, headers: toHeadersInit(headers)! });
+    this.#built = res;
+    return res;
   }
 
   /** Plain-text response (`text/plain;charset=UTF-8`). */
@@ -230,7 +268,39 @@ export class Context<P extends string = string, V extends Variables = Variables,
     if (status === 200 && headers === undefined) return new Response(body);
     const init: ResponseInit = { status };
     if (headers !== undefined) init.headers = toHeadersInit(headers)!;
-    return new Response(body, init);
+    const res = new Response(body, init);
+    this.#built = res;
+    return res;
+  }
+
+  /**
+   * Applies the headers set with `c.header()`/`c.setCookie()` before the response existed to a
+   * response the context did not build (a `new Response(...)` from a handler, an error answer),
+   * so that a request id, CORS headers or a cookie set by middleware is never lost. The app
+   * calls it once per request; headers the response already has win.
+   */
+  finalize(res: Response): Response {
+    const pending = this.#headers;
+    if (pending === undefined || res === this.#built) return res;
+    try {
+      applyPending(res.headers, pending);
+      return res;
+    } catch {
+      // Immutable headers (Response.error(), a fetch() result): answer with a copy.
+      const copy = new Response(res.body, res);
+      applyPending(copy.headers, pending);
+      return copy;
+    }
+  }
+}
+
+function applyPending(headers: Headers, pending: HeaderRecord): void {
+  for (const key in pending) {
+    const value = pending[key]!;
+    if (Array.isArray(value)) {
+      const present = headers.getSetCookie();
+      for (const v of value) if (!present.includes(v)) headers.append(key, v);
+    } else if (!headers.has(key)) headers.set(key, value);
   }
 }
 

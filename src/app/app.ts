@@ -1,0 +1,422 @@
+import type { RemoteAddress, ServeInfo } from '../gateway/types.ts';
+import { type ChainFn, dispatch } from './compose.ts';
+import { Context, type ContextShared } from './context.ts';
+import { renderError } from './error-response.ts';
+import { AppError } from './errors.ts';
+import { HttpError } from './http-error.ts';
+import { RouteTable } from './route-table.ts';
+import type { Handler, HandlerResult, Inputs, Middleware, Typed, Variables } from './types.ts';
+
+/** Options of `new App()`. */
+export interface AppOptions {
+  /**
+   * Trailing slashes: `strict` (default) treats `/a` and `/a/` as different paths;
+   * `redirect` answers 308 to the registered form when only the other one exists.
+   */
+  trailingSlash?: 'strict' | 'redirect';
+  /** Stack traces in error responses. Never in production. */
+  dev?: boolean;
+  /** Secrets for signed cookies, newest first (older ones still verify: key rotation). */
+  cookieSecrets?: string[];
+  /** Called once per error the app answers with a 5xx (and with `level: 'debug'` for 4xx). */
+  log?: (level: 'error' | 'debug', error: unknown, c: Context) => void;
+}
+
+/** An error handler: turns an error into a response. */
+export type ErrorHandler<V extends Variables = Variables> = (
+  error: unknown,
+  c: Context<string, V>,
+) => HandlerResult | Promise<HandlerResult>;
+
+type AnyFn = Middleware<string, Variables, Inputs> | Handler<string, Variables, Inputs>;
+
+interface RouteRecord {
+  method: string;
+  path: string;
+  handlers: AnyFn[];
+}
+
+interface UseRecord {
+  prefix: string;
+  fns: AnyFn[];
+}
+
+interface Mount {
+  prefix: string;
+  app: App<Variables>;
+}
+
+/** A compiled route: what the router stores. */
+export interface CompiledRoute {
+  path: string;
+  chain: ChainFn[];
+}
+
+type InputsOf<M> = M extends Typed<infer I, Variables> ? I : {};
+type VarsOf<M> = M extends Typed<Inputs, infer V> ? V : {};
+
+/**
+ * `app.get(path, ...middleware, handler)`: params are inferred from `path`; inputs and
+ * variables added by typed middleware (such as `validate()`) reach the handler's context.
+ */
+export interface RouteMethod<V extends Variables, Self> {
+  <P extends string>(path: P, handler: Handler<P, V, {}>): Self;
+  <P extends string, M1 extends Middleware<P, V, {}>>(
+    path: P,
+    m1: M1,
+    handler: Handler<P, V & VarsOf<M1>, InputsOf<M1>>,
+  ): Self;
+  <P extends string, M1 extends Middleware<P, V, {}>, M2 extends Middleware<P, V & VarsOf<M1>, InputsOf<M1>>>(
+    path: P,
+    m1: M1,
+    m2: M2,
+    handler: Handler<P, V & VarsOf<M1> & VarsOf<M2>, InputsOf<M1> & InputsOf<M2>>,
+  ): Self;
+  <
+    P extends string,
+    M1 extends Middleware<P, V, {}>,
+    M2 extends Middleware<P, V & VarsOf<M1>, InputsOf<M1>>,
+    M3 extends Middleware<P, V & VarsOf<M1> & VarsOf<M2>, InputsOf<M1> & InputsOf<M2>>,
+  >(
+    path: P,
+    m1: M1,
+    m2: M2,
+    m3: M3,
+    handler: Handler<P, V & VarsOf<M1> & VarsOf<M2> & VarsOf<M3>, InputsOf<M1> & InputsOf<M2> & InputsOf<M3>>,
+  ): Self;
+  <P extends string>(path: P, ...handlers: [...Middleware<P, V, Inputs>[], Handler<P, V, Inputs>]): Self;
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+const TEST_REMOTE: RemoteAddress = Object.freeze({ address: '127.0.0.1', port: 0, family: 'IPv4' });
+
+/**
+ * A strata app: routes, middleware and error handling behind the gateway contract's `fetch`.
+ * It runs on strata's server, on any `node:http` server through the gateway, on Bun and on Deno.
+ *
+ * @example
+ * const app = new App();
+ * app.use(async (c, next) => { await next(); c.header('x-served-by', 'strata'); });
+ * app.get('/users/:id', (c) => c.json({ id: c.params.id }));
+ * export default app;
+ */
+export class App<V extends Variables = Variables> {
+  readonly get: RouteMethod<V, this>;
+  readonly post: RouteMethod<V, this>;
+  readonly put: RouteMethod<V, this>;
+  readonly patch: RouteMethod<V, this>;
+  readonly delete: RouteMethod<V, this>;
+  readonly options: RouteMethod<V, this>;
+  readonly head: RouteMethod<V, this>;
+  /** Registers the handlers for every method. */
+  readonly all: RouteMethod<V, this>;
+
+  #routes: RouteRecord[];
+  #uses: UseRecord[];
+  #mounts: Mount[];
+  #table: RouteTable<CompiledRoute> | undefined;
+  #onError: ErrorHandler<V> | undefined;
+  #notFound: Handler<string, V, {}> | undefined;
+  #settings: Required<Omit<AppOptions, 'log'>> & { log: AppOptions['log'] | undefined };
+  #shared: ContextShared;
+
+  constructor(options: AppOptions = {}) {
+    this.#routes = [];
+    this.#uses = [];
+    this.#mounts = [];
+    this.#table = undefined;
+    this.#onError = undefined;
+    this.#notFound = undefined;
+    const secrets = options.cookieSecrets ?? [];
+    if (secrets.some((s) => typeof s !== 'string' || s.length < 32)) throw AppError.badCookieSecret();
+    this.#settings = {
+      trailingSlash: options.trailingSlash ?? 'strict',
+      dev: options.dev ?? false,
+      cookieSecrets: secrets,
+      log: options.log,
+    };
+    this.#shared = Object.freeze({ cookieSecrets: Object.freeze([...secrets]) });
+    const method =
+      (name: string) =>
+      (path: string, ...handlers: AnyFn[]) =>
+        this.#add(name, path, handlers);
+    this.get = method('GET') as RouteMethod<V, this>;
+    this.post = method('POST') as RouteMethod<V, this>;
+    this.put = method('PUT') as RouteMethod<V, this>;
+    this.patch = method('PATCH') as RouteMethod<V, this>;
+    this.delete = method('DELETE') as RouteMethod<V, this>;
+    this.options = method('OPTIONS') as RouteMethod<V, this>;
+    this.head = method('HEAD') as RouteMethod<V, this>;
+    this.all = ((path: string, ...handlers: AnyFn[]) => {
+      for (const m of METHODS) this.#add(m, path, handlers);
+      return this;
+    }) as RouteMethod<V, this>;
+  }
+
+  #add(method: string, path: string, handlers: AnyFn[]): this {
+    if (typeof path !== 'string' || path.charCodeAt(0) !== 47) {
+      throw new AppError(
+        'STRATA_ERR_ROUTE_PATH',
+        `${method} ${String(path)}: a route path must start with "/"`,
+      );
+    }
+    if (handlers.length === 0) {
+      throw new AppError('STRATA_ERR_BAD_HANDLER', `${method} ${path}: give at least one handler`);
+    }
+    handlers.forEach((h, i) => {
+      if (typeof h !== 'function') throw AppError.badHandler(method, path, i, h);
+    });
+    this.#routes.push({ method, path, handlers });
+    this.#table = undefined;
+    return this;
+  }
+
+  /**
+   * Middleware for every route (`app.use(mw)`) or for the routes under a prefix
+   * (`app.use('/admin', mw)`). It runs in registration order, for routes registered before or
+   * after it, and also for 404, 405 and automatic OPTIONS answers under its prefix.
+   */
+  use(...args: [string, ...Middleware<string, V, Inputs>[]] | Middleware<string, V, Inputs>[]): this {
+    let prefix = '/';
+    let fns = args as AnyFn[];
+    if (typeof args[0] === 'string') {
+      prefix = normalizePrefix(args[0]);
+      fns = args.slice(1) as AnyFn[];
+    }
+    fns.forEach((fn, i) => {
+      if (typeof fn !== 'function') throw AppError.badHandler('USE', prefix, i, fn);
+    });
+    this.#uses.push({ prefix, fns });
+    this.#table = undefined;
+    return this;
+  }
+
+  /** Mounts another app (a group with its own middleware) under `prefix`. */
+  route(prefix: string, app: App<Variables>): this {
+    this.#mounts.push({ prefix: normalizePrefix(prefix), app });
+    this.#table = undefined;
+    return this;
+  }
+
+  /** Replaces the default error answer (problem+json, or HTML for browsers). */
+  onError(handler: ErrorHandler<V>): this {
+    this.#onError = handler;
+    return this;
+  }
+
+  /** Replaces the default 404 answer. */
+  notFound(handler: Handler<string, V, {}>): this {
+    this.#notFound = handler;
+    this.#table = undefined;
+    return this;
+  }
+
+  /**
+   * The gateway contract: answers a web `Request`. Bound, so `export default app` and
+   * `serve(app.fetch)` both work.
+   */
+  readonly fetch = (request: Request, info?: ServeInfo): Response | Promise<Response> => {
+    const table = this.#table ?? this.#compile();
+    const url = request.url;
+    const pathStart = url.indexOf('/', url.indexOf('//') + 2);
+    const queryStart = pathStart === -1 ? -1 : url.indexOf('?', pathStart);
+    const path =
+      pathStart === -1 ? '/' : queryStart === -1 ? url.slice(pathStart) : url.slice(pathStart, queryStart);
+    const method = request.method;
+    const found = table.find(method === 'HEAD' ? 'HEAD' : method, path);
+    const serveInfo = info ?? testInfo();
+    if (found !== null && found !== 'malformed') {
+      const c = new Context(
+        request,
+        serveInfo,
+        url,
+        queryStart,
+        found.params,
+        found.value.path,
+        this.#shared,
+      );
+      return this.#run(c, found.value.chain);
+    }
+    const c = new Context(request, serveInfo, url, queryStart, undefined, undefined, this.#shared);
+    if (found === 'malformed') return this.#run(c, this.#fallback(path, badEncoding));
+    return this.#run(c, this.#fallback(path, this.#unmatched(table, method, path)));
+  };
+
+  /**
+   * Runs a request through the app in-process, without a socket: the test client.
+   *
+   * @example
+   * const res = await app.request('/users/1', { headers: { accept: 'application/json' } });
+   * assert.equal(res.status, 200);
+   */
+  request(input: string | URL | Request, init?: RequestInit, info?: Partial<ServeInfo>): Promise<Response> {
+    const request =
+      input instanceof Request ? input : new Request(new URL(String(input), 'http://localhost'), init);
+    try {
+      return Promise.resolve(
+        this.fetch(request, info === undefined ? undefined : { ...testInfo(), ...info }),
+      );
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #run(c: Context, chain: readonly ChainFn[]): Response | Promise<Response> {
+    let out: Response | Promise<Response>;
+    try {
+      out = dispatch(c, chain, 0);
+    } catch (err) {
+      const answer = this.#handleError(err, c);
+      return answer instanceof Promise ? answer.then((r) => c.finalize(r)) : c.finalize(answer);
+    }
+    if (out instanceof Promise) {
+      return out.then(
+        (r) => c.finalize(r),
+        (err: unknown) => Promise.resolve(this.#handleError(err, c)).then((r) => c.finalize(r)),
+      );
+    }
+    return c.finalize(out);
+  }
+
+  #handleError(error: unknown, c: Context): Response | Promise<Response> {
+    const status = statusOf(error);
+    this.#settings.log?.(status >= 500 ? 'error' : 'debug', error, c);
+    const handler = this.#onError;
+    if (handler !== undefined) {
+      try {
+        const out = handler(error, c as Context<string, V>);
+        if (out instanceof Promise) {
+          return out.then(
+            (value) => (value instanceof Response ? value : renderError(error, c, this.#settings.dev)),
+            (second: unknown) => renderError(second, c, this.#settings.dev),
+          );
+        }
+        if (out instanceof Response) return out;
+      } catch (second) {
+        return renderError(second, c, this.#settings.dev);
+      }
+    }
+    return renderError(error, c, this.#settings.dev);
+  }
+
+  /** What answers a request no route matched: 405, automatic OPTIONS, redirect, or 404. */
+  #unmatched(table: RouteTable<CompiledRoute>, method: string, path: string): ChainFn {
+    const allowed = table.allowed(path);
+    if (allowed.length > 0) {
+      const allow = withImplicitMethods(allowed).join(', ');
+      if (method === 'OPTIONS') return () => new Response(null, { status: 204, headers: { allow } });
+      return () => {
+        throw new HttpError(405, `${method} is not allowed on ${path}`, { headers: { allow } });
+      };
+    }
+    if (this.#settings.trailingSlash === 'redirect' && path !== '/') {
+      const other = path.endsWith('/') ? path.slice(0, -1) : `${path}/`;
+      if (table.allowed(other).length > 0) {
+        return (c: Context) => {
+          const q = c.req.url.indexOf('?');
+          return new Response(null, {
+            status: 308,
+            headers: { location: q === -1 ? other : other + c.req.url.slice(q) },
+          });
+        };
+      }
+    }
+    return (this.#notFound as ChainFn | undefined) ?? notFoundHandler;
+  }
+
+  /** The middleware that applies to an unmatched path, then `last`. */
+  #fallback(path: string, last: ChainFn): ChainFn[] {
+    const chain: ChainFn[] = [];
+    for (const use of this.#allUses()) {
+      if (prefixMatches(use.prefix, path)) chain.push(...(use.fns as ChainFn[]));
+    }
+    chain.push(last);
+    return chain;
+  }
+
+  #allUses(): UseRecord[] {
+    const out: UseRecord[] = [...this.#uses];
+    for (const mount of this.#mounts) {
+      for (const use of mount.app.#allUses())
+        out.push({ prefix: joinPath(mount.prefix, use.prefix), fns: use.fns });
+    }
+    return out;
+  }
+
+  /** Flattens mounts and binds each route to its full chain, then fills the router. */
+  #compile(): RouteTable<CompiledRoute> {
+    const table = new RouteTable<CompiledRoute>();
+    for (const route of this.#flatten('', [])) {
+      table.add(route.method, route.path, { path: route.path, chain: route.chain });
+    }
+    this.#table = table;
+    return table;
+  }
+
+  #flatten(prefix: string, outer: UseRecord[]): { method: string; path: string; chain: ChainFn[] }[] {
+    const uses = [...outer, ...this.#uses.map((u) => ({ prefix: joinPath(prefix, u.prefix), fns: u.fns }))];
+    const out: { method: string; path: string; chain: ChainFn[] }[] = [];
+    for (const route of this.#routes) {
+      const path = prefix === '' ? route.path : joinPath(prefix, route.path);
+      const chain: ChainFn[] = [];
+      for (const use of uses) if (prefixMatches(use.prefix, path)) chain.push(...(use.fns as ChainFn[]));
+      chain.push(...(route.handlers as ChainFn[]));
+      out.push({ method: route.method, path, chain });
+    }
+    for (const mount of this.#mounts) out.push(...mount.app.#flatten(joinPath(prefix, mount.prefix), uses));
+    return out;
+  }
+}
+
+function badEncoding(): never {
+  throw new HttpError(400, 'The request path has malformed percent-encoding');
+}
+
+function notFoundHandler(c: Context): never {
+  throw new HttpError(404, `No route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+}
+
+/** RFC 9110 §9.3.2: a GET resource answers HEAD; OPTIONS is always answered. */
+function withImplicitMethods(allowed: string[]): string[] {
+  const set = new Set(allowed);
+  if (set.has('GET')) set.add('HEAD');
+  set.add('OPTIONS');
+  return [...set].sort();
+}
+
+function statusOf(error: unknown): number {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status <= 599 ? status : 500;
+}
+
+function normalizePrefix(prefix: string): string {
+  if (prefix === '' || prefix === '*' || prefix === '/*') return '/';
+  let p = prefix.charCodeAt(0) === 47 ? prefix : `/${prefix}`;
+  if (p.endsWith('/*')) p = p.slice(0, -2);
+  if (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
+  return p;
+}
+
+function joinPath(prefix: string, path: string): string {
+  if (prefix === '' || prefix === '/') return path;
+  if (path === '/') return prefix;
+  return prefix + path;
+}
+
+/** `/api` covers `/api` and `/api/...`, not `/apiary`. */
+function prefixMatches(prefix: string, path: string): boolean {
+  if (prefix === '/') return true;
+  return path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47);
+}
+
+function testInfo(): ServeInfo {
+  return {
+    remote: TEST_REMOTE,
+    protocol: 'http/1.1',
+    secure: false,
+    waitUntil(work: Promise<unknown>) {
+      work.catch(() => {});
+    },
+  };
+}

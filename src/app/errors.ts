@@ -1,0 +1,48 @@
+/**
+ * The app layer's catalogue of programming errors (as opposed to `HttpError`, which is an
+ * answer to the client). Each has a stable code and a message that says how to fix it.
+ */
+export class AppError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+  }
+
+  static nextTwice(method: string, route: string | undefined): AppError {
+    return new AppError(
+      'STRATA_ERR_NEXT_TWICE',
+      `next() was called more than once by the same middleware (${method} ${route ?? '(no route)'}); call it once and await it`,
+    );
+  }
+
+  static noResponse(method: string, route: string | undefined, why: string): AppError {
+    return new AppError(
+      'STRATA_ERR_NO_RESPONSE',
+      `No response for ${method} ${route ?? '(no route)'}: ${why}; return a Response or a value (c.json(...), c.text(...))`,
+    );
+  }
+
+  static endOfChain(method: string, route: string | undefined): AppError {
+    return new AppError(
+      'STRATA_ERR_NO_RESPONSE',
+      `No response for ${method} ${route ?? '(no route)'}: next() was called by the last function of the chain; the last one must be a handler that returns a response`,
+    );
+  }
+
+  static badHandler(method: string, path: string, index: number, value: unknown): AppError {
+    return new AppError(
+      'STRATA_ERR_BAD_HANDLER',
+      `${method} ${path}: handler #${index + 1} is ${value === null ? 'null' : typeof value}, not a function`,
+    );
+  }
+
+  static badCookieSecret(): AppError {
+    return new AppError(
+      'STRATA_ERR_COOKIE_SECRET',
+      'Signed cookies need a secret of at least 32 characters: pass cookieSecrets to new App({ cookieSecrets: [secret] })',
+    );
+  }
+}

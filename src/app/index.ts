@@ -1,0 +1,19 @@
+/** The framework: what `strata` exports for apps. */
+export { App, type AppOptions, type ErrorHandler, type RouteMethod } from './app.ts';
+export {
+  BODY_DEFAULTS,
+  type BodyLimits,
+  discardUploads,
+  type FormBody,
+  parseBody,
+  type UploadedFile,
+} from './body.ts';
+export { Context, type ResponseOptions } from './context.ts';
+export { type CookieOptions, serializeCookie } from './cookies.ts';
+export { AppError } from './errors.ts';
+export { HttpError } from './http-error.ts';
+export { type MediaType, parseMediaType } from './media-type.ts';
+export { assertSafePattern, RouteError, type RouteMatch, RouteTable } from './route-table.ts';
+export type { InferOutput, StandardSchemaV1 } from './standard-schema.ts';
+export type { Handler, Inputs, Middleware, Next, PathParams, Typed, Variables } from './types.ts';
+export { type ValidateOptions, type ValidationIssue, type ValidationTargets, validate } from './validate.ts';
