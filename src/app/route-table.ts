@@ -387,10 +387,16 @@ export class RouteTable<T> {
     if (leaf === undefined) return null;
     const names = leaf.names;
     const params: Record<string, string> = {};
-    for (let i = 0; i < names.length; i++) {
-      const decoded = decodeParam(VALUES[i]!);
-      if (decoded === undefined) return MALFORMED;
-      params[names[i]!] = decoded;
+    // One scan of the whole path decides whether any value needs decoding (most paths carry
+    // no '%'): cheaper than a scan and a call per value.
+    if (path.indexOf('%') === -1) {
+      for (let i = 0; i < names.length; i++) params[names[i]!] = VALUES[i]!;
+    } else {
+      for (let i = 0; i < names.length; i++) {
+        const decoded = decodeParam(VALUES[i]!);
+        if (decoded === undefined) return MALFORMED;
+        params[names[i]!] = decoded;
+      }
     }
     return { value: leaf.value as T, params };
   }
