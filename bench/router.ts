@@ -104,7 +104,8 @@ for (let round = 0; round < ROUNDS; round++) {
   // Rotate the order each round: no router always runs first (cold) or last.
   for (let i = 0; i < names.length; i++) {
     const name = names[(i + round) % names.length]!;
-    const entry = (results[name] ??= { perRoute: [], mixed: [] });
+    results[name] ??= { perRoute: [], mixed: [] };
+    const entry = results[name];
     entry.perRoute.push(perRoute(routers[name]!));
     entry.mixed.push(mixed(routers[name]!));
   }

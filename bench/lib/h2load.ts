@@ -20,6 +20,8 @@ export function h2load(options: {
   headers?: string[];
   method?: string;
   dataFile?: string;
+  /** A file of URIs, one per line, used round-robin instead of `url`. */
+  uriFile?: string;
 }): Promise<LoadResult> {
   const args = [
     '-c',
@@ -36,7 +38,8 @@ export function h2load(options: {
   for (const h of options.headers ?? []) args.push('-H', h);
   if (options.dataFile !== undefined) args.push('-d', options.dataFile);
   if (options.method !== undefined) args.push('--header', `:method: ${options.method}`);
-  args.push(options.url);
+  if (options.uriFile !== undefined) args.push('-i', options.uriFile);
+  else args.push(options.url);
   return new Promise((resolve, reject) => {
     execFile('taskset', args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`h2load failed: ${err.message}\n${stderr}`));

@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { h2load, type LoadResult } from './h2load.ts';
@@ -19,6 +20,8 @@ export interface Scenario {
   description: string;
   /** Request path (and query). */
   path: string;
+  /** Several paths, spread round-robin over the requests (h2load -i); `path` is then only the readiness probe. */
+  paths?: string[];
   targets: Target[];
   /** The target every ratio is taken against (raw node:http). */
   baseline: string;
@@ -97,11 +100,23 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
     }
   }
 
+  // h2load spreads requests over the URIs of a file (-i), one file per server (its port).
+  const uriFiles = new Map<string, string>();
+  if (scenario.paths !== undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-bench-'));
+    for (const s of servers) {
+      const origin = new URL(s.url).origin;
+      const file = join(dir, `${s.name.replace(/\W/g, '_')}.txt`);
+      writeFileSync(file, `${scenario.paths.map((p) => origin + p).join('\n')}\n`);
+      uriFiles.set(s.name, file);
+    }
+  }
   const samples: Sample[] = [];
   try {
     for (const s of servers) {
       const warm = await h2load({
         url: s.url,
+        ...(uriFiles.has(s.name) ? { uriFile: uriFiles.get(s.name)! } : {}),
         requests: Math.min(requests, 20000),
         connections,
         core: LOAD_CORE,
@@ -117,6 +132,7 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
         const before = treeCpuUs(s.pid);
         const load = await h2load({
           url: s.url,
+          ...(uriFiles.has(s.name) ? { uriFile: uriFiles.get(s.name)! } : {}),
           requests,
           connections,
           core: LOAD_CORE,

@@ -173,6 +173,23 @@ export class App<V extends Variables = Variables> {
   }
 
   /**
+   * Registers handlers for a method, or several, by name (`app.on('PURGE', '/cache', h)`).
+   */
+  on(
+    method: string | string[],
+    path: string,
+    ...handlers: [...Middleware<string, V, Inputs>[], Handler<string, V, Inputs>]
+  ): this {
+    for (const m of Array.isArray(method) ? method : [method]) {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(m)) {
+        throw new AppError('STRATA_ERR_ROUTE_INVALID', `${m} ${path}: the method must be an HTTP token`);
+      }
+      this.#add(m.toUpperCase(), path, handlers as AnyFn[]);
+    }
+    return this;
+  }
+
+  /**
    * Middleware for every route (`app.use(mw)`) or for the routes under a prefix
    * (`app.use('/admin', mw)`). It runs in registration order, for routes registered before or
    * after it, and also for 404, 405 and automatic OPTIONS answers under its prefix.

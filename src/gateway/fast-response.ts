@@ -13,6 +13,8 @@
  * this class, and for native ones (from `fetch()`, or built before the install).
  */
 
+import { FastHeaders } from './fast-headers.ts';
+
 const kNative = Symbol.for('strata.nativeResponse');
 type ResponseCtor = typeof Response & { [kNative]?: typeof Response };
 const installed = globalThis.Response as ResponseCtor;
@@ -30,8 +32,8 @@ export type FastBody = string | Uint8Array | ArrayBuffer | Blob | ReadableStream
 export interface FastParts {
   status: number;
   statusText: string;
-  /** As given to the constructor, or the materialized `Headers` once someone asked for them. */
-  headers: HeadersInit | Headers | undefined;
+  /** As given to the constructor, or the response's `FastHeaders` once someone asked for them. */
+  headers: HeadersInit | FastHeaders | undefined;
   /** Content type implied by the body when the headers name none. */
   contentType: string | undefined;
   body: FastBody;
@@ -47,7 +49,7 @@ export class FastResponse {
   #statusText: string;
   #init: HeadersInit | undefined;
   #contentType: string | undefined;
-  #headers: Headers | undefined;
+  #headers: FastHeaders | undefined;
   #native: Response | undefined;
   #used: boolean;
 
@@ -140,13 +142,10 @@ export class FastResponse {
     if (this.#native !== undefined) return this.#native.headers;
     let headers = this.#headers;
     if (headers === undefined) {
-      headers = new Headers(this.#init);
-      if (this.#contentType !== undefined && !headers.has('content-type')) {
-        headers.set('content-type', this.#contentType);
-      }
+      headers = new FastHeaders(this.#init, this.#contentType);
       this.#headers = headers;
     }
-    return headers;
+    return headers as unknown as Headers;
   }
 
   get type(): ResponseType {

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { clientGone } from './errors.ts';
+import { FastHeaders } from './fast-headers.ts';
 import { type FastParts, FastResponse } from './fast-response.ts';
 import { filePathOf } from './file-body.ts';
 

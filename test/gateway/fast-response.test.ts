@@ -123,4 +123,41 @@ describe('FastResponse as globalThis.Response', () => {
     assert.equal(FastResponse.parts(lazy), undefined);
     assert.equal(FastResponse.parts(new NativeResponse('x')), undefined);
   });
+
+  test('response headers behave like Headers: validation, case, iteration order, Set-Cookie', () => {
+    const r = new Response('x', { headers: { 'X-B': '2', 'x-a': ' 1 ' } });
+    const h = r.headers;
+    assert.ok(h instanceof Headers);
+    assert.equal(h.get('X-A'), '1', 'names are case-insensitive, values trimmed');
+    h.append('set-cookie', 'a=1');
+    h.append('Set-Cookie', 'b=2');
+    h.append('x-b', '3');
+    assert.deepEqual(h.getSetCookie(), ['a=1', 'b=2']);
+    assert.deepEqual(
+      [...h],
+      [
+        ['content-type', 'text/plain;charset=UTF-8'],
+        ['set-cookie', 'a=1'],
+        ['set-cookie', 'b=2'],
+        ['x-a', '1'],
+        ['x-b', '2, 3'],
+      ],
+    );
+    const native = new NativeResponse('x', { headers: { 'X-B': '2', 'x-a': ' 1 ' } }).headers;
+    native.append('set-cookie', 'a=1');
+    native.append('Set-Cookie', 'b=2');
+    native.append('x-b', '3');
+    assert.deepEqual([...h], [...native], 'same entries as undici');
+    for (const bad of [
+      ['bad name', 'v'],
+      ['x', 'a\r\nb'],
+      ['x', 'a\u0000'],
+      ['', 'v'],
+    ] as const) {
+      assert.throws(() => h.set(bad[0], bad[1]), TypeError, JSON.stringify(bad));
+      assert.throws(() => native.set(bad[0], bad[1]), TypeError, `undici agrees on ${JSON.stringify(bad)}`);
+    }
+    h.delete('X-B');
+    assert.equal(h.has('x-b'), false);
+  });
 });

@@ -1,0 +1,71 @@
+import type { Context } from '../context.ts';
+import type { Middleware } from '../types.ts';
+
+export interface CorsOptions {
+  /**
+   * Allowed origins: `*` (default), one origin, a list, or a function that returns the origin to
+   * allow (or undefined to refuse). With `credentials`, `*` echoes the request's origin.
+   */
+  origin?: string | string[] | ((origin: string, c: Context) => string | undefined);
+  /** Methods allowed in preflight. Default GET, HEAD, PUT, PATCH, POST, DELETE. */
+  methods?: string[];
+  /** Request headers allowed in preflight. Default: echo `Access-Control-Request-Headers`. */
+  allowHeaders?: string[];
+  /** Response headers scripts may read. */
+  exposeHeaders?: string[];
+  credentials?: boolean;
+  /** Seconds a preflight may be cached. */
+  maxAge?: number;
+}
+
+/**
+ * CORS (Fetch standard §3.2): answers preflights itself (204) and adds the response headers to
+ * everything else. Responses vary by `Origin` whenever the answer depends on it.
+ *
+ * @example
+ * app.use(cors({ origin: ['https://app.example.com'], credentials: true }));
+ */
+export function cors(options: CorsOptions = {}): Middleware {
+  const methods = (options.methods ?? ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE']).join(', ');
+  const expose = options.exposeHeaders?.join(', ');
+  const allowHeaders = options.allowHeaders?.join(', ');
+  const credentials = options.credentials === true;
+  const maxAge = options.maxAge === undefined ? undefined : String(options.maxAge);
+  const origin = options.origin ?? '*';
+  const list = Array.isArray(origin) ? new Set(origin) : undefined;
+  const wildcard = origin === '*' && !credentials;
+
+  const allowOrigin = (requestOrigin: string | null, c: Context): string | undefined => {
+    if (wildcard) return '*';
+    if (requestOrigin === null) return undefined;
+    if (typeof origin === 'function') return origin(requestOrigin, c);
+    if (Array.isArray(origin)) return list!.has(requestOrigin) ? requestOrigin : undefined;
+    return origin === '*' ? requestOrigin : origin;
+  };
+
+  return (c, next) => {
+    const requestOrigin = c.req.headers.get('origin');
+    const allowed = allowOrigin(requestOrigin, c);
+    if (c.req.method === 'OPTIONS' && c.req.headers.has('access-control-request-method')) {
+      const headers: Record<string, string> = { 'access-control-allow-methods': methods };
+      if (allowed !== undefined) headers['access-control-allow-origin'] = allowed;
+      if (!wildcard) headers.vary = 'Origin';
+      if (credentials) headers['access-control-allow-credentials'] = 'true';
+      const requested = allowHeaders ?? c.req.headers.get('access-control-request-headers');
+      if (requested) {
+        headers['access-control-allow-headers'] = requested;
+        if (allowHeaders === undefined)
+          headers.vary = wildcard
+            ? 'Access-Control-Request-Headers'
+            : 'Origin, Access-Control-Request-Headers';
+      }
+      if (maxAge !== undefined) headers['access-control-max-age'] = maxAge;
+      return new Response(null, { status: 204, headers });
+    }
+    if (allowed !== undefined) c.header('access-control-allow-origin', allowed);
+    if (!wildcard) c.header('vary', 'Origin', { append: true });
+    if (credentials && allowed !== undefined) c.header('access-control-allow-credentials', 'true');
+    if (expose !== undefined && allowed !== undefined) c.header('access-control-expose-headers', expose);
+    return next();
+  };
+}

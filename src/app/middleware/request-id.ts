@@ -1,0 +1,33 @@
+import type { Middleware } from '../types.ts';
+
+export interface RequestIdOptions {
+  /** Header read (when trusted) and written. Default `x-request-id`. */
+  header?: string;
+  /** Take the client's id when it looks sane (behind a proxy that sets it). Default false. */
+  trustIncoming?: boolean;
+  /** Makes a new id. Default `crypto.randomUUID()`. */
+  generate?: () => string;
+}
+
+// What an incoming id may look like: short, printable, no separators that logs would split on.
+const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Gives every request an id: `c.get('requestId')`, the response header, and the `requestId`
+ * member of error answers (so a user's bug report can be found in the logs).
+ *
+ * @example
+ * app.use(requestId({ trustIncoming: true }));
+ */
+export function requestId(options: RequestIdOptions = {}): Middleware<string, { requestId: string }> {
+  const header = (options.header ?? 'x-request-id').toLowerCase();
+  const trust = options.trustIncoming ?? false;
+  const generate = options.generate ?? (() => crypto.randomUUID());
+  return (c, next) => {
+    let id: string | null | undefined = trust ? c.req.headers.get(header) : undefined;
+    if (id == null || !SANE_ID.test(id)) id = generate();
+    c.set('requestId', id);
+    c.header(header, id);
+    return next();
+  };
+}

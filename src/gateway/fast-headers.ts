@@ -1,0 +1,132 @@
+/**
+ * The `Headers` of a `FastResponse`: a plain object underneath (lowercase names; Set-Cookie as
+ * an array), so that middleware adding a header after the handler (`res.headers.set(...)`)
+ * costs a property write instead of building undici's `Headers` (webidl conversions and a
+ * sorted copy on every iteration), and the Node gateway hands the object to `writeHead` as is.
+ *
+ * Names and values are checked as the Fetch standard does (RFC 9110 token names; no CR, LF or
+ * NUL in values; surrounding whitespace trimmed), and `instanceof Headers` holds.
+ */
+
+const NativeHeaders = globalThis.Headers;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the forbidden bytes.
+const BAD_VALUE = /[\r\n\u0000]/;
+
+export type HeaderRecord = Record<string, string | string[]>;
+
+function checkName(name: string): string {
+  if (!TOKEN.test(name)) throw new TypeError(`Headers: invalid header name ${JSON.stringify(name)}`);
+  return name.toLowerCase();
+}
+
+function checkValue(name: string, value: string): string {
+  // Fetch "normalize": strip leading and trailing HTTP whitespace.
+  const v = String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+  if (BAD_VALUE.test(v)) throw new TypeError(`Headers: invalid value for ${name}`);
+  return v;
+}
+
+export class FastHeaders {
+  #map: HeaderRecord;
+
+  constructor(init?: HeadersInit | null, defaultType?: string) {
+    this.#map = Object.create(null) as HeaderRecord;
+    if (init !== undefined && init !== null) {
+      if (init instanceof FastHeaders) {
+        for (const key in init.#map) {
+          const v = init.#map[key]!;
+          this.#map[key] = Array.isArray(v) ? [...v] : v;
+        }
+      } else if (Array.isArray(init) || init instanceof NativeHeaders || Symbol.iterator in init) {
+        for (const pair of init as Iterable<[string, string]>) {
+          if (pair.length !== 2) throw new TypeError('Headers: each pair must have exactly two items');
+          this.append(pair[0], pair[1]);
+        }
+      } else {
+        const record = init as Record<string, string>;
+        for (const key in record) this.append(key, record[key]!);
+      }
+    }
+    if (defaultType !== undefined && this.#map['content-type'] === undefined)
+      this.#map['content-type'] = defaultType;
+  }
+
+  get(name: string): string | null {
+    const v = this.#map[checkName(name)];
+    if (v === undefined) return null;
+    return Array.isArray(v) ? v.join(', ') : v;
+  }
+
+  has(name: string): boolean {
+    return this.#map[checkName(name)] !== undefined;
+  }
+
+  set(name: string, value: string): void {
+    const key = checkName(name);
+    const v = checkValue(key, value);
+    this.#map[key] = key === 'set-cookie' ? [v] : v;
+  }
+
+  append(name: string, value: string): void {
+    const key = checkName(name);
+    const v = checkValue(key, value);
+    const prev = this.#map[key];
+    if (prev === undefined) this.#map[key] = key === 'set-cookie' ? [v] : v;
+    else if (Array.isArray(prev)) prev.push(v);
+    else this.#map[key] = `${prev}, ${v}`;
+  }
+
+  delete(name: string): void {
+    delete this.#map[checkName(name)];
+  }
+
+  getSetCookie(): string[] {
+    const v = this.#map['set-cookie'];
+    return v === undefined ? [] : Array.isArray(v) ? [...v] : [v];
+  }
+
+  /** Fetch §5.2 iteration: sorted by name, each Set-Cookie on its own, others combined. */
+  *entries(): HeadersIterator<[string, string]> {
+    const keys = Object.keys(this.#map).sort();
+    for (const key of keys) {
+      const v = this.#map[key];
+      if (v === undefined) continue;
+      if (Array.isArray(v)) {
+        if (key === 'set-cookie') for (const c of v) yield [key, c];
+        else yield [key, v.join(', ')];
+      } else yield [key, v];
+    }
+  }
+
+  *keys(): HeadersIterator<string> {
+    for (const [key] of this.entries()) yield key;
+  }
+
+  *values(): HeadersIterator<string> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  [Symbol.iterator](): HeadersIterator<[string, string]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
+    for (const [key, value] of this.entries()) callback.call(thisArg, value, key, this as unknown as Headers);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Headers';
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): object {
+    return { ...this.#map };
+  }
+
+  /** The record underneath, for the gateway's `writeHead` (lowercase names, Set-Cookie arrays). */
+  static record(headers: FastHeaders): HeaderRecord {
+    return headers.#map;
+  }
+}
+
+Object.setPrototypeOf(FastHeaders.prototype, NativeHeaders.prototype);
