@@ -288,13 +288,18 @@ export class App<V extends Variables = Variables> {
       return answer instanceof Promise ? answer.then((r) => c.finalize(r)) : c.finalize(answer);
     }
     if (out instanceof Promise) {
+      const recover = this.#recover;
       return out.then(
         (r) => c.finalize(r),
-        (err: unknown) => Promise.resolve(this.#handleError(err, c)).then((r) => c.finalize(r)),
+        (err: unknown) => recover(err, c),
       );
     }
     return c.finalize(out);
   }
+
+  /** Answers an error that escaped an async chain (bound once: see #run). */
+  readonly #recover = (error: unknown, c: Context): Promise<Response> =>
+    Promise.resolve(this.#handleError(error, c)).then((r) => c.finalize(r));
 
   #handleError(error: unknown, c: Context): Response | Promise<Response> {
     const status = statusOf(error);

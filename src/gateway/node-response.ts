@@ -24,9 +24,12 @@ function bodyless(req: IncomingMessage, status: number): boolean {
 
 /** Returns a node headers object (lowercase keys; `set-cookie` as an array). */
 function toNodeHeaders(
-  init: HeadersInit | Headers | undefined,
+  init: HeadersInit | FastHeaders | undefined,
   contentType: string | undefined,
 ): OutgoingHttpHeaders {
+  // Already normalized, with the default type applied; the response is being sent, so its
+  // record can carry the length too.
+  if (init instanceof FastHeaders) return FastHeaders.record(init) as OutgoingHttpHeaders;
   if (init === undefined) {
     if (contentType === JSON_TYPE) return { 'content-type': JSON_TYPE };
     return contentType === undefined ? {} : { 'content-type': contentType };
