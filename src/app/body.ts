@@ -84,10 +84,16 @@ export async function readBodyBytes(
   if (body === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    size += chunk.byteLength;
-    if (size > limit) throw tooLarge(what, limit);
-    chunks.push(chunk);
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      throw tooLarge(what, limit);
+    }
+    chunks.push(value);
   }
   const out = new Uint8Array(size);
   let offset = 0;

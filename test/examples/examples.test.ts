@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import todoApp from '../../examples/app/app.ts';
+import showcase from '../../examples/showcase/app.ts';
+
+describe('the showcase (what npm start serves)', () => {
+  test('serves its page and a JSON status', async () => {
+    const page = await showcase.request('/');
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<h1>strata<\/h1>/);
+    const status = await showcase.request('/api/status');
+    const body = await status.json();
+    assert.equal(body.name, 'strata showcase');
+    assert.equal(body.requestId, status.headers.get('x-request-id'));
+  });
+
+  test('validates greetings and answers problem+json on bad input', async () => {
+    const ok = await showcase.request('/api/greetings', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: ' Ada ' }),
+    });
+    assert.equal(ok.status, 201);
+    assert.deepEqual(await ok.json(), { greeting: 'Hello, Ada!' });
+    const bad = await showcase.request('/api/greetings', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: '' }),
+    });
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).issues[0].path, 'name');
+    const fail = await showcase.request('/api/fail');
+    assert.equal(fail.status, 503);
+    assert.equal(fail.headers.get('retry-after'), '1');
+  });
+});
+
+describe('examples/app', () => {
+  test('CRUD over todos with validation and 404s', async () => {
+    const created = await todoApp.request('/todos', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'write tests' }),
+    });
+    assert.equal(created.status, 201);
+    const todo = await created.json();
+    assert.equal(created.headers.get('location'), `/todos/${todo.id}`);
+    const patched = await todoApp.request(`/todos/${todo.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ done: true }),
+    });
+    assert.equal((await patched.json()).done, true);
+    assert.equal((await todoApp.request('/todos?done=true')).status, 200);
+    assert.equal((await todoApp.request(`/todos/${todo.id}`, { method: 'DELETE' })).status, 204);
+    assert.equal((await todoApp.request(`/todos/${todo.id}`)).status, 404);
+    assert.equal((await todoApp.request('/todos/abc')).status, 400);
+  });
+
+  test('signed visit counter', async () => {
+    const first = await todoApp.request('/visit', { method: 'POST' });
+    const cookie = first.headers.getSetCookie()[0]!.split(';')[0]!;
+    const second = await todoApp.request('/visit', { method: 'POST', headers: { cookie } });
+    assert.deepEqual(await second.json(), { visits: 2 });
+  });
+});
