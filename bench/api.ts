@@ -4,16 +4,8 @@
  * against Fastify and Hono with their equivalent plugins, and Express.
  * Floor (issue 3): strata's CPU per request at most 0.9× Fastify's.
  */
-import { join } from 'node:path';
 import { GITHUB_PARAM_PATHS } from './fixtures/github-routes.ts';
-import type { Scenario, Target } from './lib/harness.ts';
-
-const servers = join(import.meta.dirname, 'servers');
-const node = (name: string, file: string): Target => ({
-  name,
-  command: process.execPath,
-  args: [join(servers, file)],
-});
+import { nodeTarget as node, type Scenario } from './lib/harness.ts';
 
 export const scenario: Scenario = {
   name: 'api',

@@ -2,15 +2,7 @@
  * hello: a bare fetch app answering {"hello":"world"} — the cost of the gateway itself.
  * Floor (issue 2): strata's CPU per request at most 1.10× raw node:http.
  */
-import { join } from 'node:path';
-import type { Scenario, Target } from './lib/harness.ts';
-
-const servers = join(import.meta.dirname, 'servers');
-const node = (name: string, file: string): Target => ({
-  name,
-  command: process.execPath,
-  args: [join(servers, file)],
-});
+import { nodeTarget as node, type Scenario } from './lib/harness.ts';
 
 export const scenario: Scenario = {
   name: 'hello',

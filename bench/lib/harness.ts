@@ -14,6 +14,17 @@ export interface Target {
   env?: Record<string, string>;
 }
 
+/** A target that runs `bench/servers/<file>` on the repo's Node. */
+export function nodeTarget(name: string, file: string, env?: Record<string, string>): Target {
+  const target: Target = {
+    name,
+    command: process.execPath,
+    args: [join(import.meta.dirname, '..', 'servers', file)],
+  };
+  if (env !== undefined) target.env = env;
+  return target;
+}
+
 /** A load scenario: the same request against every target, interleaved. */
 export interface Scenario {
   name: string;

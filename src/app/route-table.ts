@@ -9,17 +9,18 @@
  * an exception. No `eval`/`new Function`.
  */
 
+import { AppError } from './errors.ts';
+
 export interface RouteMatch<T> {
   value: T;
   params: Record<string, string>;
 }
 
-export class RouteError extends Error {
-  readonly code: string;
+/** A route the router refuses at registration (conflict, invalid syntax, unsafe pattern). */
+export class RouteError extends AppError {
   constructor(code: string, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'RouteError';
-    this.code = code;
   }
 }
 
