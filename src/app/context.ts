@@ -41,7 +41,8 @@ export class Context<P extends string = string, V extends Variables = Variables,
   #search: URLSearchParams | undefined;
   #status: number;
   #headers: HeaderRecord | undefined;
-  #vars: Record<string, unknown> | undefined;
+  // A Map: safe for any key (no __proto__ games) and cheaper than a null-prototype object.
+  #vars: Map<string, unknown> | undefined;
   #inputs: I | undefined;
   #cookies: Record<string, string> | undefined;
   #shared: ContextShared;
@@ -169,13 +170,13 @@ export class Context<P extends string = string, V extends Variables = Variables,
 
   /** Stores a per-request value, typed by the app's variables. */
   set<K extends keyof V & string>(key: K, value: V[K]): void {
-    if (this.#vars === undefined) this.#vars = Object.create(null) as Record<string, unknown>;
-    this.#vars[key] = value;
+    if (this.#vars === undefined) this.#vars = new Map();
+    this.#vars.set(key, value);
   }
 
   /** Reads a per-request value set earlier in the chain. */
   get<K extends keyof V & string>(key: K): V[K] {
-    return this.#vars?.[key] as V[K];
+    return this.#vars?.get(key) as V[K];
   }
 
   // ---- response side -------------------------------------------------------------------
