@@ -20,9 +20,16 @@ function checkName(name: string): string {
   return name.toLowerCase();
 }
 
+function isHttpWhitespace(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13;
+}
+
 function checkValue(name: string, value: string): string {
-  // Fetch "normalize": strip leading and trailing HTTP whitespace.
-  const v = String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+  let v = typeof value === 'string' ? value : String(value);
+  // Fetch "normalize": strip leading and trailing HTTP whitespace (rarely there: test first).
+  if (v.length > 0 && (isHttpWhitespace(v.charCodeAt(0)) || isHttpWhitespace(v.charCodeAt(v.length - 1)))) {
+    v = v.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+  }
   if (BAD_VALUE.test(v)) throw new TypeError(`Headers: invalid value for ${name}`);
   return v;
 }
