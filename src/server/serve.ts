@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createNodeHandler, installFastResponse, type NodeHandler, resolveApp } from '../gateway/index.ts';
 import type { App, FetchHandler } from '../gateway/types.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
@@ -166,6 +166,16 @@ export async function serve(
     },
     onRequest,
   );
+  // Connections that have not sent a byte yet (browser preconnects) are not "idle" to node's
+  // closeIdleConnections, and would hold a graceful shutdown for the whole shutdownTimeout.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  const closeUnused = (): void => {
+    for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+  };
   server.maxConnections = config.maxConnections;
   server.maxRequestsPerSocket = config.maxRequestsPerSocket;
   server.timeout = config.idleTimeout;
@@ -199,8 +209,12 @@ export async function serve(
       markClosing();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      closeUnused();
       // A connection turns idle when a response begun before the drain finishes: sweep for those.
-      const sweep = setInterval(() => server.closeIdleConnections(), 20);
+      const sweep = setInterval(() => {
+        server.closeIdleConnections();
+        closeUnused();
+      }, 20);
       const deadline = setTimeout(() => {
         log.warn({ timeout: config.shutdownTimeout }, 'shutdown timeout: closing the remaining connections');
         server.closeAllConnections();
