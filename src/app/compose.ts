@@ -23,6 +23,7 @@ export function dispatch(c: Context, chain: readonly ChainFn[], i: number): Resp
     return toResponse(c, out as HandlerResult, true);
   }
   let called = false;
+  let downstream: Promise<Response> | undefined;
   const next = (): Promise<Response> => {
     if (called) return Promise.reject(AppError.nextTwice(c.req.method, c.routePath));
     called = true;
@@ -32,16 +33,14 @@ export function dispatch(c: Context, chain: readonly ChainFn[], i: number): Resp
     } catch (err) {
       return Promise.reject(err);
     }
-    if (result instanceof Promise) {
-      return result.then((res) => {
-        c.res = res;
-        return res;
-      });
-    }
-    c.res = result;
-    return Promise.resolve(result);
+    // Whatever settles downstream has already left its response in c.res (toResponse and
+    // afterMiddleware do), so the promise can be handed back as is.
+    downstream = result instanceof Promise ? result : Promise.resolve(result);
+    return downstream;
   };
   const out = fn(c, next);
+  // `(c, next) => next()`-style middleware: its promise is the downstream one, already final.
+  if (out === downstream) return out as Promise<Response>;
   if (out instanceof Promise) return out.then((value) => afterMiddleware(c, value as HandlerResult, called));
   return afterMiddleware(c, out as HandlerResult, called);
 }
