@@ -230,13 +230,19 @@ function buildUrl(req: IncomingMessage, config: NodeGatewayConfig): string {
   return `${scheme}${requestHost(req, config)}${target}`;
 }
 
+// Clients send the same Host on every request: remember the last one that passed the check.
+let lastGoodHost = '';
+
 function requestHost(req: IncomingMessage, config: NodeGatewayConfig): string {
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const key = raw[i]!;
     if (key.length === 4 && (key === 'Host' || key === 'host' || key.toLowerCase() === 'host')) {
       const value = raw[i + 1]!;
-      return HOST_SHAPE.test(value) ? value : config.defaultHost;
+      if (value === lastGoodHost) return value;
+      if (!HOST_SHAPE.test(value)) return config.defaultHost;
+      lastGoodHost = value;
+      return value;
     }
   }
   return config.defaultHost;
