@@ -1,4 +1,5 @@
 import type { RemoteAddress, ServeInfo } from '../gateway/types.ts';
+import { createLogger, type Logger } from '../observe/logger.ts';
 import { type ChainFn, dispatch } from './compose.ts';
 import { Context, type ContextShared } from './context.ts';
 import { renderError } from './error-response.ts';
@@ -18,8 +19,12 @@ export interface AppOptions {
   dev?: boolean;
   /** Secrets for signed cookies, newest first (older ones still verify: key rotation). */
   cookieSecrets?: string[];
-  /** Called once per error the app answers with a 5xx (and with `level: 'debug'` for 4xx). */
-  log?: (level: 'error' | 'debug', error: unknown, c: Context) => void;
+  /**
+   * Receives every error the app answers, once: `'error'` for 5xx, `'debug'` for 4xx. Default: a
+   * pino logger on stdout writing 5xx errors with the method, path, route and request id;
+   * `false` logs nothing.
+   */
+  log?: ((level: 'error' | 'debug', error: unknown, c: Context) => void) | false;
 }
 
 /** An error handler: turns an error into a response. */
@@ -118,7 +123,9 @@ export class App<V extends Variables = Variables> {
   #table: RouteTable<CompiledRoute> | undefined;
   #onError: ErrorHandler<V> | undefined;
   #notFound: Handler<string, V, {}> | undefined;
-  #settings: Required<Omit<AppOptions, 'log'>> & { log: AppOptions['log'] | undefined };
+  #settings: Required<Omit<AppOptions, 'log'>> & {
+    log: ((level: 'error' | 'debug', error: unknown, c: Context) => void) | undefined;
+  };
   #shared: ContextShared;
 
   constructor(options: AppOptions = {}) {
@@ -134,7 +141,7 @@ export class App<V extends Variables = Variables> {
       trailingSlash: options.trailingSlash ?? 'strict',
       dev: options.dev ?? false,
       cookieSecrets: secrets,
-      log: options.log,
+      log: options.log === false ? undefined : (options.log ?? defaultErrorLog()),
     };
     this.#shared = Object.freeze({ cookieSecrets: Object.freeze([...secrets]) });
     const method =
@@ -389,6 +396,27 @@ export class App<V extends Variables = Variables> {
     for (const mount of this.#mounts) out.push(...mount.app.#flatten(joinPath(prefix, mount.prefix), uses));
     return out;
   }
+}
+
+/** The default `log`: 5xx errors to a pino logger on stdout, created on the first error. */
+function defaultErrorLog(): (level: 'error' | 'debug', error: unknown, c: Context) => void {
+  let logger: Logger | undefined;
+  return (level, error, c) => {
+    if (level !== 'error') return;
+    logger ??= createLogger();
+    const url = c.req.url;
+    const pathStart = url.indexOf('/', url.indexOf('//') + 2);
+    logger.error(
+      {
+        err: error,
+        method: c.req.method,
+        path: url.slice(pathStart),
+        route: c.routePath,
+        requestId: c.get('requestId'),
+      },
+      'request failed',
+    );
+  };
 }
 
 function badEncoding(): never {
