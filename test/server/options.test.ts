@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { resolveServeOptions, SERVER_DEFAULTS, serve } from '../../src/server/index.ts';
+
+test('defaults come from SERVER_DEFAULTS, overrides win', () => {
+  const resolved = resolveServeOptions({ port: 0, maxBodySize: 10 });
+  assert.equal(resolved.port, 0);
+  assert.equal(resolved.maxBodySize, 10);
+  assert.equal(resolved.headersTimeout, SERVER_DEFAULTS.headersTimeout);
+});
+
+const bad: [string, Record<string, unknown>, RegExp][] = [
+  ['a negative limit', { maxBodySize: -1 }, /maxBodySize must be a non-negative integer/],
+  ['a fractional timeout', { headersTimeout: 1.5 }, /headersTimeout must be a non-negative integer/],
+  ['a string port', { port: '80' }, /port must be a non-negative integer/],
+  ['a port above 65535', { port: 70000 }, /port must be at most 65535/],
+  ['a non-boolean dev', { dev: 'yes' }, /dev must be a boolean/],
+];
+for (const [name, options, message] of bad) {
+  test(`${name} is refused naming the option`, () => {
+    assert.throws(() => resolveServeOptions(options as never), message);
+  });
+}
+
+test('headersTimeout is capped to requestTimeout (node refuses the reverse)', () => {
+  assert.equal(resolveServeOptions({ headersTimeout: 5000, requestTimeout: 1000 }).headersTimeout, 1000);
+});
+
+test('aborting the signal shuts the server down gracefully', async () => {
+  const controller = new AbortController();
+  let shutdown = false;
+  const server = await serve(
+    {
+      fetch: () => new Response('up'),
+      shutdown() {
+        shutdown = true;
+      },
+    },
+    { port: 0, logger: false, signal: controller.signal },
+  );
+  assert.equal(await (await fetch(server.url)).text(), 'up');
+  controller.abort();
+  await server.close(); // the same drain, already under way
+  assert.equal(shutdown, true);
+  await assert.rejects(fetch(server.url), /fetch failed/);
+});
