@@ -15,6 +15,7 @@ Options:
   -p, --port <n>   port to listen on (default: $PORT, else ${SERVER_DEFAULTS.port}; 0 picks a free one)
       --host <h>   interface to listen on (default: ${SERVER_DEFAULTS.host})
       --dev        development mode: stack traces in 500 responses
+      --static <d> serve the files of directory <d> before the app
   -h, --help       show this help
 `;
 
@@ -24,6 +25,7 @@ export interface ServeFlags {
   port: number;
   host: string;
   dev: boolean;
+  static: string | undefined;
 }
 
 export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFlags | 'help' {
@@ -52,6 +54,7 @@ export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFl
     port,
     host: parsed.values.host ?? SERVER_DEFAULTS.host,
     dev: parsed.values.dev ?? false,
+    static: parsed.values.static,
   };
 }
 
@@ -64,6 +67,7 @@ function parseServeArgs(args: string[]) {
       port: { type: 'string', short: 'p' },
       host: { type: 'string' },
       dev: { type: 'boolean' },
+      static: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

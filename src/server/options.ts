@@ -1,4 +1,5 @@
 import type { Logger } from '../observe/logger.ts';
+import type { StaticOptions } from './static/static-files.ts';
 
 /**
  * Every server limit, with its default, in one place. docs/server.md shows the same table, and a
@@ -42,6 +43,8 @@ export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
   logger?: Logger | false;
   /** Aborting this signal starts a graceful shutdown. */
   signal?: AbortSignal;
+  /** Serve files from a directory before the app (a path, or options; see docs/server.md). */
+  static?: string | StaticOptions;
 };
 
 export type ResolvedServeOptions = { -readonly [K in keyof Defaults]: Widen<Defaults[K]> };

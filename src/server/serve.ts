@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../observe/logger.ts';
 import { ServerError } from './errors.ts';
 import { resolveServeOptions, type ServeOptions } from './options.ts';
 import { declaredBodyLength, sendPlain } from './responses.ts';
+import { StaticFiles } from './static/static-files.ts';
 
 /** A running server. */
 export interface StrataServer {
@@ -140,6 +141,11 @@ export async function serve(
     };
   }
 
+  const staticFiles =
+    options.static === undefined
+      ? undefined
+      : new StaticFiles(typeof options.static === 'string' ? { root: options.static } : options.static);
+
   const maxBodySize = config.maxBodySize;
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (draining) res.shouldKeepAlive = false;
@@ -150,7 +156,8 @@ export async function serve(
       sendPlain(res, 413, `Request body is larger than the limit of ${maxBodySize} bytes`);
       return;
     }
-    handler(req, res);
+    if (staticFiles !== undefined) staticFiles.handle(req, res, () => handler(req, res));
+    else handler(req, res);
   };
 
   const server = createServer(

@@ -1,0 +1,419 @@
+import { createReadStream, type Stats } from 'node:fs';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { resolve, sep } from 'node:path';
+import { evaluatePreconditions, ifRangeMatches } from './conditional.ts';
+import { contentTypeFor } from './mime.ts';
+import { type ByteRange, parseRange } from './range.ts';
+import { resolveStaticPath } from './static-path.ts';
+
+/** Options of the static file server (`serve(app, { static: … })`, `strata serve --static DIR`). */
+export interface StaticOptions {
+  /** Directory to serve. */
+  root: string;
+  /** URL prefix the files live under. Default `/`. */
+  prefix?: string;
+  /** Files tried for a directory, in order. Default `['index.html']`. */
+  index?: string[];
+  /** Serve dotfiles (`.env`, `.git/…`). Default false: they answer 404. */
+  dotfiles?: boolean;
+  /** Symlinks: `inside` (default) follows only those whose target stays under root; `follow` any; `deny` none. */
+  symlinks?: 'inside' | 'follow' | 'deny';
+  /** Serve this file (relative to root) for GET requests that match no file: single-page apps. */
+  spaFallback?: string;
+  /** `Cache-Control` max-age in seconds for ordinary files. Default 0 (revalidate every time). */
+  maxAge?: number;
+  /** File names that never change (hashed assets) get a year and `immutable`. Default: a hex hash of 8+ chars between dots. */
+  immutable?: RegExp;
+  /** Serve `.br`, `.zst`, `.gz` siblings to clients that accept them. Default true. */
+  precompressed?: boolean;
+  /** Files up to this size are kept in memory. Default 64 KiB (0 turns the cache off). */
+  memoryCacheMaxFile?: number;
+  /** Total bytes kept in memory. Default 32 MiB. */
+  memoryCacheMaxBytes?: number;
+  /** How often a cached file is checked for changes, in ms. Default 1000. */
+  revalidateMs?: number;
+}
+
+interface Variant {
+  path: string;
+  size: number;
+  encoding: 'br' | 'zstd' | 'gzip' | undefined;
+  body: Buffer | undefined;
+}
+
+interface Entry {
+  identity: Variant;
+  variants: Variant[];
+  etag: string;
+  lastModified: string;
+  mtimeMs: number;
+  type: string;
+  cacheControl: string;
+  checkedAt: number;
+  bytes: number;
+}
+
+const PRECOMPRESSED: [suffix: string, encoding: 'br' | 'zstd' | 'gzip'][] = [
+  ['.br', 'br'],
+  ['.zst', 'zstd'],
+  ['.gz', 'gzip'],
+];
+
+/** The client's q-value for an encoding (RFC 9110 §12.5.3), 0 when not acceptable. */
+function acceptQ(accept: string, coding: string): number {
+  let star = -1;
+  for (const part of accept.split(',')) {
+    const [name, ...params] = part.trim().toLowerCase().split(';');
+    let q = 1;
+    for (const p of params) {
+      const [k, v] = p.trim().split('=');
+      if (k === 'q') q = Number(v);
+    }
+    if (Number.isNaN(q)) q = 0;
+    if (name === coding) return q;
+    if (name === '*') star = q;
+  }
+  return star === -1 ? 0 : star;
+}
+
+/**
+ * Serves files from a directory on node `req`/`res`, before the app and without building a
+ * `Request`: ETag and Last-Modified with 304/412, byte ranges (206, multipart, 416), HEAD,
+ * index files and `/dir` → `/dir/`, precompressed siblings, a memory cache for small files, and
+ * no way out of the root (see static-path.ts). `next()` hands the request on when nothing matches.
+ */
+export class StaticFiles {
+  #root: string;
+  #prefix: string;
+  #index: string[];
+  #dotfiles: boolean;
+  #symlinks: 'inside' | 'follow' | 'deny';
+  #spa: string | undefined;
+  #maxAge: number;
+  #immutable: RegExp;
+  #precompressed: boolean;
+  #cacheMaxFile: number;
+  #cacheMaxBytes: number;
+  #revalidateMs: number;
+  #cache = new Map<string, Entry>();
+  #cachedBytes = 0;
+  #realRoot: Promise<string>;
+
+  constructor(options: StaticOptions) {
+    this.#root = resolve(options.root);
+    const prefix = options.prefix ?? '/';
+    this.#prefix = prefix.endsWith('/') ? prefix : `${prefix}/`;
+    this.#index = options.index ?? ['index.html'];
+    this.#dotfiles = options.dotfiles ?? false;
+    this.#symlinks = options.symlinks ?? 'inside';
+    this.#spa = options.spaFallback;
+    this.#maxAge = options.maxAge ?? 0;
+    this.#immutable = options.immutable ?? /\.[0-9a-f]{8,}\./i;
+    this.#precompressed = options.precompressed ?? true;
+    this.#cacheMaxFile = options.memoryCacheMaxFile ?? 65_536;
+    this.#cacheMaxBytes = options.memoryCacheMaxBytes ?? 33_554_432;
+    this.#revalidateMs = options.revalidateMs ?? 1000;
+    this.#realRoot = realpath(this.#root).catch(() => this.#root);
+  }
+
+  /** Answers the request if it names a file; otherwise calls `next()`. */
+  handle(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') {
+      next();
+      return;
+    }
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q === -1 ? url : url.slice(0, q);
+    if (!pathname.startsWith(this.#prefix) && `${pathname}/` !== this.#prefix) {
+      next();
+      return;
+    }
+    const cached = this.#cache.get(pathname);
+    if (cached !== undefined && performance.now() - cached.checkedAt < this.#revalidateMs) {
+      this.#send(req, res, cached);
+      return;
+    }
+    this.#lookup(pathname).then(
+      (found) => {
+        if (found === undefined) next();
+        else if (typeof found === 'number') sendStatus(res, found);
+        else if (typeof found === 'string') redirect(res, found, url.slice(pathname.length));
+        else this.#send(req, res, found);
+      },
+      () => next(),
+    );
+  }
+
+  /** A file entry, a status to answer, a path to redirect to, or undefined (not ours). */
+  async #lookup(pathname: string): Promise<Entry | number | string | undefined> {
+    const relative = `/${pathname.slice(this.#prefix.length)}`;
+    const resolved = resolveStaticPath(this.#root, relative, this.#dotfiles);
+    // A refused dotfile is simply not ours (the app may route `/.well-known/…`); a path that
+    // tries to leave the root is answered here.
+    if ('status' in resolved) return resolved.status === 404 ? undefined : resolved.status;
+    let entry = await this.#entryFor(resolved.path, pathname);
+    if (entry === 'directory') {
+      if (!resolved.trailingSlash) return `${pathname}/`;
+      entry = undefined;
+      for (const name of this.#index) {
+        const candidate = await this.#entryFor(`${resolved.path}${sep}${name}`, pathname);
+        if (candidate !== undefined && candidate !== 'directory') {
+          entry = candidate;
+          break;
+        }
+      }
+    }
+    if (entry === undefined && this.#spa !== undefined) {
+      const fallback = await this.#entryFor(resolve(this.#root, this.#spa), `\u0000spa`);
+      if (fallback !== undefined && fallback !== 'directory') return fallback;
+    }
+    return entry;
+  }
+
+  async #entryFor(path: string, key: string): Promise<Entry | 'directory' | undefined> {
+    let info: Stats;
+    try {
+      info = await stat(path);
+    } catch {
+      return undefined;
+    }
+    if (!(await this.#allowedTarget(path))) return undefined;
+    if (info.isDirectory()) return 'directory';
+    if (!info.isFile()) return undefined;
+    const previous = this.#cache.get(key);
+    if (previous !== undefined && previous.mtimeMs === info.mtimeMs && previous.identity.size === info.size) {
+      previous.checkedAt = performance.now();
+      return previous;
+    }
+    const name = path.slice(path.lastIndexOf(sep) + 1);
+    const entry: Entry = {
+      identity: { path, size: info.size, encoding: undefined, body: undefined },
+      variants: [],
+      etag: `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`,
+      lastModified: info.mtime.toUTCString(),
+      mtimeMs: info.mtimeMs,
+      type: contentTypeFor(name),
+      cacheControl: this.#immutable.test(name)
+        ? 'public, max-age=31536000, immutable'
+        : `public, max-age=${this.#maxAge}`,
+      checkedAt: performance.now(),
+      bytes: 0,
+    };
+    if (this.#precompressed) {
+      for (const [suffix, encoding] of PRECOMPRESSED) {
+        try {
+          const v = await stat(path + suffix);
+          // A stale sibling (older than the file) would serve old content: skip it.
+          if (v.isFile() && v.mtimeMs >= info.mtimeMs && (await this.#allowedTarget(path + suffix))) {
+            entry.variants.push({ path: path + suffix, size: v.size, encoding, body: undefined });
+          }
+        } catch {
+          // No such sibling.
+        }
+      }
+    }
+    await this.#remember(key, entry);
+    return entry;
+  }
+
+  /** Symlink policy: the real path must stay under the real root (unless `follow`). */
+  async #allowedTarget(path: string): Promise<boolean> {
+    if (this.#symlinks === 'follow') return true;
+    let real: string;
+    try {
+      real = await realpath(path);
+    } catch {
+      return false;
+    }
+    const root = await this.#realRoot;
+    if (this.#symlinks === 'deny' && real !== path) return false;
+    return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
+  }
+
+  async #remember(key: string, entry: Entry): Promise<void> {
+    const old = this.#cache.get(key);
+    if (old !== undefined) this.#cachedBytes -= old.bytes;
+    if (this.#cacheMaxFile > 0) {
+      for (const variant of [entry.identity, ...entry.variants]) {
+        if (variant.size <= this.#cacheMaxFile && this.#cachedBytes + variant.size <= this.#cacheMaxBytes) {
+          try {
+            const body = await readFile(variant.path);
+            // The file changed between stat and read: keep streaming it instead.
+            if (body.length === variant.size) {
+              variant.body = body;
+              entry.bytes += body.length;
+              this.#cachedBytes += body.length;
+            }
+          } catch {
+            // Gone meanwhile: it will be streamed (and fail) or re-read next time.
+          }
+        }
+      }
+    }
+    this.#cache.set(key, entry);
+  }
+
+  #send(req: IncomingMessage, res: ServerResponse, entry: Entry): void {
+    const h = req.headers;
+    const method = req.method!;
+    const precondition = evaluatePreconditions(
+      {
+        ifMatch: h['if-match'],
+        ifNoneMatch: h['if-none-match'],
+        ifModifiedSince: h['if-modified-since'],
+        ifUnmodifiedSince: h['if-unmodified-since'],
+      },
+      entry.etag,
+      entry.mtimeMs,
+      method,
+    );
+    const headers: OutgoingHttpHeaders = {
+      'content-type': entry.type,
+      'last-modified': entry.lastModified,
+      'cache-control': entry.cacheControl,
+      'accept-ranges': 'bytes',
+      'x-content-type-options': 'nosniff',
+    };
+    if (entry.variants.length > 0) headers.vary = 'Accept-Encoding';
+    let variant = entry.identity;
+    const rangeHeader = h.range;
+    // Ranges address the identity bytes; a precompressed variant is only for whole responses.
+    if (entry.variants.length > 0 && rangeHeader === undefined) {
+      const accept = h['accept-encoding'] ?? '';
+      const identityQ = acceptQ(accept, 'identity');
+      let best = 0;
+      for (const v of entry.variants) {
+        const q = acceptQ(accept, v.encoding === 'zstd' ? 'zstd' : v.encoding!);
+        if (q > best) {
+          best = q;
+          variant = v;
+        }
+      }
+      if (variant !== entry.identity && best < identityQ && accept.includes('identity'))
+        variant = entry.identity;
+    }
+    headers.etag =
+      variant === entry.identity ? entry.etag : `${entry.etag.slice(0, -1)}-${variant.encoding}"`;
+    if (variant.encoding !== undefined) headers['content-encoding'] = variant.encoding;
+    if (precondition === 'not-modified') {
+      delete headers['content-type'];
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    if (precondition === 'failed') {
+      sendStatus(res, 412);
+      return;
+    }
+    const size = variant.size;
+    let ranges: ByteRange[] | 'unsatisfiable' | undefined;
+    if (rangeHeader !== undefined && ifRangeMatches(header(h['if-range']), entry.etag, entry.mtimeMs)) {
+      ranges = parseRange(rangeHeader, size);
+    }
+    if (ranges === 'unsatisfiable') {
+      res.writeHead(416, { 'content-range': `bytes */${size}`, 'content-length': 0 });
+      res.end();
+      return;
+    }
+    if (ranges === undefined) {
+      headers['content-length'] = size;
+      res.writeHead(200, headers);
+      if (method === 'HEAD') res.end();
+      else this.#body(res, variant, 0, size - 1);
+      return;
+    }
+    if (ranges.length === 1) {
+      const { start, end } = ranges[0]!;
+      headers['content-range'] = `bytes ${start}-${end}/${size}`;
+      headers['content-length'] = end - start + 1;
+      res.writeHead(206, headers);
+      if (method === 'HEAD') res.end();
+      else this.#body(res, variant, start, end);
+      return;
+    }
+    this.#multipart(res, method, headers, variant, ranges, entry.type);
+  }
+
+  /** RFC 9110 §14.6 multipart/byteranges. */
+  #multipart(
+    res: ServerResponse,
+    method: string,
+    headers: OutgoingHttpHeaders,
+    variant: Variant,
+    ranges: ByteRange[],
+    type: string,
+  ): void {
+    const boundary = `strata-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+    const heads = ranges.map(
+      (r, i) =>
+        `${i === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: bytes ${r.start}-${r.end}/${variant.size}\r\n\r\n`,
+    );
+    const tail = `\r\n--${boundary}--\r\n`;
+    let length = Buffer.byteLength(tail);
+    ranges.forEach((r, i) => {
+      length += Buffer.byteLength(heads[i]!) + (r.end - r.start + 1);
+    });
+    headers['content-type'] = `multipart/byteranges; boundary=${boundary}`;
+    headers['content-length'] = length;
+    res.writeHead(206, headers);
+    if (method === 'HEAD') {
+      res.end();
+      return;
+    }
+    const parts = async (): Promise<void> => {
+      for (let i = 0; i < ranges.length; i++) {
+        if (res.destroyed) return;
+        res.write(heads[i]!);
+        const r = ranges[i]!;
+        if (variant.body !== undefined) res.write(variant.body.subarray(r.start, r.end + 1));
+        else {
+          for await (const chunk of createReadStream(variant.path, { start: r.start, end: r.end })) {
+            if (!res.write(chunk)) await new Promise((ok) => res.once('drain', ok));
+          }
+        }
+      }
+      res.end(tail);
+    };
+    parts().catch(() => res.destroy());
+  }
+
+  #body(res: ServerResponse, variant: Variant, start: number, end: number): void {
+    if (variant.body !== undefined) {
+      res.end(
+        start === 0 && end === variant.body.length - 1 ? variant.body : variant.body.subarray(start, end + 1),
+      );
+      return;
+    }
+    if (end < start) {
+      res.end();
+      return;
+    }
+    // Large files stream from disk with pipe's backpressure, never whole in memory.
+    const stream = createReadStream(variant.path, { start, end });
+    stream.on('error', () => res.destroy());
+    res.once('close', () => stream.destroy());
+    stream.pipe(res);
+  }
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function sendStatus(res: ServerResponse, status: number): void {
+  const body = `${status === 400 ? 'Bad Request' : status === 404 ? 'Not Found' : status === 412 ? 'Precondition Failed' : 'Error'}\n`;
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+function redirect(res: ServerResponse, location: string, query: string): void {
+  // One leading slash only: `//evil.example/dir` must not become a protocol-relative redirect.
+  res.writeHead(301, { location: `/${location.replace(/^\/+/, '')}${query}`, 'content-length': 0 });
+  res.end();
+}
