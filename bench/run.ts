@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- <name> [flags]`: runs bench/<name>.ts. A scenario module either exports
- * `scenario` (a load scenario run by the harness) or runs itself when imported.
+ * `npm run bench -- <name> [flags]`: runs bench/<name>.ts. A scenario module exports `scenario`
+ * or `scenarios` (load scenarios run by the harness, in order), or runs itself when imported.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,5 +19,11 @@ if (name === undefined || !available.includes(name)) {
   console.log(`Available: ${available.join(', ')}`);
   process.exit(name === undefined ? 0 : 2);
 }
-const mod = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as { scenario?: Scenario };
-if (mod.scenario !== undefined) await runScenario(mod.scenario, rest);
+const mod = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as {
+  scenario?: Scenario;
+  scenarios?: Scenario[];
+};
+for (const scenario of mod.scenarios ?? (mod.scenario === undefined ? [] : [mod.scenario])) {
+  await runScenario(scenario, rest);
+  console.log();
+}

@@ -1,0 +1,9 @@
+import { serve } from '../../src/server/index.ts';
+
+const server = await serve(() => new Response('not found', { status: 404 }), {
+  port: Number(process.env.PORT),
+  host: '127.0.0.1',
+  logger: false,
+  static: { root: process.env.STATIC_ROOT! },
+});
+process.on('SIGTERM', () => server.close().then(() => process.exit(0)));

@@ -1,0 +1,48 @@
+/**
+ * static: a 13.6 KB file and a 1 MB file served by strata's static files, nginx (Debian
+ * nginx-light, one worker, sendfile on), @fastify/static and express.static, same run.
+ * Floors (edge issue): strata's CPU per request at most 2× nginx's for the small file and 1.5×
+ * for the large one.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nodeTarget, type Scenario } from './lib/harness.ts';
+
+const root = join(import.meta.dirname, 'results', 'static-root');
+mkdirSync(root, { recursive: true });
+// Text-like content for the small file (13.6 KB, as in the issue), random bytes for the large.
+writeFileSync(
+  join(root, 'small.css'),
+  '.rule { color: #123456; margin: 0 auto; }\n'.repeat(324).slice(0, 13_600),
+);
+writeFileSync(join(root, 'large.bin'), randomBytes(1024 * 1024));
+
+const env = { STATIC_ROOT: root };
+const targets = [
+  nodeTarget('nginx', 'static-nginx.ts', env),
+  nodeTarget('strata', 'static-strata.ts', env),
+  nodeTarget('@fastify/static', 'static-fastify.ts', env),
+  nodeTarget('express.static', 'static-express.ts', env),
+];
+
+export const scenarios: Scenario[] = [
+  {
+    name: 'static-small',
+    description: 'GET /small.css (13.6 KB)',
+    path: '/small.css',
+    baseline: 'nginx',
+    subject: 'strata',
+    targets,
+    floors: [{ vs: 'nginx', max: 2 }],
+  },
+  {
+    name: 'static-large',
+    description: 'GET /large.bin (1 MB)',
+    path: '/large.bin',
+    baseline: 'nginx',
+    subject: 'strata',
+    targets,
+    floors: [{ vs: 'nginx', max: 1.5 }],
+  },
+];
