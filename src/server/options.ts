@@ -20,6 +20,12 @@ export const SERVER_DEFAULTS = {
   idleTimeout: 60_000,
   /** Largest request head (request line + headers), in bytes; beyond it, 431. */
   maxHeaderSize: 16_384,
+  /** Longest request target (path and query), in bytes; beyond it, 414. */
+  maxUrlLength: 8192,
+  /** Most requests being answered at once (0 = no cap); beyond it, 503 with Retry-After. */
+  maxInFlight: 0,
+  /** Seconds sent in Retry-After with a 503 from maxInFlight. */
+  retryAfter: 1,
   /** Largest request body, in bytes; beyond it, 413 (from Content-Length, or while reading). */
   maxBodySize: 1_048_576,
   /** Most simultaneous connections; further ones are closed on accept. */

@@ -17,10 +17,19 @@ export function declaredBodyLength(rawHeaders: string[]): number {
 /** A short plain-text answer the server gives on its own (errors, limits). */
 export function sendPlain(res: ServerResponse, status: number, message?: string): void {
   const body = `${message ?? STATUS_CODES[status] ?? 'Error'}\n`;
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'x-content-type-options': 'nosniff',
-  });
-  res.end(body);
+  // Whatever a failed write left behind (a bad status text, headers set by a node app) must not
+  // break the error answer too: start from a clean slate, and if even that fails, close.
+  res.statusMessage = STATUS_CODES[status] ?? 'Error';
+  for (const name of res.getHeaderNames())
+    if (name !== 'connection' && name !== 'retry-after') res.removeHeader(name);
+  try {
+    res.writeHead(status, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(body);
+  } catch {
+    res.destroy();
+  }
 }

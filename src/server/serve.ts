@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createNodeHandler, installFastResponse, type NodeHandler, resolveApp } from '../gateway/index.ts';
 import type { App, FetchHandler } from '../gateway/types.ts';
@@ -147,8 +153,29 @@ export async function serve(
       : new StaticFiles(typeof options.static === 'string' ? { root: options.static } : options.static);
 
   const maxBodySize = config.maxBodySize;
+  const maxUrlLength = config.maxUrlLength;
+  const maxInFlight = config.maxInFlight;
+  const retryAfter = String(config.retryAfter);
+  let inFlight = 0;
+  const requestDone = (): void => {
+    inFlight -= 1;
+  };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (draining) res.shouldKeepAlive = false;
+    if (req.url!.length > maxUrlLength) {
+      res.shouldKeepAlive = false;
+      sendPlain(res, 414, `The request target is longer than ${maxUrlLength} bytes`);
+      return;
+    }
+    if (maxInFlight > 0) {
+      if (inFlight >= maxInFlight) {
+        res.setHeader('retry-after', retryAfter);
+        sendPlain(res, 503, 'The server is at its concurrency limit; retry shortly');
+        return;
+      }
+      inFlight += 1;
+      res.once('close', requestDone);
+    }
     // 413 from the declared length, before a byte of the body is read.
     if (declaredBodyLength(req.rawHeaders) > maxBodySize) {
       log.info({ method: req.method, url: req.url, status: 413 }, 'request body over maxBodySize');
@@ -183,6 +210,37 @@ export async function serve(
   const closeUnused = (): void => {
     for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
   };
+  // node's own answers to requests its parser refuses, with one change: an unknown method is
+  // 501 (RFC 9110 §9.1), not 400. The connection is closed after the answer in every case.
+  server.on('clientError', (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Socket) => {
+    // As node does: no answer when the socket is gone or a response has already started on it.
+    const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || current?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    const status =
+      err.code === 'HPE_INVALID_METHOD'
+        ? 501
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? 431
+          : err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+            ? 413
+            : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+              ? 408
+              : 400;
+    log.debug({ code: err.code, status }, 'request refused by the parser');
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+    );
+    socket.destroySoon();
+  });
+  // RFC 9110 §10.1.1: an expectation other than 100-continue gets 417; the connection is closed
+  // too, so that a body the client sends anyway is never read as the next request.
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    res.shouldKeepAlive = false;
+    sendPlain(res, 417, 'Only "Expect: 100-continue" is supported');
+  });
   server.maxConnections = config.maxConnections;
   server.maxRequestsPerSocket = config.maxRequestsPerSocket;
   server.timeout = config.idleTimeout;
