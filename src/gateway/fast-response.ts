@@ -22,6 +22,8 @@ const installed = globalThis.Response as ResponseCtor;
 export const NativeResponse: typeof Response = installed[kNative] ?? installed;
 
 const TEXT_PLAIN = 'text/plain;charset=UTF-8';
+// biome-ignore lint/suspicious/noControlCharactersInRegex: HTAB is allowed, other controls are not.
+const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const APPLICATION_JSON = 'application/json';
 const FORM_URLENCODED = 'application/x-www-form-urlencoded;charset=UTF-8';
 
@@ -59,13 +61,20 @@ export class FastResponse {
     let headers: HeadersInit | undefined;
     if (init !== undefined && init !== null) {
       if (init.status !== undefined) {
-        status = init.status;
+        // WebIDL `unsigned short`: a numeric string converts, as with the native class.
+        status = Number(init.status);
         // Fetch §6.4 "initialize a response": the status must be in [200, 599].
         if (!Number.isInteger(status) || status < 200 || status > 599) {
           throw new RangeError(`init["status"] must be in the range of 200 to 599, inclusive; got ${status}`);
         }
       }
-      if (init.statusText !== undefined) statusText = String(init.statusText);
+      if (init.statusText !== undefined) {
+        statusText = String(init.statusText);
+        // Fetch §6.4: statusText must match reason-phrase (RFC 9112 §4): no CR, LF, NUL or
+        // characters outside latin-1. Unchecked, it would reach node's writeHead and fail there.
+        if (!REASON_PHRASE.test(statusText))
+          throw new TypeError(`Invalid statusText ${JSON.stringify(statusText)}`);
+      }
       headers = init.headers;
     }
     this.#status = status;

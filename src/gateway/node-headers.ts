@@ -10,6 +10,13 @@
  */
 
 const NativeHeaders = globalThis.Headers;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** A name the native Headers would refuse is refused here too, before or after materializing. */
+function checkName(name: string): string {
+  if (!TOKEN.test(name)) throw new TypeError(`Headers: invalid header name ${JSON.stringify(name)}`);
+  return name.toLowerCase();
+}
 
 export class NodeHeaders {
   #raw: string[];
@@ -35,7 +42,7 @@ export class NodeHeaders {
   get(name: string): string | null {
     if (this.#native !== undefined) return this.#native.get(name);
     const raw = this.#raw;
-    const lower = name.toLowerCase();
+    const lower = checkName(name);
     const len = lower.length;
     let found: string | null = null;
     for (let i = 0; i < raw.length; i += 2) {
@@ -50,7 +57,7 @@ export class NodeHeaders {
   has(name: string): boolean {
     if (this.#native !== undefined) return this.#native.has(name);
     const raw = this.#raw;
-    const lower = name.toLowerCase();
+    const lower = checkName(name);
     const len = lower.length;
     for (let i = 0; i < raw.length; i += 2) {
       const key = raw[i]!;

@@ -95,11 +95,19 @@ export class NodeRequest {
   get body(): ReadableStream<Uint8Array> | null {
     let stream = this.#stream;
     if (stream === undefined) {
-      stream = hasBody(this.#req) && !this.#used ? bodyStream(this.#req, this.#res, this.#config) : null;
+      stream =
+        hasBody(this.#req) && !this.#used
+          ? bodyStream(this.#req, this.#res, this.#config, this.#disturb)
+          : null;
       this.#stream = stream;
     }
     return stream;
   }
+
+  /** Fetch "disturbed": set once anything has been read from the body. */
+  readonly #disturb = (): void => {
+    this.#used = true;
+  };
 
   get bodyUsed(): boolean {
     return this.#used || this.#stream?.locked === true;
@@ -130,10 +138,12 @@ export class NodeRequest {
   }
 
   formData(): Promise<FormData> {
+    if (this.bodyUsed) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     return this.#toNative().formData();
   }
 
   clone(): Request {
+    if (this.bodyUsed) throw new TypeError('Request.clone: Body has already been consumed');
     return this.#toNative().clone();
   }
 
@@ -178,8 +188,11 @@ export class NodeRequest {
   /** Reads the whole body once, into one buffer, within the size limit. */
   #consume(): Promise<Buffer> {
     if (this.bodyUsed) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
-    this.#used = true;
+    // A request without a body stays unused, as undici's does: it can be "read" again.
     if (!hasBody(this.#req)) return Promise.resolve(EMPTY);
+    this.#used = true;
+    // Someone made the web stream already: it owns the socket data now, so read through it.
+    if (this.#stream != null) return readStream(this.#stream);
     return readBody(this.#req, this.#res, this.#config.maxBodySize);
   }
 
@@ -240,7 +253,9 @@ function requestHost(req: IncomingMessage, config: NodeGatewayConfig): string {
     if (key.length === 4 && (key === 'Host' || key === 'host' || key.toLowerCase() === 'host')) {
       const value = raw[i + 1]!;
       if (value === lastGoodHost) return value;
-      if (!HOST_SHAPE.test(value)) return config.defaultHost;
+      // The shape check is cheap; the WHATWG parser then refuses what it would refuse later
+      // (a port over 65535, a bad IPv4 or IPv6 literal, a stray '%').
+      if (!HOST_SHAPE.test(value) || !URL.canParse(`http://${value}/`)) return config.defaultHost;
       lastGoodHost = value;
       return value;
     }
@@ -272,7 +287,19 @@ function closeAfterResponse(res: ServerResponse): void {
   if (!res.headersSent) res.shouldKeepAlive = false;
 }
 
+async function readStream(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks);
+    chunks.push(value);
+  }
+}
+
 function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
+  // The client may be gone already: its 'close' will not fire again.
+  if (req.destroyed && !req.complete) return Promise.reject(bodyAborted());
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -312,12 +339,17 @@ function bodyStream(
   req: IncomingMessage,
   res: ServerResponse,
   config: NodeGatewayConfig,
+  disturb: () => void,
 ): ReadableStream<Uint8Array> {
   const limit = config.maxBodySize;
   let size = 0;
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
+        if (req.destroyed && !req.complete) {
+          controller.error(bodyAborted());
+          return;
+        }
         req.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > limit) {
@@ -343,6 +375,7 @@ function bodyStream(
         });
       },
       pull() {
+        disturb();
         req.resume();
       },
       cancel() {
