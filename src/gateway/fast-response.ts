@@ -22,7 +22,7 @@ const installed = globalThis.Response as ResponseCtor;
 export const NativeResponse: typeof Response = installed[kNative] ?? installed;
 
 const TEXT_PLAIN = 'text/plain;charset=UTF-8';
-// biome-ignore lint/suspicious/noControlCharactersInRegex: HTAB is allowed, other controls are not.
+// reason-phrase (RFC 9112 §4): HTAB, SP, VCHAR, obs-text.
 const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const APPLICATION_JSON = 'application/json';
 const FORM_URLENCODED = 'application/x-www-form-urlencoded;charset=UTF-8';

@@ -384,6 +384,8 @@ function bodyStream(
         req.pause();
       },
     },
-    { highWaterMark: 65536, size: (chunk) => chunk.byteLength },
+    // highWaterMark 0: pull() runs only when a consumer reads, so it marks the body disturbed
+    // then, and not when the stream is merely created (a middleware checking `request.body`).
+    { highWaterMark: 0, size: (chunk) => chunk.byteLength },
   );
 }
