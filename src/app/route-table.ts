@@ -82,6 +82,19 @@ interface Leaf {
   route: string;
   /** Param names in path order; `*` last for a wildcard. */
   names: string[];
+  /** For a route without params, the one answer every lookup shares (nothing allocated). */
+  match: RouteMatch<unknown> | undefined;
+}
+
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+function leafOf(value: unknown, route: string, names: string[]): Leaf {
+  return {
+    value,
+    route,
+    names,
+    match: names.length === 0 ? Object.freeze({ value, params: NO_PARAMS }) : undefined,
+  };
 }
 
 interface ParamNode {
@@ -332,7 +345,7 @@ export class RouteTable<T> {
       first = false;
       if (piece === '*') {
         names.push('*');
-        const leaf: Leaf = { value, route: path, names };
+        const leaf = leafOf(value, path, names);
         if (current.wildcard !== undefined) throw conflict(method, path, current.wildcard.route);
         current.wildcard = leaf;
         return;
@@ -366,7 +379,7 @@ export class RouteTable<T> {
       const after = pieces[pieces.indexOf(piece) + 1];
       if (after === undefined || after === '') {
         if (holder.leaf !== undefined) throw conflict(method, path, holder.leaf.route);
-        holder.leaf = { value, route: path, names };
+        holder.leaf = leafOf(value, path, names);
         return;
       }
       holder.next ??= node('/');
@@ -374,7 +387,7 @@ export class RouteTable<T> {
       first = true;
     }
     if (current.leaf !== undefined) throw conflict(method, path, current.leaf.route);
-    current.leaf = { value, route: path, names };
+    current.leaf = leafOf(value, path, names);
   }
 
   /**
@@ -386,6 +399,7 @@ export class RouteTable<T> {
     let leaf = this.#lookup(method, path);
     if (leaf === undefined && method === 'HEAD') leaf = this.#lookup('GET', path);
     if (leaf === undefined) return null;
+    if (leaf.match !== undefined) return leaf.match as RouteMatch<T>;
     const names = leaf.names;
     const params: Record<string, string> = {};
     // One scan of the whole path decides whether any value needs decoding (most paths carry
