@@ -148,8 +148,11 @@ export class FastResponse {
   }
 
   get headers(): Headers {
-    if (this.#native !== undefined) return this.#native.headers;
     let headers = this.#headers;
+    // [SameObject]: once handed out, the same headers stay the response's headers, also after
+    // the body was materialized (the native copy is used only for its body).
+    if (headers !== undefined) return headers as unknown as Headers;
+    if (this.#native !== undefined) return this.#native.headers;
     if (headers === undefined) {
       headers = new FastHeaders(this.#init, this.#contentType);
       this.#headers = headers;

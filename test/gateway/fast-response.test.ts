@@ -336,7 +336,6 @@ describe('FastResponse as globalThis.Response', () => {
         assert.equal(r.headers, h);
         assert.equal(r.headers.get('x-late'), '1');
       },
-      todo: '#materialize copies the FastHeaders into a new native Headers (src/gateway/fast-response.ts:215)',
     },
     {
       name: 'an invalid header in init is a TypeError at construction',
