@@ -93,6 +93,8 @@ export class NodeRequest {
   }
 
   get body(): ReadableStream<Uint8Array> | null {
+    // Once a real Request took the body over (clone(), formData()), it is the body's owner.
+    if (this.#native !== undefined) return this.#native.body as ReadableStream<Uint8Array> | null;
     let stream = this.#stream;
     if (stream === undefined) {
       stream =
@@ -110,6 +112,7 @@ export class NodeRequest {
   };
 
   get bodyUsed(): boolean {
+    if (this.#native !== undefined) return this.#native.bodyUsed;
     return this.#used || this.#stream?.locked === true;
   }
 
@@ -188,6 +191,7 @@ export class NodeRequest {
   /** Reads the whole body once, into one buffer, within the size limit. */
   #consume(): Promise<Buffer> {
     if (this.bodyUsed) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+    if (this.#native !== undefined) return this.#native.arrayBuffer().then((ab) => Buffer.from(ab));
     // A request without a body stays unused, as undici's does: it can be "read" again.
     if (!hasBody(this.#req)) return Promise.resolve(EMPTY);
     this.#used = true;
