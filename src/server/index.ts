@@ -1,4 +1,6 @@
 /** `strata/server`: the edge — listeners, limits, graceful shutdown. */
+
+export { AddressList, clientAddress, ipBytes } from './client-address.ts';
 export { ServerError } from './errors.ts';
 export {
   type ResolvedServeOptions,

@@ -51,6 +51,15 @@ export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
   signal?: AbortSignal;
   /** Serve files from a directory before the app (a path, or options; see docs/server.md). */
   static?: string | StaticOptions;
+  /**
+   * Proxies whose `Forwarded` / `X-Forwarded-For` headers are believed (addresses, CIDR ranges,
+   * or `loopback`, `private`, `linklocal`). Default none: `info.remote` is the socket's peer.
+   */
+  trustProxy?: string[];
+  /** Only these client addresses are served (403 for others). */
+  allow?: string[];
+  /** These client addresses get 403. */
+  deny?: string[];
 };
 
 export type ResolvedServeOptions = { -readonly [K in keyof Defaults]: Widen<Defaults[K]> };

@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createNodeHandler, installFastResponse, type NodeHandler, resolveApp } from '../gateway/index.ts';
 import type { App, FetchHandler } from '../gateway/types.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
+import { AddressList, clientAddress } from './client-address.ts';
 import { ServerError } from './errors.ts';
 import { resolveServeOptions, type ServeOptions } from './options.ts';
 import { declaredBodyLength, sendPlain } from './responses.ts';
@@ -111,7 +112,14 @@ export async function serve(
     );
   };
 
+  // The client address: the socket's peer, or behind trusted proxies the forwarded one.
+  const trusted = new AddressList(options.trustProxy ?? []);
+  const allowList = options.allow === undefined ? undefined : new AddressList(options.allow);
+  const denyList = options.deny === undefined ? undefined : new AddressList(options.deny);
+  const remoteOf = trusted.size > 0 ? (req: IncomingMessage) => clientAddress(req, trusted) : undefined;
+
   const gateway = {
+    remote: remoteOf,
     closing: false,
     maxBodySize: config.maxBodySize,
     secure: false,
@@ -162,6 +170,14 @@ export async function serve(
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (draining) res.shouldKeepAlive = false;
+    if (allowList !== undefined || denyList !== undefined) {
+      const address = remoteOf !== undefined ? remoteOf(req).address : (req.socket.remoteAddress ?? '');
+      if (denyList?.has(address) === true || (allowList !== undefined && !allowList.has(address))) {
+        res.shouldKeepAlive = false;
+        sendPlain(res, 403, 'Forbidden');
+        return;
+      }
+    }
     if (req.url!.length > maxUrlLength) {
       res.shouldKeepAlive = false;
       sendPlain(res, 414, `The request target is longer than ${maxUrlLength} bytes`);

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ServeInfo } from '../../src/gateway/index.ts';
+import { AddressList, type StrataServer, serve } from '../../src/server/index.ts';
+import { rawRequest } from '../fixtures/http.ts';
+
+describe('AddressList', () => {
+  const cases: [string[], string, boolean][] = [
+    [['10.0.0.0/8'], '10.1.2.3', true],
+    [['10.0.0.0/8'], '11.0.0.1', false],
+    [['172.16.0.0/12'], '172.31.255.255', true],
+    [['172.16.0.0/12'], '172.32.0.0', false],
+    [['192.168.1.7'], '192.168.1.7', true],
+    [['192.168.1.7'], '192.168.1.8', false],
+    [['0.0.0.0/0'], '8.8.8.8', true],
+    [['loopback'], '127.0.0.1', true],
+    [['loopback'], '::1', true],
+    [['loopback'], '::ffff:127.0.0.1', true],
+    [['private'], 'fd12:3456::1', true],
+    [['private'], '2001:db8::1', false],
+    [['2001:db8::/32'], '2001:db8:ffff::1', true],
+    [['2001:db8::/32'], '2001:db9::1', false],
+    [['fe80::/10'], 'fe80::1%eth0', true],
+    [['10.0.0.0/8'], 'not-an-ip', false],
+    [['10.0.0.0/8'], '', false],
+  ];
+  for (const [list, address, expected] of cases) {
+    test(`${JSON.stringify(list)} ${expected ? 'has' : 'has not'} ${address || '(empty)'}`, () => {
+      assert.equal(new AddressList(list).has(address), expected);
+    });
+  }
+  for (const bad of ['10.0.0.0/33', 'example.com', '1.2.3.4/x', '::1/129']) {
+    test(`refuses ${bad}`, () => {
+      assert.throws(() => new AddressList([bad]), TypeError);
+    });
+  }
+});
+
+async function withServer(
+  options: { trustProxy?: string[]; allow?: string[]; deny?: string[] },
+  run: (server: StrataServer) => Promise<void>,
+): Promise<void> {
+  const server = await serve((_request: Request, info: ServeInfo) => new Response(info.remote.address), {
+    port: 0,
+    logger: false,
+    ...options,
+  });
+  try {
+    await run(server);
+  } finally {
+    await server.close();
+  }
+}
+
+const ask = (port: number, headers: string) =>
+  rawRequest(port, `GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers}\r\n`).then((r) => ({
+    status: r.status,
+    body: r.text.slice(r.text.indexOf('\r\n\r\n') + 4),
+  }));
+
+describe('the client address behind proxies', () => {
+  test('forwarding headers from an untrusted peer are ignored (no spoofing)', async () => {
+    await withServer({}, async (s) => {
+      assert.equal((await ask(s.port, 'X-Forwarded-For: 203.0.113.9\r\n')).body, '127.0.0.1');
+    });
+  });
+
+  const chains: [string, string][] = [
+    ['X-Forwarded-For: 203.0.113.9\r\n', '203.0.113.9'],
+    ['X-Forwarded-For: 198.51.100.1, 203.0.113.9\r\n', '203.0.113.9'],
+    ['X-Forwarded-For: 203.0.113.9, 10.0.0.2\r\n', '203.0.113.9'],
+    ['Forwarded: for=203.0.113.9;proto=https\r\n', '203.0.113.9'],
+    ['Forwarded: for="[2001:db8::7]:4711", for=10.0.0.3\r\n', '2001:db8::7'],
+    ['X-Forwarded-For: unknown\r\n', '127.0.0.1'],
+    ['', '127.0.0.1'],
+  ];
+  for (const [headers, expected] of chains) {
+    test(`behind a trusted proxy, ${JSON.stringify(headers.trim()) || 'no header'} → ${expected}`, async () => {
+      await withServer({ trustProxy: ['loopback', '10.0.0.0/8'] }, async (s) => {
+        assert.equal((await ask(s.port, headers)).body, expected);
+      });
+    });
+  }
+
+  test('deny and allow lists answer 403 and act on the resolved client', async () => {
+    await withServer({ deny: ['127.0.0.0/8'] }, async (s) => {
+      assert.equal((await ask(s.port, '')).status, 403);
+    });
+    await withServer({ allow: ['10.0.0.0/8'] }, async (s) => {
+      assert.equal((await ask(s.port, '')).status, 403);
+    });
+    await withServer({ allow: ['127.0.0.1'] }, async (s) => {
+      assert.equal((await ask(s.port, '')).status, 200);
+    });
+    await withServer({ trustProxy: ['loopback'], deny: ['203.0.113.0/24'] }, async (s) => {
+      assert.equal((await ask(s.port, 'X-Forwarded-For: 203.0.113.50\r\n')).status, 403);
+      assert.equal((await ask(s.port, 'X-Forwarded-For: 198.51.100.50\r\n')).status, 200);
+    });
+  });
+});
