@@ -30,6 +30,8 @@ export const SERVER_DEFAULTS = {
   maxBodySize: 1_048_576,
   /** Most simultaneous connections; further ones are closed on accept. */
   maxConnections: 10_000,
+  /** Most simultaneous connections from one peer address (0 = no cap); further ones are closed on accept. */
+  maxConnectionsPerIp: 0,
   /** Most requests served on one keep-alive connection (0 = unlimited). */
   maxRequestsPerSocket: 0,
   /** How long a graceful shutdown waits for in-flight work before closing connections, in ms. */
@@ -60,6 +62,11 @@ export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
   allow?: string[];
   /** These client addresses get 403. */
   deny?: string[];
+  /**
+   * Host names this server answers for (`example.com`, `*.example.com`, `localhost`); a request
+   * for any other Host gets 421 — the defence against DNS rebinding. Default: any Host.
+   */
+  allowedHosts?: string[];
 };
 
 export type ResolvedServeOptions = { -readonly [K in keyof Defaults]: Widen<Defaults[K]> };

@@ -50,6 +50,24 @@ function silentLogger(): Logger {
   return createLogger({ level: 'silent' });
 }
 
+/** Host allowlist: exact names and `*.suffix` wildcards, compared without the port, case-insensitively. */
+function hostMatcher(hosts: string[]): (rawHeaders: string[]) => boolean {
+  const exact = new Set(hosts.filter((h) => !h.startsWith('*.')).map((h) => h.toLowerCase()));
+  const suffixes = hosts.filter((h) => h.startsWith('*.')).map((h) => h.slice(1).toLowerCase());
+  return (raw) => {
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i]!.length !== 4 || raw[i]!.toLowerCase() !== 'host') continue;
+      let host = raw[i + 1]!.toLowerCase();
+      if (host.startsWith('[')) host = host.slice(0, host.indexOf(']') + 1);
+      else if (host.includes(':')) host = host.slice(0, host.lastIndexOf(':'));
+      if (host.endsWith('.')) host = host.slice(0, -1);
+      if (exact.has(host)) return true;
+      return suffixes.some((s) => host.endsWith(s) && host.length > s.length);
+    }
+    return false;
+  };
+}
+
 /**
  * Serves an app on node:http with production limits and graceful shutdown.
  *
@@ -118,6 +136,8 @@ export async function serve(
   const denyList = options.deny === undefined ? undefined : new AddressList(options.deny);
   const remoteOf = trusted.size > 0 ? (req: IncomingMessage) => clientAddress(req, trusted) : undefined;
 
+  const hostAllowed = options.allowedHosts === undefined ? undefined : hostMatcher(options.allowedHosts);
+
   const gateway = {
     remote: remoteOf,
     closing: false,
@@ -178,6 +198,11 @@ export async function serve(
         return;
       }
     }
+    if (hostAllowed !== undefined && !hostAllowed(req.rawHeaders)) {
+      res.shouldKeepAlive = false;
+      sendPlain(res, 421, 'This server does not answer for that Host');
+      return;
+    }
     if (req.url!.length > maxUrlLength) {
       res.shouldKeepAlive = false;
       sendPlain(res, 414, `The request target is longer than ${maxUrlLength} bytes`);
@@ -219,9 +244,29 @@ export async function serve(
   // Connections that have not sent a byte yet (browser preconnects) are not "idle" to node's
   // closeIdleConnections, and would hold a graceful shutdown for the whole shutdownTimeout.
   const sockets = new Set<Socket>();
+  const perIp = new Map<string, number>();
+  const maxPerIp = config.maxConnectionsPerIp;
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    const peer = socket.remoteAddress ?? '';
+    let counted = false;
+    if (maxPerIp > 0) {
+      const count = (perIp.get(peer) ?? 0) + 1;
+      if (count > maxPerIp) {
+        log.debug({ peer, count }, 'connection over maxConnectionsPerIp closed');
+        socket.destroy();
+      } else {
+        perIp.set(peer, count);
+        counted = true;
+      }
+    }
+    socket.once('close', () => {
+      sockets.delete(socket);
+      if (!counted) return;
+      const count = perIp.get(peer) ?? 1;
+      if (count <= 1) perIp.delete(peer);
+      else perIp.set(peer, count - 1);
+    });
   });
   const closeUnused = (): void => {
     for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();

@@ -98,3 +98,58 @@ describe('the client address behind proxies', () => {
     });
   });
 });
+
+describe('allowedHosts (DNS-rebinding defence)', () => {
+  const cases: [string, number][] = [
+    ['example.com', 200],
+    ['EXAMPLE.com:8080', 200],
+    ['example.com.', 200],
+    ['api.example.org', 200],
+    ['deep.api.example.org', 200],
+    ['example.org', 421],
+    ['evil.com', 421],
+    ['example.com.evil.com', 421],
+    ['localhost:3000', 200],
+    ['[::1]:3000', 421],
+  ];
+  for (const [host, status] of cases) {
+    test(`Host ${host} → ${status}`, async () => {
+      const server = await serve(() => new Response('ok'), {
+        port: 0,
+        logger: false,
+        allowedHosts: ['example.com', '*.example.org', 'localhost'],
+      });
+      try {
+        const res = await rawRequest(
+          server.port,
+          `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+        );
+        assert.equal(res.status, status);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});
+
+describe('maxConnectionsPerIp', () => {
+  test('connections from one address beyond the cap are closed; closing one frees a place', async () => {
+    const { connect } = await import('node:net');
+    const server = await serve(() => new Response('ok'), { port: 0, logger: false, maxConnectionsPerIp: 2 });
+    try {
+      const open = [connect(server.port, '127.0.0.1'), connect(server.port, '127.0.0.1')];
+      await Promise.all(open.map((s) => new Promise((r) => s.once('connect', r))));
+      await new Promise((r) => setTimeout(r, 50));
+      const third = await rawRequest(server.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { timeoutMs: 1000 });
+      assert.equal(third.status, 0);
+      assert.equal(third.closed, true);
+      open[0]!.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      const fourth = await rawRequest(server.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      assert.equal(fourth.status, 200);
+      open[1]!.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+});
