@@ -213,7 +213,15 @@ export class FastResponse {
   }
 
   clone(): Response {
-    return this.#materialize().clone();
+    const copy = this.#materialize().clone();
+    const headers = this.#headers;
+    // The native copy's headers were taken at materialization; ours may have changed since.
+    if (headers === undefined) return copy;
+    return new NativeResponse(copy.body, {
+      status: copy.status,
+      statusText: copy.statusText,
+      headers: headers as unknown as Headers,
+    });
   }
 
   get [Symbol.toStringTag](): string {

@@ -37,8 +37,9 @@ function toNodeHeaders(
   const out: OutgoingHttpHeaders = {};
   if (init instanceof Headers) {
     copyHeaders(init, out);
-  } else if (Array.isArray(init)) {
-    for (const pair of init) {
+  } else if (Array.isArray(init) || Symbol.iterator in init) {
+    // Any iterable of pairs (an array, a Map) is a valid HeadersInit (Fetch §5.2).
+    for (const pair of init as Iterable<[string, string]>) {
       if (pair.length !== 2) throw new TypeError('Headers pairs must have exactly two items: [name, value]');
       append(out, pair[0]!.toLowerCase(), String(pair[1]));
     }
@@ -50,7 +51,20 @@ function toNodeHeaders(
   return out;
 }
 
-function append(out: OutgoingHttpHeaders, key: string, value: string): void {
+function isHttpWhitespace(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13;
+}
+
+function append(out: OutgoingHttpHeaders, key: string, raw: string): void {
+  // Fetch "normalize": leading and trailing HTTP whitespace (CR and LF included) is trimmed, as
+  // undici does; what remains is validated by node's writeHead.
+  let value = raw;
+  if (
+    value.length > 0 &&
+    (isHttpWhitespace(value.charCodeAt(0)) || isHttpWhitespace(value.charCodeAt(value.length - 1)))
+  ) {
+    value = value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+  }
   const prev = out[key];
   if (prev === undefined) out[key] = key === 'set-cookie' ? [value] : value;
   else if (Array.isArray(prev)) prev.push(value);

@@ -82,7 +82,10 @@ export function createNodeHandler(app: App, options: NodeAdapterOptions): NodeHa
   const onError = options.onError;
   const settle = (req: IncomingMessage, res: ServerResponse, result: unknown): void => {
     if (result instanceof Response) {
-      if (options.closing === true) res.shouldKeepAlive = false;
+      // The app answered before the body arrived in full (it read part of it, or none of a
+      // body it left flowing): node would wait for the rest, so close the connection instead.
+      if (options.closing === true || (!req.complete && req.readableFlowing !== null))
+        res.shouldKeepAlive = false;
       try {
         writeResponse(result, req, res, onError);
       } catch (err) {

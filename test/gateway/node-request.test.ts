@@ -389,7 +389,7 @@ describe('request: body', () => {
     }
   });
 
-  // Behaviours where undici's Request and this one part ways.
+  // Sequences where this Request once parted ways with undici's; each must now behave the same.
   const divergent: {
     name: string;
     app: (request: Request) => Promise<unknown>;
@@ -413,12 +413,65 @@ describe('request: body', () => {
       },
       expect: 'abc',
     },
+    {
+      name: 'request.body is the same stream on every access, and a peek leaves it unused',
+      app: async (request) => {
+        const first = request.body;
+        return [
+          first === request.body,
+          first !== null,
+          request.bodyUsed,
+          await request.text(),
+          request.bodyUsed,
+        ];
+      },
+      expect: [true, true, false, 'abc', true],
+    },
+    {
+      name: 'formData() works after a peek at request.body',
+      app: async (request) => {
+        void request.body;
+        return Object.fromEntries(await request.formData());
+      },
+      expect: { abc: '' },
+    },
+    {
+      name: 'a clone can be read with formData() while the original is read with text()',
+      app: async (request) => {
+        const copy = request.clone();
+        return [
+          Object.fromEntries(await copy.formData()),
+          await request.text(),
+          request.bodyUsed,
+          copy.bodyUsed,
+        ];
+      },
+      expect: [{ abc: '' }, 'abc', true, true],
+    },
+    {
+      name: 'clone() after a read throws a TypeError, as in undici',
+      app: async (request) => {
+        await request.text();
+        try {
+          request.clone();
+          return 'cloned';
+        } catch (err) {
+          return (err as Error).name;
+        }
+      },
+      expect: 'TypeError',
+    },
   ];
   for (const { name, app, expect, todo } of divergent) {
     test(name, todo === undefined ? {} : { todo }, async () => {
       const s = await start(async (request: Request) => Response.json(await app(request)));
       try {
-        const res = await fetch(s.url, { method: 'POST', body: 'abc', signal: AbortSignal.timeout(600) });
+        const res = await fetch(s.url, {
+          method: 'POST',
+          body: 'abc',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          signal: AbortSignal.timeout(600),
+        });
         assert.deepEqual(await res.json(), expect);
       } finally {
         s.node.closeAllConnections();
@@ -501,6 +554,13 @@ describe('request: maxBodySize', () => {
         appRuns: true,
       },
     ]),
+    ...['text', 'bytes', 'formData'].map((reader) => ({
+      name: `chunked over the limit, read with ${reader}() after a peek at request.body`,
+      head: `POST /?read=${reader}&strict&peek HTTP/1.1\r\nHost: h\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      body: chunked(LIMIT * 3),
+      status: 413,
+      appRuns: true,
+    })),
   ];
   for (const c of cases) {
     test(`${c.name} → ${c.status}${c.appRuns ? '' : ' without running the app'}; the server serves on`, async () => {
@@ -515,6 +575,54 @@ describe('request: maxBodySize', () => {
       const again = await fetch(`${server.url}/?read=text`, { method: 'POST', body: 'small' });
       assert.deepEqual((await again.json()).results, [{ value: 'small' }]);
     });
+  }
+});
+
+describe('request: a body the app leaves unread, on a keep-alive connection', () => {
+  // The next request on the connection must be answered, or the connection closed so the client
+  // retries elsewhere; never left open and unread.
+  const modes: { mode: string; todo?: string }[] = [
+    { mode: 'ignore' },
+    { mode: 'cancel' },
+    { mode: 'read-all' },
+    { mode: 'peek' },
+    { mode: 'first-chunk' },
+  ];
+  let server: StrataServer;
+  before(async () => {
+    server = await start(
+      async (request: Request) => {
+        const mode = new URL(request.url).pathname.slice(1);
+        if (mode === 'peek') void request.body;
+        else if (mode === 'first-chunk') await request.body!.getReader().read();
+        else if (mode === 'cancel') await request.body!.cancel();
+        else if (mode === 'read-all') await request.arrayBuffer();
+        return new Response(`done ${mode}`);
+        // A stalled server socket is paused, so it never reads the client's FIN: cut shutdown short.
+      },
+      { shutdownTimeout: 300 },
+    );
+  });
+  after(() => server.close());
+
+  for (const { mode, todo } of modes) {
+    test(
+      `a 300 kB body the app handles by "${mode}" does not stall the connection`,
+      todo === undefined ? {} : { todo },
+      async () => {
+        const socket = connect(server.port, '127.0.0.1');
+        socket.on('error', () => {});
+        const text = collect(socket);
+        const body = 'b'.repeat(300_000);
+        socket.write(`POST /${mode} HTTP/1.1\r\nHost: h\r\nContent-Length: ${body.length}\r\n\r\n`);
+        socket.write(body);
+        socket.write('GET /next HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
+        const outcome = await Promise.race([text, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
+        socket.destroy();
+        assert.notEqual(outcome, null, 'the connection was left open with the next request unanswered');
+        assert.match(outcome!, new RegExp(`done ${mode}`));
+      },
+    );
   }
 });
 
