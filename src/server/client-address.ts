@@ -56,7 +56,7 @@ export function ipBytes(address: string): Uint8Array | undefined {
     out[2 * i] = n >> 8;
     out[2 * i + 1] = n & 0xff;
   });
-  if (v4.length === 4) v4.forEach((b, i) => (out[12 + i] = b));
+  if (v4.length === 4) for (let i = 0; i < 4; i++) out[12 + i] = v4[i]!;
   return out;
 }
 
