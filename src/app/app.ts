@@ -5,7 +5,7 @@ import { Context, type ContextShared } from './context.ts';
 import { renderError } from './error-response.ts';
 import { AppError } from './errors.ts';
 import { HttpError } from './http-error.ts';
-import { RouteTable } from './route-table.ts';
+import { MALFORMED, Router } from './router/index.ts';
 import type { Handler, HandlerResult, Inputs, Middleware, Typed, Variables } from './types.ts';
 
 /** Options of `new App()`. */
@@ -120,7 +120,7 @@ export class App<V extends Variables = Variables> {
   #routes: RouteRecord[];
   #uses: UseRecord[];
   #mounts: Mount[];
-  #table: RouteTable<CompiledRoute> | undefined;
+  #table: Router<CompiledRoute> | undefined;
   #onError: ErrorHandler<V> | undefined;
   #notFound: Handler<string, V, {}> | undefined;
   #settings: Required<Omit<AppOptions, 'log'>> & {
@@ -248,9 +248,11 @@ export class App<V extends Variables = Variables> {
     const path =
       pathStart === -1 ? '/' : queryStart === -1 ? url.slice(pathStart) : url.slice(pathStart, queryStart);
     const method = request.method;
-    const found = table.find(method === 'HEAD' ? 'HEAD' : method, path);
+    let found = table.find(method, path);
+    // RFC 9110 §9.3.2: a GET route answers HEAD (the gateway sends no body) unless HEAD has its own.
+    if (found === null && method === 'HEAD') found = table.find('GET', path);
     const serveInfo = info ?? testInfo();
-    if (found !== null && found !== 'malformed') {
+    if (found !== null && found !== MALFORMED) {
       const c = new Context(
         request,
         serveInfo,
@@ -263,7 +265,7 @@ export class App<V extends Variables = Variables> {
       return this.#run(c, found.value.chain);
     }
     const c = new Context(request, serveInfo, url, queryStart, undefined, undefined, this.#shared);
-    if (found === 'malformed') return this.#run(c, this.#fallback(path, badEncoding));
+    if (found === MALFORMED) return this.#run(c, this.#fallback(path, badEncoding));
     return this.#run(c, this.#fallback(path, this.#unmatched(table, method, path)));
   };
 
@@ -330,7 +332,7 @@ export class App<V extends Variables = Variables> {
   }
 
   /** What answers a request no route matched: 405, automatic OPTIONS, redirect, or 404. */
-  #unmatched(table: RouteTable<CompiledRoute>, method: string, path: string): ChainFn {
+  #unmatched(table: Router<CompiledRoute>, method: string, path: string): ChainFn {
     const allowed = table.allowed(path);
     if (allowed.length > 0) {
       const allow = withImplicitMethods(allowed).join(', ');
@@ -374,8 +376,8 @@ export class App<V extends Variables = Variables> {
   }
 
   /** Flattens mounts and binds each route to its full chain, then fills the router. */
-  #compile(): RouteTable<CompiledRoute> {
-    const table = new RouteTable<CompiledRoute>();
+  #compile(): Router<CompiledRoute> {
+    const table = new Router<CompiledRoute>();
     for (const route of this.#flatten('', [])) {
       table.add(route.method, route.path, { path: route.path, chain: route.chain });
     }

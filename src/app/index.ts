@@ -16,7 +16,16 @@ export { type MediaType, parseMediaType } from './media-type.ts';
 export { type CorsOptions, cors } from './middleware/cors.ts';
 export { type RequestIdOptions, requestId } from './middleware/request-id.ts';
 export { serverTiming } from './middleware/server-timing.ts';
-export { assertSafePattern, RouteError, type RouteMatch, RouteTable } from './route-table.ts';
+export { RouteTable } from './route-table.ts';
+export {
+  assertSafePattern,
+  type HttpRouter,
+  type LookupResult,
+  MALFORMED,
+  RouteError,
+  type RouteMatch,
+  Router,
+} from './router/index.ts';
 export type { InferOutput, StandardSchemaV1 } from './standard-schema.ts';
 export type { Handler, Inputs, Middleware, Next, PathParams, Typed, Variables } from './types.ts';
 export { type ValidateOptions, type ValidationIssue, type ValidationTargets, validate } from './validate.ts';

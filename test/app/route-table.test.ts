@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { assertSafePattern, RouteError, RouteTable } from '../../src/app/index.ts';
+import { assertSafePattern, RouteError, RouteTable } from '../../src/app/route-table.ts';
 import { ROUTER_CASES } from '../fixtures/router-cases.ts';
 
 function tableOf(routes: string[]): RouteTable<string> {
