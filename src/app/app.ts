@@ -253,6 +253,8 @@ export class App<V extends Variables = Variables> {
     if (found === null && method === 'HEAD') found = table.find('GET', path);
     const serveInfo = info ?? testInfo();
     if (found !== null && found !== MALFORMED) {
+      // For the server's access log and metrics; only where the server defines the slot.
+      if ('route' in serveInfo) serveInfo.route = found.value.path;
       const c = new Context(
         request,
         serveInfo,

@@ -21,9 +21,12 @@ export interface NodeAdapterOptions extends NodeGatewayConfig {
   closing?: boolean;
   /** The client address after trusted-proxy resolution; the socket's peer when absent. */
   remote?: ((req: IncomingMessage) => RemoteAddress) | undefined;
+  /** Handed each request's `ServeInfo` as it is made, so the server can read `route` later. */
+  onServeInfo?: ((info: ServeInfo) => void) | undefined;
 }
 
 class NodeServeInfo implements ServeInfo {
+  route: string | undefined;
   #req: IncomingMessage;
   #options: NodeAdapterOptions;
   #remote: RemoteAddress | undefined;
@@ -32,6 +35,7 @@ class NodeServeInfo implements ServeInfo {
     this.#req = req;
     this.#options = options;
     this.#remote = undefined;
+    this.route = undefined;
   }
 
   get remote(): RemoteAddress {
@@ -80,6 +84,7 @@ class NodeServeInfo implements ServeInfo {
  */
 export function createNodeHandler(app: App, options: NodeAdapterOptions): NodeHandler {
   const onError = options.onError;
+  const onServeInfo = options.onServeInfo;
   const settle = (req: IncomingMessage, res: ServerResponse, result: unknown): void => {
     if (result instanceof Response) {
       // The app answered before the body arrived in full (it read part of it, or none of a
@@ -96,8 +101,10 @@ export function createNodeHandler(app: App, options: NodeAdapterOptions): NodeHa
   return function strataRequest(req: IncomingMessage, res: ServerResponse): void {
     const request = new NodeRequest(req, res, options) as unknown as Request;
     let result: Response | Promise<Response>;
+    const info = new NodeServeInfo(req, options);
+    if (onServeInfo !== undefined) onServeInfo(info);
     try {
-      result = app.fetch(request, new NodeServeInfo(req, options));
+      result = app.fetch(request, info);
     } catch (err) {
       onError(err, req, res);
       return;

@@ -23,6 +23,12 @@ export interface ServeInfo {
    * before it runs the app's `shutdown` hook; a rejection is logged, never thrown to the client.
    */
   waitUntil(work: Promise<unknown>): void;
+  /**
+   * The route pattern that matched (`/users/:id`), for the access log and metrics. Servers that
+   * support it define the property (as `undefined`); a framework sets it when it has matched a
+   * route — strata's `App` does, and only where the property exists.
+   */
+  route?: string | undefined;
 }
 
 /** A fetch-style handler: the shape Bun, Deno and Cloudflare Workers share. */

@@ -1,2 +1,11 @@
-/** `strata/observe`: logging (and, later, metrics and request context). */
+/** `strata/observe`: logging and Prometheus metrics. */
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
+export {
+  aggregateMetrics,
+  DEFAULT_BUCKETS,
+  METRICS_CONTENT_TYPE,
+  Metrics,
+  type MetricsOptions,
+  type PoolGaugeSource,
+  trackPool,
+} from './metrics.ts';

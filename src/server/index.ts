@@ -1,5 +1,6 @@
 /** `strata/server`: the edge — listeners, limits, graceful shutdown. */
 
+export { ADMIN_DEFAULTS, type AdminOptions, type AdminServer, startAdmin } from './admin.ts';
 export { AddressList, clientAddress, ipBytes } from './client-address.ts';
 export { ServerError } from './errors.ts';
 export {

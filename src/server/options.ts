@@ -1,4 +1,6 @@
 import type { Logger } from '../observe/logger.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
 import type { StaticOptions } from './static/static-files.ts';
 
 /**
@@ -67,6 +69,21 @@ export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
    * for any other Host gets 421 — the defence against DNS rebinding. Default: any Host.
    */
   allowedHosts?: string[];
+  /**
+   * Prometheus metrics of this process (requests by route and status, latency, in flight, event
+   * loop, heap, thread pools): `true` for a new `Metrics`, or your own. Default off.
+   */
+  metrics?: boolean | Metrics;
+  /**
+   * The admin listener (`/metrics`, `/healthz`) on its own address, default 127.0.0.1:9100;
+   * implies `metrics`. Default off. Under the supervisor the primary runs it instead.
+   */
+  admin?: boolean | { host?: string; port?: number };
+  /**
+   * Load shedding: past any of these limits (event-loop delay in ms, utilisation, heap, RSS) new
+   * requests get 503 with `Retry-After` until the process recovers. Default off.
+   */
+  loadShedding?: LoopMonitorOptions;
 };
 
 export type ResolvedServeOptions = { -readonly [K in keyof Defaults]: Widen<Defaults[K]> };

@@ -7,11 +7,15 @@ import {
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createNodeHandler, installFastResponse, type NodeHandler, resolveApp } from '../gateway/index.ts';
-import type { App, FetchHandler } from '../gateway/types.ts';
+import type { App, FetchHandler, ServeInfo } from '../gateway/types.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
+import { Metrics } from '../observe/metrics.ts';
+import { LoopMonitor } from '../parallel/loop-monitor.ts';
+import { type AdminServer, startAdmin } from './admin.ts';
 import { AddressList, clientAddress } from './client-address.ts';
 import { ServerError } from './errors.ts';
 import { resolveServeOptions, type ServeOptions } from './options.ts';
+import { RequestRecord } from './request-metrics.ts';
 import { declaredBodyLength, sendPlain } from './responses.ts';
 import { StaticFiles } from './static/static-files.ts';
 
@@ -23,6 +27,10 @@ export interface StrataServer {
   readonly port: number;
   /** The underlying node server (for upgrades and tests; prefer the options above). */
   readonly node: Server;
+  /** This process's metrics, when the `metrics` or `admin` option is on. */
+  readonly metrics: Metrics | undefined;
+  /** The admin listener's URL (`/metrics`, `/healthz`), when `admin` is on. */
+  readonly adminUrl: string | undefined;
   /**
    * Graceful shutdown: stop accepting, finish in-flight requests (their responses say
    * `Connection: close`), close idle keep-alive connections at once, force-close whatever is
@@ -138,7 +146,23 @@ export async function serve(
 
   const hostAllowed = options.allowedHosts === undefined ? undefined : hostMatcher(options.allowedHosts);
 
+  const metrics =
+    options.metrics instanceof Metrics
+      ? options.metrics
+      : options.metrics === true || (options.admin !== undefined && options.admin !== false)
+        ? new Metrics()
+        : undefined;
+  // The request's ServeInfo, handed over by the gateway while onRequest runs (synchronously).
+  let currentInfo: ServeInfo | undefined;
+  const monitor = options.loadShedding === undefined ? undefined : new LoopMonitor(options.loadShedding);
+
   const gateway = {
+    onServeInfo:
+      metrics === undefined
+        ? undefined
+        : (info: ServeInfo) => {
+            currentInfo = info;
+          },
     remote: remoteOf,
     closing: false,
     maxBodySize: config.maxBodySize,
@@ -190,6 +214,20 @@ export async function serve(
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (draining) res.shouldKeepAlive = false;
+    if (metrics !== undefined) {
+      const record = new RequestRecord(metrics, req, res);
+      currentInfo = undefined;
+      route(req, res);
+      record.info = currentInfo;
+      currentInfo = undefined;
+    } else route(req, res);
+  };
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
+    if (monitor?.underPressure === true) {
+      res.setHeader('retry-after', retryAfter);
+      sendPlain(res, 503, 'The server is overloaded; retry shortly');
+      return;
+    }
     if (allowList !== undefined || denyList !== undefined) {
       const address = remoteOf !== undefined ? remoteOf(req).address : (req.socket.remoteAddress ?? '');
       if (denyList?.has(address) === true || (allowList !== undefined && !allowList.has(address))) {
@@ -323,6 +361,22 @@ export async function serve(
   });
   server.on('error', (err) => log.error({ err }, 'server error'));
 
+  let admin: AdminServer | undefined;
+  if (options.admin !== undefined && options.admin !== false && metrics !== undefined) {
+    const where = options.admin === true ? {} : options.admin;
+    try {
+      admin = await startAdmin({
+        ...where,
+        metrics: () => metrics.text(),
+        contentType: metrics.contentType,
+        healthy: () => !draining && monitor?.underPressure !== true,
+      });
+    } catch (err) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw err;
+    }
+  }
+
   const address = server.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   gateway.defaultHost = `${hostForUrl}:${address.port}`;
@@ -361,6 +415,8 @@ export async function serve(
         clearTimeout(timer);
       }
       if (app?.shutdown !== undefined) await app.shutdown();
+      monitor?.stop();
+      await admin?.close();
     })();
     return closing;
   };
@@ -372,6 +428,8 @@ export async function serve(
     host: address.address,
     port: address.port,
     node: server,
+    metrics,
+    adminUrl: admin?.url,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -1,0 +1,181 @@
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client';
+
+/** Options of `new Metrics()`. */
+export interface MetricsOptions {
+  /** Upper bounds of the latency histogram, in seconds. */
+  buckets?: number[];
+  /** prom-client's process metrics (CPU, heap, GC, event-loop delay, handles). Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** What a thread pool reports to the metrics (`ThreadPool` registers itself). */
+export interface PoolGaugeSource {
+  readonly stats: { threads: number; queued: number; utilization: number; completed: number };
+}
+
+/** Latency buckets in seconds: 0.5 ms to 10 s, dense where web handlers live. */
+export const DEFAULT_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** Every pool of this process, by name, for the pool gauges. */
+const pools = new Map<string, PoolGaugeSource>();
+
+/**
+ * Lists a thread pool in this process's metrics (`strata_pool_*`, labelled by `pool`); returns
+ * the function that removes it. `ThreadPool` calls this itself.
+ */
+export function trackPool(name: string, pool: PoolGaugeSource): () => void {
+  let unique = name;
+  for (let i = 2; pools.has(unique); i++) unique = `${name}-${i}`;
+  pools.set(unique, pool);
+  return () => {
+    if (pools.get(unique) === pool) pools.delete(unique);
+  };
+}
+
+interface Series {
+  count: ReturnType<Counter<string>['labels']>;
+  latency: ReturnType<Histogram<string>['labels']>;
+}
+
+/**
+ * One process's Prometheus metrics (prom-client): requests by route and status, a latency
+ * histogram, requests in flight, event-loop delay and utilisation, heap, thread pools. Under the
+ * supervisor each worker keeps one, and the primary merges them with `aggregateMetrics`.
+ *
+ * Recording is cheap: the labelled series of each (method, route, status) is looked up once and
+ * kept, so a request costs a map lookup and two increments.
+ *
+ * @example
+ * const metrics = new Metrics();
+ * metrics.requestStarted();
+ * metrics.requestFinished('GET', '/users/:id', 200, 0.0042);
+ * const text = await metrics.text();
+ */
+export class Metrics {
+  readonly registry: Registry;
+  #requests: Counter<string>;
+  #latency: Histogram<string>;
+  #series = new Map<string, Series>();
+  #inFlightCount = 0;
+
+  constructor(options: MetricsOptions = {}) {
+    const registry = new Registry();
+    this.registry = registry;
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+    const labelNames = ['method', 'route', 'status'];
+    this.#requests = new Counter({
+      name: 'strata_http_requests_total',
+      help: 'Requests answered, by method, route pattern and status.',
+      labelNames,
+      registers: [registry],
+    });
+    this.#latency = new Histogram({
+      name: 'strata_http_request_duration_seconds',
+      help: 'Time from the request head to the end of the response, by method, route and status.',
+      labelNames,
+      buckets: [...(options.buckets ?? DEFAULT_BUCKETS)],
+      registers: [registry],
+    });
+    const self = this;
+    new Gauge({
+      name: 'strata_http_requests_in_flight',
+      help: 'Requests being answered right now.',
+      registers: [registry],
+      collect() {
+        this.set(self.#inFlightCount);
+      },
+    });
+    let last: EventLoopUtilization = performance.eventLoopUtilization();
+    new Gauge({
+      name: 'strata_event_loop_utilization',
+      help: 'Share of time the event loop was busy since the previous scrape (0–1); averaged over workers.',
+      aggregator: 'average',
+      registers: [registry],
+      collect() {
+        const now = performance.eventLoopUtilization();
+        this.set(performance.eventLoopUtilization(now, last).utilization);
+        last = now;
+      },
+    });
+    const poolGauge = (name: string, help: string, read: (p: PoolGaugeSource['stats']) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['pool'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const [pool, source] of pools) this.set({ pool }, read(source.stats));
+        },
+      });
+    poolGauge('strata_pool_threads', 'Threads of each thread pool.', (s) => s.threads);
+    poolGauge('strata_pool_queue_size', 'Tasks waiting for a thread.', (s) => s.queued);
+    poolGauge(
+      'strata_pool_utilization',
+      'Share of pool capacity spent on tasks (0–1).',
+      (s) => s.utilization,
+    );
+    poolGauge('strata_pool_tasks_completed', 'Tasks completed by each pool.', (s) => s.completed);
+  }
+
+  /** A request has begun. */
+  requestStarted(): void {
+    this.#inFlightCount += 1;
+  }
+
+  /** A request has ended; `route` is the pattern (`/users/:id`), never the raw path (cardinality). */
+  requestFinished(method: string, route: string, status: number, seconds: number): void {
+    this.#inFlightCount -= 1;
+    const key = `${method} ${status} ${route}`;
+    let series = this.#series.get(key);
+    if (series === undefined) {
+      // Bounded: routes and methods come from the app's table (others are recorded as '' and
+      // unknown methods were refused by the server), statuses are three digits.
+      const labels = { method, route, status: String(status) };
+      series = { count: this.#requests.labels(labels), latency: this.#latency.labels(labels) };
+      this.#series.set(key, series);
+    }
+    series.count.inc();
+    series.latency.observe(seconds);
+  }
+
+  /** This process's metrics as the JSON `aggregateMetrics` takes (what a worker sends its primary). */
+  json(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+    return this.registry.getMetricsAsJSON();
+  }
+
+  /** This process's metrics in the Prometheus text format. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The content type of `text()`. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+/**
+ * Merges the metrics of several processes (each `Metrics.json()`) into one Prometheus text:
+ * counters and histograms are summed, gauges by their own rule (in flight summed, utilisation
+ * and loop delay averaged).
+ */
+export async function aggregateMetrics(perProcess: unknown[][]): Promise<string> {
+  const merged = AggregatorRegistry.aggregate(perProcess as object[]);
+  return merged.metrics();
+}
+
+/** The Prometheus text format's content type. */
+export const METRICS_CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE;
