@@ -127,6 +127,7 @@ export class App<V extends Variables = Variables> {
     log: ((level: 'error' | 'debug', error: unknown, c: Context) => void) | undefined;
   };
   #shared: ContextShared;
+  #lifespan: { startup: (() => void | Promise<void>)[]; shutdown: (() => void | Promise<void>)[] };
 
   constructor(options: AppOptions = {}) {
     this.#routes = [];
@@ -135,6 +136,7 @@ export class App<V extends Variables = Variables> {
     this.#table = undefined;
     this.#onError = undefined;
     this.#notFound = undefined;
+    this.#lifespan = { startup: [], shutdown: [] };
     const secrets = options.cookieSecrets ?? [];
     if (secrets.some((s) => typeof s !== 'string' || s.length < 32)) throw AppError.badCookieSecret();
     this.#settings = {
@@ -234,6 +236,39 @@ export class App<V extends Variables = Variables> {
     this.#notFound = handler;
     this.#table = undefined;
     return this;
+  }
+
+  /**
+   * Runs `fn` once per worker before it accepts traffic (open pools, connect to databases). Hooks
+   * run in the order they were added; the server awaits them.
+   *
+   * @example
+   * const pool = new ThreadPool();
+   * app.onShutdown(() => pool.close());
+   */
+  onStartup(fn: () => void | Promise<void>): this {
+    if (typeof fn !== 'function') throw AppError.badHandler('onStartup', '(lifespan)', 0, fn);
+    this.#lifespan.startup.push(fn);
+    return this;
+  }
+
+  /** Runs `fn` once per worker after it has drained (close pools and connections); last added runs first. */
+  onShutdown(fn: () => void | Promise<void>): this {
+    if (typeof fn !== 'function') throw AppError.badHandler('onShutdown', '(lifespan)', 0, fn);
+    this.#lifespan.shutdown.unshift(fn);
+    return this;
+  }
+
+  /** The gateway contract's lifespan: the `onStartup` hooks, of this app and the apps mounted in it. */
+  async startup(): Promise<void> {
+    for (const fn of this.#lifespan.startup) await fn();
+    for (const mount of this.#mounts) await mount.app.startup();
+  }
+
+  /** The gateway contract's lifespan: the `onShutdown` hooks, mounted apps' first. */
+  async shutdown(): Promise<void> {
+    for (const mount of [...this.#mounts].reverse()) await mount.app.shutdown();
+    for (const fn of this.#lifespan.shutdown) await fn();
   }
 
   /**

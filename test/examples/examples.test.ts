@@ -64,3 +64,18 @@ describe('examples/app', () => {
     assert.deepEqual(await second.json(), { visits: 2 });
   });
 });
+
+describe('the showcase thread pool', () => {
+  test('primes are counted on the pool and inline alike, and the pool closes on shutdown', async () => {
+    const pooled = await showcase.request('/api/primes?limit=1000');
+    assert.equal(pooled.status, 200);
+    assert.deepEqual(await pooled.json(), { limit: 1000, primes: 168 });
+    const inline = await showcase.request('/api/primes-inline?limit=1000');
+    assert.deepEqual(await inline.json(), { limit: 1000, primes: 168 });
+    const bad = await showcase.request('/api/primes?limit=99999999999');
+    assert.equal(bad.status, 400);
+    await showcase.shutdown();
+    const closed = await showcase.request('/api/primes?limit=10');
+    assert.equal(closed.status, 503, 'after shutdown the pool refuses work with 503');
+  });
+});
