@@ -31,7 +31,7 @@ export async function startServer(options: {
   command: string;
   args: string[];
   port: number;
-  core: number;
+  core: number | string;
   env?: Record<string, string>;
   path?: string;
 }): Promise<ServerProcess> {
