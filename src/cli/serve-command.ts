@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GatewayError, resolveApp } from '../gateway/index.ts';
-import { SERVER_DEFAULTS, type StrataServer, serve } from '../server/index.ts';
+import { ADMIN_DEFAULTS, SERVER_DEFAULTS, type StrataServer, serve } from '../server/index.ts';
 import { CliError, usageError } from './errors.ts';
 
 export const SERVE_USAGE = `Usage: strata serve <module> [options]
@@ -16,6 +16,10 @@ Options:
       --host <h>   interface to listen on (default: ${SERVER_DEFAULTS.host})
       --dev        development mode: stack traces in 500 responses
       --static <d> serve the files of directory <d> before the app
+      --metrics    Prometheus metrics on the admin listener (default ${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port})
+      --admin <a>  the admin listener's address, host:port or port (implies --metrics)
+      --max-event-loop-delay <ms>
+                   shed load: 503 + Retry-After while the event-loop delay is above <ms>
   -h, --help       show this help
 `;
 
@@ -26,6 +30,19 @@ export interface ServeFlags {
   host: string;
   dev: boolean;
   static: string | undefined;
+  /** The admin listener (`/metrics`, `/healthz`), when asked for. */
+  admin: { host: string; port: number } | undefined;
+  /** Load shedding threshold in ms, when asked for. */
+  maxEventLoopDelay: number | undefined;
+}
+
+/** `host:port`, `[v6]:port` or `port` → an address; anything else is a usage error. */
+function parseAddress(flag: string, text: string): { host: string; port: number } {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?([0-9]{1,5})$/.exec(text);
+  const port = Number(m?.[2]);
+  if (m === null || port > 65535)
+    throw usageError(`${flag} must be host:port or a port from 0 to 65535, got "${text}"`);
+  return { host: m[1]?.replace(/^\[|\]$/g, '') ?? ADMIN_DEFAULTS.host, port };
 }
 
 export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFlags | 'help' {
@@ -55,7 +72,21 @@ export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFl
     host: parsed.values.host ?? SERVER_DEFAULTS.host,
     dev: parsed.values.dev ?? false,
     static: parsed.values.static,
+    admin:
+      parsed.values.admin !== undefined
+        ? parseAddress('--admin', parsed.values.admin)
+        : parsed.values.metrics === true
+          ? { ...ADMIN_DEFAULTS }
+          : undefined,
+    maxEventLoopDelay: parseMs('--max-event-loop-delay', parsed.values['max-event-loop-delay']),
   };
+}
+
+function parseMs(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1)
+    throw usageError(`${flag} must be a whole number of ms, at least 1, got "${text}"`);
+  return Number(text);
 }
 
 function parseServeArgs(args: string[]) {
@@ -68,6 +99,9 @@ function parseServeArgs(args: string[]) {
       host: { type: 'string' },
       dev: { type: 'boolean' },
       static: { type: 'string' },
+      metrics: { type: 'boolean' },
+      admin: { type: 'string' },
+      'max-event-loop-delay': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -119,6 +153,11 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
       port: flags.port,
       host: flags.host,
       dev: flags.dev,
+      ...(flags.static === undefined ? {} : { static: flags.static }),
+      ...(flags.admin === undefined ? {} : { admin: flags.admin }),
+      ...(flags.maxEventLoopDelay === undefined
+        ? {}
+        : { loadShedding: { maxEventLoopDelay: flags.maxEventLoopDelay } }),
     });
   } catch (err) {
     const code = (err as { code?: string }).code;

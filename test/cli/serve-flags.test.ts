@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { parseServeFlags } from '../../src/cli/serve-command.ts';
+import { ROOT, runCli, startCli, stopCli } from '../fixtures/cli.ts';
+import { seriesValue } from '../fixtures/prometheus.ts';
+
+const APP = join(ROOT, 'test', 'fixtures', 'apps', 'fetch-app.ts');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('strata serve flags', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-flags-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('--static serves the directory before the app', async () => {
+    writeFileSync(join(dir, 'hello.txt'), 'static hello');
+    const { child, url } = await startCli([APP, '--static', dir]);
+    try {
+      const file = await fetch(`${url}/hello.txt`);
+      assert.equal(await file.text(), 'static hello');
+      assert.ok(file.headers.get('etag'));
+      assert.equal(await (await fetch(`${url}/hello`)).text(), '{"kind":"app","path":"/hello"}');
+    } finally {
+      assert.equal(await stopCli(child), 0);
+    }
+  });
+
+  test('--admin serves /metrics on its own port, with the requests of the public one', async () => {
+    const port = await freePort();
+    const { child, url } = await startCli([APP, '--admin', `127.0.0.1:${port}`]);
+    try {
+      await fetch(`${url}/hello`);
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.ok(
+        (seriesValue(text, 'strata_http_requests_total{method="GET",route="",status="200"}') ?? 0) >= 1,
+      );
+      assert.equal(
+        (await fetch(`${url}/metrics`)).status,
+        200,
+        'the public port is the app’s, not the admin',
+      );
+    } finally {
+      assert.equal(await stopCli(child), 0);
+    }
+  });
+
+  const usage: [string[], RegExp][] = [
+    [['--admin', 'nope'], /--admin must be host:port or a port/],
+    [['--admin', 'x:70000'], /--admin must be/],
+    [['--max-event-loop-delay', '0'], /--max-event-loop-delay must be a whole number/],
+    [['--max-event-loop-delay', '1e3'], /--max-event-loop-delay must be a whole number/],
+  ];
+  for (const [args, message] of usage) {
+    test(`usage error: ${args.join(' ')}`, async () => {
+      const { code, stderr } = await runCli(['serve', APP, ...args]);
+      assert.equal(code, 2);
+      assert.match(stderr, message);
+      assert.match(stderr, /STRATA_ERR_CLI_USAGE/);
+    });
+  }
+
+  test('address forms of --admin and the --metrics default', () => {
+    const flags = (args: string[]) => {
+      const f = parseServeFlags([APP, ...args], {});
+      assert.ok(f !== 'help');
+      return f;
+    };
+    assert.deepEqual(flags(['--admin', '9200']).admin, { host: '127.0.0.1', port: 9200 });
+    assert.deepEqual(flags(['--admin', '0.0.0.0:9200']).admin, { host: '0.0.0.0', port: 9200 });
+    assert.deepEqual(flags(['--admin', '[::1]:9200']).admin, { host: '::1', port: 9200 });
+    assert.deepEqual(flags(['--metrics']).admin, { host: '127.0.0.1', port: 9100 });
+    assert.equal(flags([]).admin, undefined);
+    assert.equal(flags(['--max-event-loop-delay', '250']).maxEventLoopDelay, 250);
+  });
+});
