@@ -20,7 +20,7 @@
 #define MAX_CHUNK 0x7ffff000LL
 
 static napi_value fail(napi_env env, const char *message) {
-  napi_throw_type_error(env, "STRATA_ERR_SENDFILE_ARGS", message);
+  napi_throw_type_error(env, NULL, message);
   return NULL;
 }
 

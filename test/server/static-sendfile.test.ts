@@ -507,3 +507,24 @@ describe('SendfileTransfer on its own', { skip: !sendfileAvailable && 'no sendfi
     assert.equal(reader.buffered, 0);
   });
 });
+
+test('a response whose write was wrapped (compression, a counting log) streams, so the wrapper sees every byte', async () => {
+  const files = new StaticFiles({ root: base });
+  let seen = 0;
+  const server = createServer((req, res) => {
+    const write = res.write;
+    res.write = function (this: typeof res, ...args: unknown[]) {
+      if (Buffer.isBuffer(args[0])) seen += args[0].length;
+      return (write as (...a: unknown[]) => boolean).apply(this, args);
+    } as typeof res.write;
+    files.handle(req, res, () => res.writeHead(404).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const res = await fetchOne((server.address() as { port: number }).port, '/twenty.bin');
+    assert.equal(sha(res.body), sha(twenty));
+    assert.equal(seen, twenty.length);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});

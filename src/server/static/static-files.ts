@@ -1,6 +1,6 @@
 import { closeSync, createReadStream, fstatSync, open, type Stats } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { resolve, sep } from 'node:path';
 import { evaluatePreconditions, ifRangeMatches } from './conditional.ts';
 import { contentTypeFor } from './mime.ts';
@@ -65,6 +65,9 @@ interface Entry {
   checkedAt: number;
   bytes: number;
 }
+
+const NODE_WRITE = ServerResponse.prototype.write;
+const NODE_END = ServerResponse.prototype.end;
 
 const PRECOMPRESSED: [suffix: string, encoding: 'br' | 'zstd' | 'gzip'][] = [
   ['.br', 'br'],
@@ -456,7 +459,15 @@ export class StaticFiles {
         return;
       }
       res.writeHead(status, headers);
-      if (this.#sendfile && req.httpVersionMajor === 1 && canSendfile(req.socket)) {
+      // A response whose write or end someone wrapped (compression, a byte-counting log) streams,
+      // so that the wrapper sees the bytes.
+      if (
+        this.#sendfile &&
+        req.httpVersionMajor === 1 &&
+        res.write === NODE_WRITE &&
+        res.end === NODE_END &&
+        canSendfile(req.socket)
+      ) {
         new SendfileTransfer(res, fd, start, end - start + 1).start();
       } else {
         this.#stream(res, variant.path, fd, start, end);
