@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -54,6 +55,21 @@ interface Sample {
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
 
+/**
+ * A port nothing listens on, from the OS. Fixed ports (4100, 4101, …) collided with other
+ * benchmarks running on the same machine: the harness then measured someone else's server.
+ */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -91,7 +107,6 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
 
   const servers: ServerProcess[] = [];
   const failedToStart: string[] = [];
-  let port = 4100;
   for (const t of targets) {
     try {
       servers.push(
@@ -99,7 +114,7 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
           name: t.name,
           command: t.command,
           args: t.args,
-          port: port++,
+          port: await freePort(),
           core: SERVER_CORE,
           path: scenario.path,
           ...(t.env === undefined ? {} : { env: t.env }),

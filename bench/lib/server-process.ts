@@ -35,6 +35,8 @@ export async function startServer(options: {
   env?: Record<string, string>;
   path?: string;
 }): Promise<ServerProcess> {
+  // Something else on the port would answer the readiness probe and the load: refuse it.
+  if (await canConnect(options.port)) throw new Error(`port ${options.port} is already in use`);
   const child = spawn('taskset', ['-c', String(options.core), options.command, ...options.args], {
     env: { ...process.env, ...options.env, PORT: String(options.port) },
     stdio: ['ignore', 'pipe', 'pipe'],

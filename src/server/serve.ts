@@ -203,6 +203,15 @@ export async function serve(
     options.static === undefined
       ? undefined
       : new StaticFiles(typeof options.static === 'string' ? { root: options.static } : options.static);
+  if (staticFiles !== undefined) {
+    const transport = staticFiles.diskTransport;
+    log.debug(
+      { transport },
+      transport === 'sendfile'
+        ? 'static files beyond the memory cache go out with sendfile(2)'
+        : 'static files beyond the memory cache are streamed (sendfile addon not built, or sendfile: false)',
+    );
+  }
 
   const maxBodySize = config.maxBodySize;
   const maxUrlLength = config.maxUrlLength;

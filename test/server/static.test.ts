@@ -140,6 +140,7 @@ describe('static files', () => {
     ['bytes=-3', 206, 'xyz', 'bytes 23-25/26'],
     ['bytes=24-100', 206, 'yz', 'bytes 24-25/26'],
     ['bytes=30-40', 416, '', 'bytes */26'],
+    ['bytes=26-', 416, '', 'bytes */26'], // §14.1.1: first-pos at or past the length
     ['bytes=5-2', 200, ALPHABET, undefined],
     ['lines=0-4', 200, ALPHABET, undefined],
     ['bytes=0-1,1-2', 200, ALPHABET, undefined],

@@ -37,7 +37,7 @@ export function parseRange(
       continue;
     }
     const start = Number(m[1]);
-    let end = m[2] === '' ? size - 1 : Number(m[2]);
+    let end = m[2] === '' ? Number.MAX_SAFE_INTEGER : Number(m[2]);
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end)) return undefined;
     if (end < start) return undefined; // invalid range-spec: ignore the header
     if (start >= size) continue; // unsatisfiable on its own

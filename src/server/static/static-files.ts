@@ -1,10 +1,11 @@
-import { createReadStream, type Stats } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, open, type Stats } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { resolve, sep } from 'node:path';
 import { evaluatePreconditions, ifRangeMatches } from './conditional.ts';
 import { contentTypeFor } from './mime.ts';
 import { type ByteRange, parseRange } from './range.ts';
+import { canSendfile, SendfileTransfer, sendfileAvailable } from './sendfile.ts';
 import { resolveStaticPath } from './static-path.ts';
 
 /** Options of the static file server (`serve(app, { static: … })`, `strata serve --static DIR`). */
@@ -38,11 +39,17 @@ export interface StaticOptions {
    * reads cost 1,349 µs of CPU per request and 256 KiB reads 1,020 µs (fewer read/write calls).
    */
   streamChunkSize?: number;
+  /**
+   * Send files that are not in the memory cache with sendfile(2) on plain HTTP/1.1 connections,
+   * when the native addon is built (Linux). Default true; false (or no addon) streams them.
+   */
+  sendfile?: boolean;
 }
 
 interface Variant {
   path: string;
   size: number;
+  mtimeMs: number;
   encoding: 'br' | 'zstd' | 'gzip' | undefined;
   body: Buffer | undefined;
 }
@@ -58,6 +65,9 @@ interface Entry {
   checkedAt: number;
   bytes: number;
 }
+
+const NODE_WRITE = ServerResponse.prototype.write;
+const NODE_END = ServerResponse.prototype.end;
 
 const PRECOMPRESSED: [suffix: string, encoding: 'br' | 'zstd' | 'gzip'][] = [
   ['.br', 'br'],
@@ -102,6 +112,7 @@ export class StaticFiles {
   #cacheMaxBytes: number;
   #revalidateMs: number;
   #chunkSize: number;
+  #sendfile: boolean;
   #cache = new Map<string, Entry>();
   #cachedBytes = 0;
   #realRoot: Promise<string>;
@@ -121,11 +132,22 @@ export class StaticFiles {
     this.#cacheMaxBytes = options.memoryCacheMaxBytes ?? 33_554_432;
     this.#revalidateMs = options.revalidateMs ?? 1000;
     this.#chunkSize = options.streamChunkSize ?? 262_144;
+    this.#sendfile = (options.sendfile ?? true) && sendfileAvailable;
     this.#realRoot = realpath(this.#root).catch(() => this.#root);
+  }
+
+  /** How files that are not in memory go out: `sendfile` (the addon is loaded and allowed) or `stream`. */
+  get diskTransport(): 'sendfile' | 'stream' {
+    return this.#sendfile ? 'sendfile' : 'stream';
   }
 
   /** Answers the request if it names a file; otherwise calls `next()`. */
   handle(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+    this.#serve(req, res, next, false);
+  }
+
+  /** `retried`: the file changed under an earlier attempt at this request, which looked it up again. */
+  #serve(req: IncomingMessage, res: ServerResponse, next: () => void, retried: boolean): void {
     const method = req.method;
     if (method !== 'GET' && method !== 'HEAD') {
       next();
@@ -140,7 +162,7 @@ export class StaticFiles {
     }
     const cached = this.#cache.get(pathname);
     if (cached !== undefined && performance.now() - cached.checkedAt < this.#revalidateMs) {
-      this.#send(req, res, cached);
+      this.#send(req, res, next, cached, retried);
       return;
     }
     this.#lookup(pathname).then(
@@ -148,7 +170,7 @@ export class StaticFiles {
         if (found === undefined) next();
         else if (typeof found === 'number') sendStatus(res, found);
         else if (typeof found === 'string') redirect(res, found, url.slice(pathname.length));
-        else this.#send(req, res, found);
+        else this.#send(req, res, next, found, retried);
       },
       () => next(),
     );
@@ -197,7 +219,7 @@ export class StaticFiles {
     }
     const name = path.slice(path.lastIndexOf(sep) + 1);
     const entry: Entry = {
-      identity: { path, size: info.size, encoding: undefined, body: undefined },
+      identity: { path, size: info.size, mtimeMs: info.mtimeMs, encoding: undefined, body: undefined },
       variants: [],
       etag: `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`,
       lastModified: info.mtime.toUTCString(),
@@ -215,7 +237,13 @@ export class StaticFiles {
           const v = await stat(path + suffix);
           // A stale sibling (older than the file) would serve old content: skip it.
           if (v.isFile() && v.mtimeMs >= info.mtimeMs && (await this.#allowedTarget(path + suffix))) {
-            entry.variants.push({ path: path + suffix, size: v.size, encoding, body: undefined });
+            entry.variants.push({
+              path: path + suffix,
+              size: v.size,
+              mtimeMs: v.mtimeMs,
+              encoding,
+              body: undefined,
+            });
           }
         } catch {
           // No such sibling.
@@ -263,7 +291,7 @@ export class StaticFiles {
     this.#cache.set(key, entry);
   }
 
-  #send(req: IncomingMessage, res: ServerResponse, entry: Entry): void {
+  #send(req: IncomingMessage, res: ServerResponse, next: () => void, entry: Entry, retried: boolean): void {
     const h = req.headers;
     const method = req.method!;
     const precondition = evaluatePreconditions(
@@ -325,20 +353,24 @@ export class StaticFiles {
       res.end();
       return;
     }
-    if (ranges === undefined) {
-      headers['content-length'] = size;
-      res.writeHead(200, headers);
-      if (method === 'HEAD') res.end();
-      else this.#body(res, variant, 0, size - 1);
-      return;
-    }
-    if (ranges.length === 1) {
-      const { start, end } = ranges[0]!;
-      headers['content-range'] = `bytes ${start}-${end}/${size}`;
+    if (ranges === undefined || ranges.length === 1) {
+      const start = ranges === undefined ? 0 : ranges[0]!.start;
+      const end = ranges === undefined ? size - 1 : ranges[0]!.end;
+      const status = ranges === undefined ? 200 : 206;
+      if (ranges !== undefined) headers['content-range'] = `bytes ${start}-${end}/${size}`;
       headers['content-length'] = end - start + 1;
-      res.writeHead(206, headers);
-      if (method === 'HEAD') res.end();
-      else this.#body(res, variant, start, end);
+      if (method === 'HEAD' || variant.body !== undefined || end < start) {
+        res.writeHead(status, headers);
+        if (method === 'HEAD' || variant.body === undefined) res.end();
+        else
+          res.end(
+            start === 0 && end === variant.body.length - 1
+              ? variant.body
+              : variant.body.subarray(start, end + 1),
+          );
+        return;
+      }
+      this.#fromDisk(req, res, next, entry, variant, status, headers, start, end, retried);
       return;
     }
     this.#multipart(res, method, headers, variant, ranges, entry.type);
@@ -387,22 +419,74 @@ export class StaticFiles {
     parts().catch(() => res.destroy());
   }
 
-  #body(res: ServerResponse, variant: Variant, start: number, end: number): void {
-    if (variant.body !== undefined) {
-      res.end(
-        start === 0 && end === variant.body.length - 1 ? variant.body : variant.body.subarray(start, end + 1),
-      );
-      return;
-    }
-    if (end < start) {
-      res.end();
-      return;
-    }
-    // Large files stream from disk with pipe's backpressure, never whole in memory.
-    const stream = createReadStream(variant.path, { start, end, highWaterMark: this.#chunkSize });
+  /**
+   * Opens the file first and checks that it is still the one the head describes (a file replaced
+   * since it was looked up would send other bytes under the old ETag and length): if not, the
+   * request is looked up again, once. Then the head, and the body with sendfile or a stream.
+   */
+  #fromDisk(
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: () => void,
+    entry: Entry,
+    variant: Variant,
+    status: number,
+    headers: OutgoingHttpHeaders,
+    start: number,
+    end: number,
+    retried: boolean,
+  ): void {
+    open(variant.path, 'r', (error, fd) => {
+      let current: Stats | undefined;
+      if (error === null) {
+        try {
+          current = fstatSync(fd);
+        } catch {
+          closeSync(fd);
+        }
+      }
+      if (current === undefined || current.size !== variant.size || current.mtimeMs !== variant.mtimeMs) {
+        if (current !== undefined) closeSync(fd);
+        entry.checkedAt = Number.NEGATIVE_INFINITY;
+        if (retried) {
+          res.setHeader('retry-after', '1');
+          sendStatus(res, 503);
+        } else this.#serve(req, res, next, true);
+        return;
+      }
+      if (res.destroyed) {
+        closeSync(fd);
+        return;
+      }
+      res.writeHead(status, headers);
+      // A response whose write or end someone wrapped (compression, a byte-counting log) streams,
+      // so that the wrapper sees the bytes.
+      if (
+        this.#sendfile &&
+        req.httpVersionMajor === 1 &&
+        res.write === NODE_WRITE &&
+        res.end === NODE_END &&
+        canSendfile(req.socket)
+      ) {
+        new SendfileTransfer(res, fd, start, end - start + 1).start();
+      } else {
+        this.#stream(res, variant.path, fd, start, end);
+      }
+    });
+  }
+
+  /** Large files stream from disk with pipe's backpressure, never whole in memory. */
+  #stream(res: ServerResponse, path: string, fd: number, start: number, end: number): void {
+    const stream = createReadStream(path, { fd, start, end, highWaterMark: this.#chunkSize });
     stream.on('error', () => res.destroy());
     res.once('close', () => stream.destroy());
-    stream.pipe(res);
+    // A file truncated while being read ends early: end the connection rather than leave the
+    // client waiting for the bytes Content-Length promised.
+    stream.once('end', () => {
+      if (stream.bytesRead === end - start + 1) res.end();
+      else res.destroy();
+    });
+    stream.pipe(res, { end: false });
   }
 }
 
@@ -411,7 +495,7 @@ function header(value: string | string[] | undefined): string | undefined {
 }
 
 function sendStatus(res: ServerResponse, status: number): void {
-  const body = `${status === 400 ? 'Bad Request' : status === 404 ? 'Not Found' : status === 412 ? 'Precondition Failed' : 'Error'}\n`;
+  const body = `${status === 400 ? 'Bad Request' : status === 404 ? 'Not Found' : status === 412 ? 'Precondition Failed' : status === 503 ? 'The file is changing; retry shortly' : 'Error'}\n`;
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
