@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import type { BodyEncoder } from './body-encoder.ts';
 import { badResponse } from './errors.ts';
 import { type NodeGatewayConfig, NodeRequest } from './node-request.ts';
 import { type ErrorSink, writeResponse } from './node-response.ts';
@@ -21,6 +22,8 @@ export interface NodeAdapterOptions extends NodeGatewayConfig {
   closing?: boolean;
   /** The client address after trusted-proxy resolution; the socket's peer when absent. */
   remote?: ((req: IncomingMessage) => RemoteAddress) | undefined;
+  /** Transforms response bodies on the way out (the server's compression); none by default. */
+  encoder?: BodyEncoder | undefined;
 }
 
 class NodeServeInfo implements ServeInfo {
@@ -87,7 +90,7 @@ export function createNodeHandler(app: App, options: NodeAdapterOptions): NodeHa
       if (options.closing === true || (!req.complete && req.readableFlowing !== null))
         res.shouldKeepAlive = false;
       try {
-        writeResponse(result, req, res, onError);
+        writeResponse(result, req, res, onError, options.encoder);
       } catch (err) {
         onError(err, req, res);
       }

@@ -10,6 +10,9 @@ import { createNodeHandler, installFastResponse, type NodeHandler, resolveApp } 
 import type { App, FetchHandler } from '../gateway/types.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import { AddressList, clientAddress } from './client-address.ts';
+import { ResponseCompressor } from './compression/compressor.ts';
+import { compressNodeResponse } from './compression/node-response.ts';
+import { resolveCompressionOptions } from './compression/options.ts';
 import { ServerError } from './errors.ts';
 import { resolveServeOptions, type ServeOptions } from './options.ts';
 import { declaredBodyLength, sendPlain } from './responses.ts';
@@ -137,6 +140,9 @@ export async function serve(
   const remoteOf = trusted.size > 0 ? (req: IncomingMessage) => clientAddress(req, trusted) : undefined;
 
   const hostAllowed = options.allowedHosts === undefined ? undefined : hostMatcher(options.allowedHosts);
+  const compression = options.compression ?? false;
+  const compressor =
+    compression === false ? undefined : new ResponseCompressor(resolveCompressionOptions(compression));
 
   const gateway = {
     remote: remoteOf,
@@ -146,6 +152,7 @@ export async function serve(
     defaultHost: `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`,
     onError,
     waitUntil,
+    encoder: compressor,
   };
 
   let handler: NodeHandler;
@@ -167,6 +174,7 @@ export async function serve(
     handler = (req, res) => {
       inFlight.add(res);
       res.once('close', forget);
+      if (compressor !== undefined) compressNodeResponse(compressor, req, res);
       try {
         nodeApp(req, res);
       } catch (err) {

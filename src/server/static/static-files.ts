@@ -2,6 +2,7 @@ import { createReadStream, type Stats } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { resolve, sep } from 'node:path';
+import { negotiateEncoding } from '../compression/negotiate.ts';
 import { evaluatePreconditions, ifRangeMatches } from './conditional.ts';
 import { contentTypeFor } from './mime.ts';
 import { type ByteRange, parseRange } from './range.ts';
@@ -47,9 +48,13 @@ interface Variant {
   body: Buffer | undefined;
 }
 
+type Precompressed = 'br' | 'zstd' | 'gzip';
+
 interface Entry {
   identity: Variant;
   variants: Variant[];
+  /** The variants' encodings, in the same order (what negotiateEncoding is offered). */
+  encodings: Precompressed[];
   etag: string;
   lastModified: string;
   mtimeMs: number;
@@ -59,28 +64,11 @@ interface Entry {
   bytes: number;
 }
 
-const PRECOMPRESSED: [suffix: string, encoding: 'br' | 'zstd' | 'gzip'][] = [
+const PRECOMPRESSED: [suffix: string, encoding: Precompressed][] = [
   ['.br', 'br'],
   ['.zst', 'zstd'],
   ['.gz', 'gzip'],
 ];
-
-/** The client's q-value for an encoding (RFC 9110 §12.5.3), 0 when not acceptable. */
-function acceptQ(accept: string, coding: string): number {
-  let star = -1;
-  for (const part of accept.split(',')) {
-    const [name, ...params] = part.trim().toLowerCase().split(';');
-    let q = 1;
-    for (const p of params) {
-      const [k, v] = p.trim().split('=');
-      if (k === 'q') q = Number(v);
-    }
-    if (Number.isNaN(q)) q = 0;
-    if (name === coding) return q;
-    if (name === '*') star = q;
-  }
-  return star === -1 ? 0 : star;
-}
 
 /**
  * Serves files from a directory on node `req`/`res`, before the app and without building a
@@ -199,6 +187,7 @@ export class StaticFiles {
     const entry: Entry = {
       identity: { path, size: info.size, encoding: undefined, body: undefined },
       variants: [],
+      encodings: [],
       etag: `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`,
       lastModified: info.mtime.toUTCString(),
       mtimeMs: info.mtimeMs,
@@ -216,6 +205,7 @@ export class StaticFiles {
           // A stale sibling (older than the file) would serve old content: skip it.
           if (v.isFile() && v.mtimeMs >= info.mtimeMs && (await this.#allowedTarget(path + suffix))) {
             entry.variants.push({ path: path + suffix, size: v.size, encoding, body: undefined });
+            entry.encodings.push(encoding);
           }
         } catch {
           // No such sibling.
@@ -289,18 +279,10 @@ export class StaticFiles {
     const rangeHeader = h.range;
     // Ranges address the identity bytes; a precompressed variant is only for whole responses.
     if (entry.variants.length > 0 && rangeHeader === undefined) {
-      const accept = h['accept-encoding'] ?? '';
-      const identityQ = acceptQ(accept, 'identity');
-      let best = 0;
-      for (const v of entry.variants) {
-        const q = acceptQ(accept, v.encoding === 'zstd' ? 'zstd' : v.encoding!);
-        if (q > best) {
-          best = q;
-          variant = v;
-        }
-      }
-      if (variant !== entry.identity && best < identityQ && accept.includes('identity'))
-        variant = entry.identity;
+      // Nothing acceptable (identity;q=0 too): identity anyway, as for dynamic responses.
+      const choice = negotiateEncoding(h['accept-encoding'], entry.encodings);
+      if (choice !== 'identity' && choice !== null)
+        variant = entry.variants[entry.encodings.indexOf(choice)]!;
     }
     headers.etag =
       variant === entry.identity ? entry.etag : `${entry.etag.slice(0, -1)}-${variant.encoding}"`;
