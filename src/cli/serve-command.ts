@@ -16,6 +16,7 @@ Options:
       --host <h>   interface to listen on (default: ${SERVER_DEFAULTS.host})
       --dev        development mode: stack traces in 500 responses
       --static <d> serve the files of directory <d> before the app
+      --compress   compress responses (zstd, br, gzip, deflate) with the default options
   -h, --help       show this help
 `;
 
@@ -26,6 +27,7 @@ export interface ServeFlags {
   host: string;
   dev: boolean;
   static: string | undefined;
+  compress: boolean;
 }
 
 export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFlags | 'help' {
@@ -55,6 +57,7 @@ export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFl
     host: parsed.values.host ?? SERVER_DEFAULTS.host,
     dev: parsed.values.dev ?? false,
     static: parsed.values.static,
+    compress: parsed.values.compress ?? false,
   };
 }
 
@@ -68,6 +71,7 @@ function parseServeArgs(args: string[]) {
       host: { type: 'string' },
       dev: { type: 'boolean' },
       static: { type: 'string' },
+      compress: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -119,6 +123,7 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
       port: flags.port,
       host: flags.host,
       dev: flags.dev,
+      compression: flags.compress,
     });
   } catch (err) {
     const code = (err as { code?: string }).code;
