@@ -91,7 +91,8 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
 
   const servers: ServerProcess[] = [];
   const failedToStart: string[] = [];
-  let port = 4100;
+  // BENCH_PORT moves the block of ports, for two benchmarks running on one machine at once.
+  let port = Number(process.env.BENCH_PORT ?? 4100);
   for (const t of targets) {
     try {
       servers.push(

@@ -136,7 +136,10 @@ function writeFast(
     return;
   }
   const status = parts.status;
-  const headers = toNodeHeaders(parts.headers, parts.contentType);
+  let headers = toNodeHeaders(parts.headers, parts.contentType);
+  // An encoder edits the headers in place; a FastHeaders record may be shared with other
+  // responses (`new Response(body, { headers: cached.headers })`), so it gets a copy.
+  if (encoder !== undefined && parts.headers instanceof FastHeaders) headers = { ...headers };
   const statusText = parts.statusText || undefined;
   const noBody = bodyless(req, status);
   if (typeof body === 'string') {

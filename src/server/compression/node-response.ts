@@ -132,6 +132,7 @@ function writeHead(
     if (
       whole !== undefined &&
       state.coding === undefined &&
+      state.req.method !== 'HEAD' &&
       statusCode >= 200 &&
       statusCode !== 204 &&
       statusCode !== 304 &&

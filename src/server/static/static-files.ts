@@ -256,17 +256,6 @@ export class StaticFiles {
   #send(req: IncomingMessage, res: ServerResponse, entry: Entry): void {
     const h = req.headers;
     const method = req.method!;
-    const precondition = evaluatePreconditions(
-      {
-        ifMatch: h['if-match'],
-        ifNoneMatch: h['if-none-match'],
-        ifModifiedSince: h['if-modified-since'],
-        ifUnmodifiedSince: h['if-unmodified-since'],
-      },
-      entry.etag,
-      entry.mtimeMs,
-      method,
-    );
     const headers: OutgoingHttpHeaders = {
       'content-type': entry.type,
       'last-modified': entry.lastModified,
@@ -287,6 +276,19 @@ export class StaticFiles {
     headers.etag =
       variant === entry.identity ? entry.etag : `${entry.etag.slice(0, -1)}-${variant.encoding}"`;
     if (variant.encoding !== undefined) headers['content-encoding'] = variant.encoding;
+    // Against the validator of the representation chosen: a client revalidating its br copy sends
+    // the br variant's ETag, which must answer 304 (not the identity's).
+    const precondition = evaluatePreconditions(
+      {
+        ifMatch: h['if-match'],
+        ifNoneMatch: h['if-none-match'],
+        ifModifiedSince: h['if-modified-since'],
+        ifUnmodifiedSince: h['if-unmodified-since'],
+      },
+      headers.etag,
+      entry.mtimeMs,
+      method,
+    );
     if (precondition === 'not-modified') {
       delete headers['content-type'];
       res.writeHead(304, headers);
