@@ -139,7 +139,7 @@ export class ResponseCompressor implements BodyEncoder {
     const decision = this.#decideFor(req, status, headers, length);
     this.#edit(headers, decision);
     if (decision === SKIP || decision === IDENTITY) return body;
-    return this.codecs.compress(decision, body);
+    return this.codecs.compress(decision, body, length);
   }
 
   encodeStream(

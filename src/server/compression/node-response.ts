@@ -111,12 +111,7 @@ function writeHead(
   if (headers !== undefined && headers !== null && !this.headersSent) applyHeaders(this, headers);
   if (!this.headersSent) {
     const whole = state.whole;
-    const length =
-      whole !== undefined
-        ? typeof whole === 'string'
-          ? Buffer.byteLength(whole)
-          : whole.byteLength
-        : lengthOf(this.getHeader('content-length'));
+    const length = whole !== undefined ? byteLength(whole) : lengthOf(this.getHeader('content-length'));
     const decision = state.compressor.decide(
       state.req.method,
       statusCode,
@@ -146,6 +141,10 @@ function writeHead(
     : state.writeHead.call(this, statusCode, statusMessage);
 }
 
+function byteLength(body: string | Uint8Array): number {
+  return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+}
+
 function lengthOf(value: number | string | string[] | undefined): number {
   if (value === undefined || Array.isArray(value)) return -1;
   const n = Number(value);
@@ -165,7 +164,7 @@ function edit(res: ServerResponse, state: CompressionState, decision: Decision):
   if (typeof etag === 'string' && etag.startsWith('"')) res.setHeader('etag', `W/${etag}`);
   const whole = state.whole;
   if (whole !== undefined) {
-    const compressed = state.compressor.codecs.compress(decision, whole);
+    const compressed = state.compressor.codecs.compress(decision, whole, byteLength(whole));
     state.whole = compressed;
     res.setHeader('content-length', compressed.length);
   }
@@ -229,10 +228,12 @@ function end(
   const stream = state.stream;
   if (stream === undefined) {
     // The head went out first (writeHead, then end(body)): still one synchronous call.
-    if (body === undefined || body.length === 0) {
-      return state.end.call(this, state.compressor.codecs.compress(state.coding, ''), callback);
-    }
-    return state.end.call(this, state.compressor.codecs.compress(state.coding, body), callback);
+    const whole = body ?? '';
+    return state.end.call(
+      this,
+      state.compressor.codecs.compress(state.coding, whole, byteLength(whole)),
+      callback,
+    );
   }
   if (callback !== undefined) this.once('finish', callback);
   if (body === undefined) stream.end();

@@ -17,11 +17,12 @@ const LEVELS: Record<ContentCoding, [min: number, max: number]> = {
  * Defaults of the `compression` option, in one place; docs/server.md shows the same table and a
  * test checks the two against each other.
  *
- * Levels are for responses compressed on every request, not for files compressed once: on a
- * 7.9 KB JSON body, zstd 3 took 32 µs (564 bytes), brotli 4 49 µs (555 bytes), gzip 6 55 µs
- * (914 bytes); brotli 5 already took 73 µs for the same size and brotli 11 5,100 µs
- * (`bench/compression.ts` measures them over real requests). zstd comes first in `encodings`:
- * among codings a client accepts with the same q, the cheapest one with the best ratio wins.
+ * Levels are for responses compressed on every request, not for files compressed once. On the
+ * 10 KB JSON of `bench/compression-levels.ts` (one-shot CPU, median of 7 rounds): zstd 3 35 µs
+ * → 962 bytes; brotli 4 56 µs → 837 bytes, where brotli 5 costs 89 µs for 800 and brotli 11
+ * 7,400 µs for 740; gzip 6 42 µs → 1,243 bytes (gzip 1: 29 µs → 1,425; gzip 9: 58 µs → 1,226).
+ * zstd comes first in `encodings`: among codings a client accepts with the same q, the one with
+ * the least CPU for a ratio close to brotli's wins.
  */
 export const COMPRESSION_DEFAULTS = {
   /** Bodies shorter than this many bytes are sent as they are (a known length only). */
