@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -594,6 +595,66 @@ describe('streamed responses are compressed incrementally and flushed', () => {
       await waitFor(() => client!.decoded === all, 8000, 'every event');
     });
   }
+});
+
+describe('hostile clients', () => {
+  let server: StrataServer;
+  let pulls = 0;
+  const CHUNK = 64 * 1024;
+  const TOTAL_CHUNKS = 320; // 20 MiB
+  before(async () => {
+    const noise = randomBytes(CHUNK);
+    server = await serve(
+      () =>
+        new Response(
+          new ReadableStream({
+            pull(controller) {
+              pulls += 1;
+              if (pulls > TOTAL_CHUNKS) controller.close();
+              else controller.enqueue(new Uint8Array(noise));
+            },
+          }),
+          { headers: { 'content-type': 'text/plain' } },
+        ),
+      { port: 0, logger: false, compression: true },
+    );
+  });
+  after(() => server.close());
+
+  test('a client that stops reading stops the producer: compressed output is not buffered without bound', {
+    timeout: 15_000,
+  }, async () => {
+    const socket = connect(server.port, '127.0.0.1');
+    let received = 0;
+    socket.on('data', (c: Buffer) => {
+      received += c.length;
+      if (received > CHUNK) socket.pause();
+    });
+    socket.write('GET / HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n');
+    // Wait until the producer settles (no pull for a while), then check how far it got.
+    let last = -1;
+    while (last !== pulls) {
+      last = pulls;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    socket.destroy();
+    assert.ok(pulls < TOTAL_CHUNKS / 2, `the producer ran ahead to ${pulls} of ${TOTAL_CHUNKS} chunks`);
+  });
+
+  test('several Accept-Encoding fields are one list', async () => {
+    const socket = connect(server.port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (c: Buffer) => {
+      text += c.toString('latin1');
+    });
+    pulls = TOTAL_CHUNKS - 1; // a short body this time
+    socket.write(
+      'GET / HTTP/1.1\r\nHost: h\r\nAccept-Encoding: identity;q=0.5\r\nAccept-Encoding: br\r\n\r\n',
+    );
+    await waitFor(() => text.includes('\r\n\r\n'));
+    socket.destroy();
+    assert.match(text, /content-encoding: br/i);
+  });
 });
 
 describe('compression of node-style apps (Express)', () => {
