@@ -18,9 +18,9 @@ import type { ContentCoding } from './options.ts';
 /**
  * The compressors for each coding, with their options objects built once at startup.
  *
- * Known bodies are compressed in one synchronous call: on a 7.9 KB JSON body a `*Sync` call cost
- * 32–55 µs of CPU, the same body through a zlib stream 127–131 µs (the stream's thread-pool round
- * trip and buffering cost more than the compression itself).
+ * Known bodies are compressed in one synchronous call: on the 10 KB JSON of the compression bench
+ * a `*Sync` call cost 37–60 µs of CPU, the same body through a zlib stream 85–93 µs (the stream's
+ * thread-pool round trip and buffering cost more than the compression itself).
  *
  * Streams flush after every write (`Z_SYNC_FLUSH`, `BROTLI_OPERATION_FLUSH`, `ZSTD_e_flush`), so
  * each chunk an app writes — an SSE event — leaves at once, decodable, instead of waiting in the
