@@ -141,6 +141,9 @@ describe('compression of fetch apps', () => {
         cached ??= new Response('', { headers: { 'content-type': 'application/json', etag: '"s"' } });
         return new Response(JSON_BODY, { headers: cached.headers });
       },
+      // 600 UTF-16 units, 1,200 bytes: over the threshold in bytes only.
+      '/unicode': () => new Response('é'.repeat(600), { headers: { 'content-type': 'text/plain' } }),
+      '/unicode-big': () => new Response('é✓'.repeat(2000), { headers: { 'content-type': 'text/plain' } }),
       '/html': () => new Response(JSON_BODY, { headers: { 'content-type': 'Text/HTML; charset=utf-8' } }),
     };
     server = await serve(
@@ -172,6 +175,16 @@ describe('compression of fetch apps', () => {
         } else assert.equal(reply.headers['content-length'], String(reply.body.length));
       });
     }
+  }
+
+  for (const coding of CODINGS) {
+    test(`multi-byte text with ${coding}: the threshold counts bytes, the body decodes exactly`, async () => {
+      const small = await get(`${server.url}/unicode`, { 'accept-encoding': coding });
+      assert.equal(small.headers['content-encoding'], coding);
+      assert.equal(decode(coding, small.body), 'é'.repeat(600));
+      const big = await get(`${server.url}/unicode-big`, { 'accept-encoding': coding });
+      assert.equal(decode(coding, big.body), 'é✓'.repeat(2000));
+    });
   }
 
   test('a browser Accept-Encoding gets zstd (first in the default order)', async () => {

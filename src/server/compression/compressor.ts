@@ -117,16 +117,19 @@ export class ResponseCompressor implements BodyEncoder {
     if (typeof etag === 'string' && etag.startsWith('"')) headers.etag = `W/${etag}`;
   }
 
+  /** The rules first, Accept-Encoding only if they leave it to the client. */
   #decideFor(req: IncomingMessage, status: number, headers: OutgoingHttpHeaders, length: number): Decision {
-    return this.decide(
+    const decision = this.decide(
       req.method,
       status,
       headers['content-type'],
       headers['content-encoding'],
       headers['cache-control'],
       length,
-      this.codingFor(req),
+      undefined,
     );
+    if (decision === SKIP) return SKIP;
+    return this.codingFor(req) ?? IDENTITY;
   }
 
   encodeKnown(
@@ -135,11 +138,15 @@ export class ResponseCompressor implements BodyEncoder {
     headers: OutgoingHttpHeaders,
     body: string | Uint8Array,
   ): string | Uint8Array {
-    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-    const decision = this.#decideFor(req, status, headers, length);
+    // A string has at least as many bytes as UTF-16 units: enough to pass the threshold without
+    // counting bytes; the exact count is needed only to compress.
+    const units = body.length;
+    const atLeast =
+      typeof body !== 'string' ? body.byteLength : units >= this.#threshold ? units : Buffer.byteLength(body);
+    const decision = this.#decideFor(req, status, headers, atLeast);
     this.#edit(headers, decision);
     if (decision === SKIP || decision === IDENTITY) return body;
-    return this.codecs.compress(decision, body, length);
+    return this.codecs.compress(decision, body, typeof body === 'string' ? Buffer.byteLength(body) : atLeast);
   }
 
   encodeStream(
