@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -421,9 +421,20 @@ class RawStreamClient {
   #headDone = false;
   #decoder: Transform | undefined;
 
-  constructor(port: number, path: string, accept: string) {
+  /** Bytes received on the socket. */
+  received = 0;
+
+  /** `pauseAfter`: stop reading once that many bytes have arrived (until `socket.resume()`). */
+  constructor(port: number, path: string, accept: string, pauseAfter = Number.POSITIVE_INFINITY) {
     this.socket = connect(port, '127.0.0.1');
-    this.socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    this.socket.on('data', (chunk: Buffer) => {
+      this.received += chunk.length;
+      if (this.received >= pauseAfter && pauseAfter !== -1) {
+        this.socket.pause();
+        pauseAfter = -1;
+      }
+      this.#onData(chunk);
+    });
     this.socket.on('close', () => {
       this.closed = true;
     });
@@ -672,7 +683,14 @@ describe('hostile clients', () => {
 
 describe('compression of node-style apps (Express)', () => {
   let server: StrataServer;
+  let dir: string;
+  let bigTextFile: string;
+  // 1 MB of lines that differ (so that the compressed stream is large enough for backpressure).
+  const bigText = Array.from({ length: 60_000 }, (_, i) => `line ${i} ${(i * 7919) % 104729}\n`).join('');
   before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'strata-compress-node-'));
+    bigTextFile = join(dir, 'big.txt');
+    writeFileSync(bigTextFile, bigText);
     const app = express();
     app.get('/json', (_req, res) => {
       res.json(JSON.parse(JSON_BODY));
@@ -696,6 +714,13 @@ describe('compression of node-style apps (Express)', () => {
       res.write(JSON_BODY.slice(0, 1000));
       res.write(Buffer.from(JSON_BODY.slice(1000, 2000)), () => {});
       res.end(JSON_BODY.slice(2000), () => {});
+    });
+    app.get('/piped', (_req, res) => {
+      res.type('text');
+      createReadStream(bigTextFile).pipe(res);
+    });
+    app.get('/send-file', (_req, res) => {
+      res.sendFile(bigTextFile, { headers: { 'content-type': 'text/plain' } });
     });
     app.get('/latin1', (_req, res) => {
       res.type('text');
@@ -722,7 +747,38 @@ describe('compression of node-style apps (Express)', () => {
       compression: true,
     });
   });
-  after(() => server.close());
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const path of ['/piped', '/send-file']) {
+    for (const coding of ['gzip', 'br'] as const) {
+      test(`${path}: a 1 MB file piped into res with ${coding} arrives whole`, {
+        timeout: 10_000,
+      }, async () => {
+        const reply = await get(`${server.url}${path}`, { 'accept-encoding': coding });
+        assert.equal(reply.headers['content-encoding'], coding);
+        assert.equal(decode(coding, reply.body), bigText);
+      });
+    }
+  }
+
+  test('a client that stops reading a piped file and comes back gets all of it (no stall at drain)', {
+    timeout: 15_000,
+  }, async () => {
+    const client = new RawStreamClient(server.port, '/piped', 'gzip', 16 * 1024);
+    // Wait for the server to stall against the paused client, then read on.
+    let last = -1;
+    while (last !== client.received) {
+      last = client.received;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(client.decoded.length < bigText.length, 'the client had paused before the end');
+    client.socket.resume();
+    await waitFor(() => client.decoded === bigText, 10_000, 'the whole file');
+    client.socket.destroy();
+  });
 
   for (const coding of CODINGS) {
     test(`res.json() with ${coding}: one-shot, with the compressed Content-Length`, async () => {
