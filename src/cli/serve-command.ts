@@ -20,6 +20,7 @@ Options:
       --admin <a>  the admin listener's address, host:port or port (implies --metrics)
       --max-event-loop-delay <ms>
                    shed load: 503 + Retry-After while the event-loop delay is above <ms>
+      --compress   compress responses (zstd, br, gzip, deflate) with the default options
   -h, --help       show this help
 `;
 
@@ -34,6 +35,7 @@ export interface ServeFlags {
   admin: { host: string; port: number } | undefined;
   /** Load shedding threshold in ms, when asked for. */
   maxEventLoopDelay: number | undefined;
+  compress: boolean;
 }
 
 /** `host:port`, `[v6]:port` or `port` → an address; anything else is a usage error. */
@@ -79,6 +81,7 @@ export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFl
           ? { ...ADMIN_DEFAULTS }
           : undefined,
     maxEventLoopDelay: parseMs('--max-event-loop-delay', parsed.values['max-event-loop-delay']),
+    compress: parsed.values.compress ?? false,
   };
 }
 
@@ -102,6 +105,7 @@ function parseServeArgs(args: string[]) {
       metrics: { type: 'boolean' },
       admin: { type: 'string' },
       'max-event-loop-delay': { type: 'string' },
+      compress: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -158,6 +162,7 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
       ...(flags.maxEventLoopDelay === undefined
         ? {}
         : { loadShedding: { maxEventLoopDelay: flags.maxEventLoopDelay } }),
+      compression: flags.compress,
     });
   } catch (err) {
     const code = (err as { code?: string }).code;

@@ -1,6 +1,7 @@
 /**
  * `strata/gateway`: the contract between servers and apps, and the Node adapter.
  */
+export type { BodyEncoder } from './body-encoder.ts';
 export { bodyTooLarge, GatewayError } from './errors.ts';
 export { type FastParts, FastResponse, installFastResponse, NativeResponse } from './fast-response.ts';
 export { filePathOf, openFile } from './file-body.ts';

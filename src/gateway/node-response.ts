@@ -1,5 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Transform, Writable } from 'node:stream';
+import type { BodyEncoder } from './body-encoder.ts';
 import { clientGone } from './errors.ts';
 import { FastHeaders } from './fast-headers.ts';
 import { type FastParts, FastResponse } from './fast-response.ts';
@@ -82,16 +84,20 @@ function copyHeaders(headers: Headers, out: OutgoingHttpHeaders): void {
   }
 }
 
-/** Writes `response` to `res`; errors (bad headers, failing streams) go to `onError`. */
+/**
+ * Writes `response` to `res`; errors (bad headers, failing streams) go to `onError`. An
+ * `encoder` (the server's compression) sees every response that carries a body.
+ */
 export function writeResponse(
   response: Response,
   req: IncomingMessage,
   res: ServerResponse,
   onError: ErrorSink,
+  encoder?: BodyEncoder,
 ): void {
   const parts = FastResponse.parts(response);
   if (parts !== undefined) {
-    writeFast(parts, req, res, onError);
+    writeFast(parts, req, res, onError, encoder);
     return;
   }
   if (res.destroyed) {
@@ -112,21 +118,40 @@ export function writeResponse(
     res.end();
     return;
   }
+  const transform = encoder?.encodeStream(req, status, headers, -1, true);
   res.writeHead(status, response.statusText || undefined, headers);
-  pump(body, req, res, onError);
+  pump(body, req, res, onError, transform);
 }
 
-function writeFast(parts: FastParts, req: IncomingMessage, res: ServerResponse, onError: ErrorSink): void {
+function writeFast(
+  parts: FastParts,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onError: ErrorSink,
+  encoder: BodyEncoder | undefined,
+): void {
   const body = parts.body;
   if (res.destroyed) {
     if (body instanceof ReadableStream) body.cancel(clientGone()).catch(ignore);
     return;
   }
   const status = parts.status;
-  const headers = toNodeHeaders(parts.headers, parts.contentType);
+  let headers = toNodeHeaders(parts.headers, parts.contentType);
+  // An encoder edits the headers in place; a FastHeaders record may be shared with other
+  // responses (`new Response(body, { headers: cached.headers })`), so it gets a copy.
+  if (encoder !== undefined && parts.headers instanceof FastHeaders) headers = { ...headers };
   const statusText = parts.statusText || undefined;
   const noBody = bodyless(req, status);
   if (typeof body === 'string') {
+    if (encoder !== undefined && !noBody) {
+      const out = encoder.encodeKnown(req, status, headers, body);
+      if (out !== body) {
+        headers['content-length'] = out.length;
+        res.writeHead(status, statusText, headers);
+        res.end(out);
+        return;
+      }
+    }
     if (status !== 204 && status !== 304) headers['content-length'] = Buffer.byteLength(body);
     res.writeHead(status, statusText, headers);
     if (noBody) res.end();
@@ -140,7 +165,9 @@ function writeFast(parts: FastParts, req: IncomingMessage, res: ServerResponse, 
     return;
   }
   if (body instanceof Uint8Array || body instanceof ArrayBuffer) {
-    const bytes = body instanceof Uint8Array ? body : new Uint8Array(body);
+    let bytes = body instanceof Uint8Array ? body : new Uint8Array(body);
+    if (encoder !== undefined && !noBody)
+      bytes = encoder.encodeKnown(req, status, headers, bytes) as Uint8Array;
     if (status !== 204 && status !== 304) headers['content-length'] = bytes.byteLength;
     res.writeHead(status, statusText, headers);
     if (noBody) res.end();
@@ -149,20 +176,45 @@ function writeFast(parts: FastParts, req: IncomingMessage, res: ServerResponse, 
   }
   if (body instanceof Blob) {
     if (status !== 204 && status !== 304) headers['content-length'] = body.size;
+    const transform =
+      encoder !== undefined && !noBody
+        ? encoder.encodeStream(req, status, headers, body.size, false)
+        : undefined;
     res.writeHead(status, statusText, headers);
     if (noBody) res.end();
     else {
       const path = filePathOf(body);
-      if (path !== undefined) sendFile(path, body.size, req, res, onError);
-      else pump(body.stream(), req, res, onError);
+      if (path !== undefined) sendFile(path, body.size, req, res, onError, transform);
+      else pump(body.stream(), req, res, onError, transform);
     }
     return;
   }
+  const transform =
+    encoder !== undefined && !noBody ? encoder.encodeStream(req, status, headers, -1, true) : undefined;
   res.writeHead(status, statusText, headers);
   if (noBody) {
     body.cancel().catch(ignore);
     res.end();
-  } else pump(body, req, res, onError);
+  } else pump(body, req, res, onError, transform);
+}
+
+/**
+ * Sends what is written to `transform` on to `res`, and frees the transform (zlib's native
+ * memory) when the client leaves first. Returns what the body is to be written into.
+ */
+function through(
+  transform: Transform | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onError: ErrorSink,
+): Writable {
+  if (transform === undefined) return res;
+  transform.on('error', (err) => {
+    if (!res.destroyed) onError(err, req, res);
+  });
+  res.once('close', () => transform.destroy());
+  transform.pipe(res);
+  return transform;
 }
 
 function sendFile(
@@ -171,9 +223,11 @@ function sendFile(
   req: IncomingMessage,
   res: ServerResponse,
   onError: ErrorSink,
+  transform: Transform | undefined,
 ): void {
+  const sink = through(transform, req, res, onError);
   if (size === 0) {
-    res.end();
+    sink.end();
     return;
   }
   // The Blob fixed the length; a file that shrinks meanwhile ends early and the socket is closed.
@@ -182,17 +236,17 @@ function sendFile(
     if (!res.destroyed) onError(err, req, res);
   });
   res.once('close', () => file.destroy());
-  file.pipe(res);
+  file.pipe(sink);
 }
 
-function waitDrain(res: ServerResponse): Promise<void> {
+function waitDrain(sink: Writable, res: ServerResponse): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = (): void => {
-      res.off('drain', done);
+      sink.off('drain', done);
       res.off('close', done);
       resolve();
     };
-    res.on('drain', done);
+    sink.on('drain', done);
     res.on('close', done);
   });
 }
@@ -203,7 +257,9 @@ async function pump(
   req: IncomingMessage,
   res: ServerResponse,
   onError: ErrorSink,
+  transform?: Transform,
 ): Promise<void> {
+  const sink = through(transform, req, res, onError);
   const reader = stream.getReader();
   const onClose = (): void => {
     if (!res.writableFinished) reader.cancel(clientGone()).catch(ignore);
@@ -218,12 +274,12 @@ async function pump(
           `Response body streams must yield Uint8Array or string chunks, got ${typeof value}`,
         );
       }
-      if (!res.write(value)) await waitDrain(res);
+      if (!sink.write(value)) await waitDrain(sink, res);
     }
     // A client gone mid-stream is reported so the server can note it at debug level; it is not
     // the app's error.
     if (res.destroyed) onError(clientGone(), req, res);
-    else res.end();
+    else sink.end();
   } catch (err) {
     // A stream that fails because the client left is not the app's error.
     if (!res.destroyed) onError(err, req, res);

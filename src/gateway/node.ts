@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import type { BodyEncoder } from './body-encoder.ts';
 import { badResponse } from './errors.ts';
 import { type NodeGatewayConfig, NodeRequest } from './node-request.ts';
 import { type ErrorSink, writeResponse } from './node-response.ts';
@@ -23,6 +24,8 @@ export interface NodeAdapterOptions extends NodeGatewayConfig {
   remote?: ((req: IncomingMessage) => RemoteAddress) | undefined;
   /** Handed each request's `ServeInfo` as it is made, so the server can read `route` later. */
   onServeInfo?: ((info: ServeInfo) => void) | undefined;
+  /** Transforms response bodies on the way out (the server's compression); none by default. */
+  encoder?: BodyEncoder | undefined;
 }
 
 class NodeServeInfo implements ServeInfo {
@@ -92,7 +95,7 @@ export function createNodeHandler(app: App, options: NodeAdapterOptions): NodeHa
       if (options.closing === true || (!req.complete && req.readableFlowing !== null))
         res.shouldKeepAlive = false;
       try {
-        writeResponse(result, req, res, onError);
+        writeResponse(result, req, res, onError, options.encoder);
       } catch (err) {
         onError(err, req, res);
       }

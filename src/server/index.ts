@@ -2,6 +2,16 @@
 
 export { ADMIN_DEFAULTS, type AdminOptions, type AdminServer, startAdmin } from './admin.ts';
 export { AddressList, clientAddress, ipBytes } from './client-address.ts';
+export { COMPRESSIBLE_TYPES, CompressibleTypes, isCompressible } from './compression/compressible.ts';
+export { varyWithAcceptEncoding } from './compression/compressor.ts';
+export { negotiateEncoding } from './compression/negotiate.ts';
+export {
+  COMPRESSION_DEFAULTS,
+  type CompressionOptions,
+  type ContentCoding,
+  type ResolvedCompressionOptions,
+  resolveCompressionOptions,
+} from './compression/options.ts';
 export { ServerError } from './errors.ts';
 export {
   type ResolvedServeOptions,
@@ -11,7 +21,7 @@ export {
 } from './options.ts';
 export { type StrataServer, serve } from './serve.ts';
 export { evaluatePreconditions, ifRangeMatches, type Precondition } from './static/conditional.ts';
-export { contentTypeFor, isCompressible } from './static/mime.ts';
+export { contentTypeFor } from './static/mime.ts';
 export { type ByteRange, parseRange } from './static/range.ts';
 export { StaticFiles, type StaticOptions } from './static/static-files.ts';
 export { resolveStaticPath, type StaticPath } from './static/static-path.ts';

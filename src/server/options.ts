@@ -1,6 +1,7 @@
 import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
+import type { CompressionOptions } from './compression/options.ts';
 import type { StaticOptions } from './static/static-files.ts';
 
 /**
@@ -53,6 +54,11 @@ export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
   logger?: Logger | false;
   /** Aborting this signal starts a graceful shutdown. */
   signal?: AbortSignal;
+  /**
+   * Compress responses (brotli, zstd, gzip, deflate) negotiated from Accept-Encoding: `true` for
+   * the defaults (`COMPRESSION_DEFAULTS`), or options. Default `false` (see docs/server.md).
+   */
+  compression?: boolean | CompressionOptions;
   /** Serve files from a directory before the app (a path, or options; see docs/server.md). */
   static?: string | StaticOptions;
   /**

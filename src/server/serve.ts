@@ -13,6 +13,9 @@ import { Metrics } from '../observe/metrics.ts';
 import { LoopMonitor } from '../parallel/loop-monitor.ts';
 import { type AdminServer, startAdmin } from './admin.ts';
 import { AddressList, clientAddress } from './client-address.ts';
+import { ResponseCompressor } from './compression/compressor.ts';
+import { compressNodeResponse } from './compression/node-response.ts';
+import { resolveCompressionOptions } from './compression/options.ts';
 import { ServerError } from './errors.ts';
 import { resolveServeOptions, type ServeOptions } from './options.ts';
 import { RequestRecord } from './request-metrics.ts';
@@ -145,6 +148,9 @@ export async function serve(
   const remoteOf = trusted.size > 0 ? (req: IncomingMessage) => clientAddress(req, trusted) : undefined;
 
   const hostAllowed = options.allowedHosts === undefined ? undefined : hostMatcher(options.allowedHosts);
+  const compression = options.compression ?? false;
+  const compressor =
+    compression === false ? undefined : new ResponseCompressor(resolveCompressionOptions(compression));
 
   const metrics =
     options.metrics instanceof Metrics
@@ -170,6 +176,7 @@ export async function serve(
     defaultHost: `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`,
     onError,
     waitUntil,
+    encoder: compressor,
   };
 
   let handler: NodeHandler;
@@ -191,6 +198,7 @@ export async function serve(
     handler = (req, res) => {
       inFlight.add(res);
       res.once('close', forget);
+      if (compressor !== undefined) compressNodeResponse(compressor, req, res);
       try {
         nodeApp(req, res);
       } catch (err) {

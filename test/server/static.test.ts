@@ -215,6 +215,19 @@ describe('static files', () => {
     assert.equal(await decoded.text(), 'body { color: red; }'.repeat(50));
   });
 
+  test('a precompressed copy revalidates with its own ETag (304), not the identity one', async () => {
+    const br = await get('/style.css', { 'accept-encoding': 'br' });
+    const etag = /etag: (.*)\r\n/i.exec(br.text)![1]!;
+    assert.match(etag, /-br"$/);
+    const again = await get('/style.css', { 'accept-encoding': 'br', 'if-none-match': etag });
+    assert.equal(again.status, 304);
+    assert.match(again.text, /content-encoding: br/i);
+    const other = await get('/style.css', { 'accept-encoding': 'gzip', 'if-none-match': etag });
+    assert.equal(other.status, 200, 'the gzip copy is another representation');
+    const identity = /etag: (.*)\r\n/i.exec((await get('/style.css')).text)![1]!;
+    assert.equal((await get('/style.css', { 'if-none-match': identity })).status, 304);
+  });
+
   test('a changed file is served fresh after revalidateMs', async () => {
     assert.equal(await (await fetch(`${server.url}/changing.txt`)).text(), 'version 1');
     writeFileSync(join(root, 'changing.txt'), 'version 22');

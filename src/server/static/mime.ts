@@ -42,8 +42,3 @@ export function contentTypeFor(path: string): string {
   if (dot <= slash + 1) return 'application/octet-stream';
   return TYPES[path.slice(dot + 1).toLowerCase()] ?? 'application/octet-stream';
 }
-
-/** Whether a type is worth compressing (text-like). */
-export function isCompressible(type: string): boolean {
-  return /^(text\/|application\/(json|javascript|xml|manifest\+json|wasm)|image\/svg\+xml)/.test(type);
-}

@@ -2,6 +2,7 @@ import { closeSync, createReadStream, fstatSync, open, type Stats } from 'node:f
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { resolve, sep } from 'node:path';
+import { negotiateEncoding } from '../compression/negotiate.ts';
 import { evaluatePreconditions, ifRangeMatches } from './conditional.ts';
 import { contentTypeFor } from './mime.ts';
 import { type ByteRange, parseRange } from './range.ts';
@@ -54,9 +55,13 @@ interface Variant {
   body: Buffer | undefined;
 }
 
+type Precompressed = 'br' | 'zstd' | 'gzip';
+
 interface Entry {
   identity: Variant;
   variants: Variant[];
+  /** The variants' encodings, in the same order (what negotiateEncoding is offered). */
+  encodings: Precompressed[];
   etag: string;
   lastModified: string;
   mtimeMs: number;
@@ -69,28 +74,11 @@ interface Entry {
 const NODE_WRITE = ServerResponse.prototype.write;
 const NODE_END = ServerResponse.prototype.end;
 
-const PRECOMPRESSED: [suffix: string, encoding: 'br' | 'zstd' | 'gzip'][] = [
+const PRECOMPRESSED: [suffix: string, encoding: Precompressed][] = [
   ['.br', 'br'],
   ['.zst', 'zstd'],
   ['.gz', 'gzip'],
 ];
-
-/** The client's q-value for an encoding (RFC 9110 §12.5.3), 0 when not acceptable. */
-function acceptQ(accept: string, coding: string): number {
-  let star = -1;
-  for (const part of accept.split(',')) {
-    const [name, ...params] = part.trim().toLowerCase().split(';');
-    let q = 1;
-    for (const p of params) {
-      const [k, v] = p.trim().split('=');
-      if (k === 'q') q = Number(v);
-    }
-    if (Number.isNaN(q)) q = 0;
-    if (name === coding) return q;
-    if (name === '*') star = q;
-  }
-  return star === -1 ? 0 : star;
-}
 
 /**
  * Serves files from a directory on node `req`/`res`, before the app and without building a
@@ -221,6 +209,7 @@ export class StaticFiles {
     const entry: Entry = {
       identity: { path, size: info.size, mtimeMs: info.mtimeMs, encoding: undefined, body: undefined },
       variants: [],
+      encodings: [],
       etag: `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`,
       lastModified: info.mtime.toUTCString(),
       mtimeMs: info.mtimeMs,
@@ -244,6 +233,7 @@ export class StaticFiles {
               encoding,
               body: undefined,
             });
+            entry.encodings.push(encoding);
           }
         } catch {
           // No such sibling.
@@ -294,17 +284,6 @@ export class StaticFiles {
   #send(req: IncomingMessage, res: ServerResponse, next: () => void, entry: Entry, retried: boolean): void {
     const h = req.headers;
     const method = req.method!;
-    const precondition = evaluatePreconditions(
-      {
-        ifMatch: h['if-match'],
-        ifNoneMatch: h['if-none-match'],
-        ifModifiedSince: h['if-modified-since'],
-        ifUnmodifiedSince: h['if-unmodified-since'],
-      },
-      entry.etag,
-      entry.mtimeMs,
-      method,
-    );
     const headers: OutgoingHttpHeaders = {
       'content-type': entry.type,
       'last-modified': entry.lastModified,
@@ -317,22 +296,27 @@ export class StaticFiles {
     const rangeHeader = h.range;
     // Ranges address the identity bytes; a precompressed variant is only for whole responses.
     if (entry.variants.length > 0 && rangeHeader === undefined) {
-      const accept = h['accept-encoding'] ?? '';
-      const identityQ = acceptQ(accept, 'identity');
-      let best = 0;
-      for (const v of entry.variants) {
-        const q = acceptQ(accept, v.encoding === 'zstd' ? 'zstd' : v.encoding!);
-        if (q > best) {
-          best = q;
-          variant = v;
-        }
-      }
-      if (variant !== entry.identity && best < identityQ && accept.includes('identity'))
-        variant = entry.identity;
+      // Nothing acceptable (identity;q=0 too): identity anyway, as for dynamic responses.
+      const choice = negotiateEncoding(h['accept-encoding'], entry.encodings);
+      if (choice !== 'identity' && choice !== null)
+        variant = entry.variants[entry.encodings.indexOf(choice)]!;
     }
     headers.etag =
       variant === entry.identity ? entry.etag : `${entry.etag.slice(0, -1)}-${variant.encoding}"`;
     if (variant.encoding !== undefined) headers['content-encoding'] = variant.encoding;
+    // Against the validator of the representation chosen: a client revalidating its br copy sends
+    // the br variant's ETag, which must answer 304 (not the identity's).
+    const precondition = evaluatePreconditions(
+      {
+        ifMatch: h['if-match'],
+        ifNoneMatch: h['if-none-match'],
+        ifModifiedSince: h['if-modified-since'],
+        ifUnmodifiedSince: h['if-unmodified-since'],
+      },
+      headers.etag,
+      entry.mtimeMs,
+      method,
+    );
     if (precondition === 'not-modified') {
       delete headers['content-type'];
       res.writeHead(304, headers);
