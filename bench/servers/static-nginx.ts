@@ -18,7 +18,7 @@ events { worker_connections 1024; }
 http {
   access_log off;
   sendfile on;
-  tcp_nopush on;
+  tcp_nopush ${process.env.NGINX_TCP_NOPUSH === 'off' ? 'off' : 'on'};
   keepalive_requests 100000;
   types { text/css css; application/octet-stream bin; }
   client_body_temp_path ${prefix}/body;

@@ -386,7 +386,13 @@ for (const transport of ['sendfile', 'stream'] as const) {
       const baseline = await settledFds();
       await serverSocketsClosed(server, 6, async () => {
         const readers = await Promise.all(Array.from({ length: 6 }, () => open(server.port)));
-        await Promise.all(readers.map((reader) => requestAndStall(reader, '/twenty.bin')));
+        // Half of them have pipelined responses queued behind the one in flight: those have no
+        // socket yet, and their files are open too.
+        await Promise.all(
+          readers.map((reader, i) =>
+            requestAndStall(reader, '/twenty.bin', i < 3 ? request('/twenty.bin') + request('/one.bin') : ''),
+          ),
+        );
         for (const [i, reader] of readers.entries()) {
           if (i % 2 === 0) reader.socket.destroy();
           else reader.socket.resetAndDestroy();
