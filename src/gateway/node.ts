@@ -21,6 +21,8 @@ export interface NodeAdapterOptions extends NodeGatewayConfig {
   closing?: boolean;
   /** The client address after trusted-proxy resolution; the socket's peer when absent. */
   remote?: ((req: IncomingMessage) => RemoteAddress) | undefined;
+  /** The id the server gave the request (its access log's), for `info.requestId`. */
+  requestId?: ((req: IncomingMessage) => string | undefined) | undefined;
 }
 
 class NodeServeInfo implements ServeInfo {
@@ -61,7 +63,14 @@ class NodeServeInfo implements ServeInfo {
   }
 
   get secure(): boolean {
+    const secureOf = this.#options.secureOf;
+    if (secureOf !== undefined) return secureOf(this.#req);
     return (this.#req.socket as TLSSocket).encrypted === true;
+  }
+
+  get requestId(): string | undefined {
+    const requestIdOf = this.#options.requestId;
+    return requestIdOf === undefined ? undefined : requestIdOf(this.#req);
   }
 
   waitUntil(work: Promise<unknown>): void {

@@ -1,4 +1,5 @@
 import type { Logger } from '../observe/logger.ts';
+import type { AccessLogOptions } from './access-log.ts';
 import type { StaticOptions } from './static/static-files.ts';
 
 /**
@@ -67,6 +68,12 @@ export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
    * for any other Host gets 421 — the defence against DNS rebinding. Default: any Host.
    */
   allowedHosts?: string[];
+  /**
+   * One line per request (combined or JSON, to stdout or a file reopened on SIGUSR1), with a
+   * request id in `X-Request-Id`. Default off; `true` is `{ format: 'combined', destination:
+   * 'stdout' }`. See docs/server.md, "Access log".
+   */
+  accessLog?: boolean | AccessLogOptions;
 };
 
 export type ResolvedServeOptions = { -readonly [K in keyof Defaults]: Widen<Defaults[K]> };

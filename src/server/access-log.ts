@@ -1,0 +1,411 @@
+import { closeSync, openSync } from 'node:fs';
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { type Logger, pino } from 'pino';
+import type { RemoteAddress } from '../gateway/types.ts';
+import type { AddressList } from './client-address.ts';
+import { ServerError } from './errors.ts';
+import { isWellFormedRequestId, RequestIdGenerator } from './request-id.ts';
+
+/**
+ * The access log: one line per request, written when the response finishes or the client goes
+ * away, in the Apache/nginx combined format or as JSON, through pino's asynchronous destination
+ * (sonic-boom), so that the request path makes no write syscall of its own.
+ *
+ * The server hands node a `ServerResponse` subclass (node's `ServerResponse` option), so that
+ * every response — the app's, a static file, a node app's, the server's own refusals — is
+ * timed, counted and logged without a closure or a lookup table per request. Off by default;
+ * when off, node's own class is used and nothing here runs.
+ */
+
+/** How `X-Request-Id` is handled. */
+export interface AccessLogRequestIdOptions {
+  /** Header read (when trusted) and written. Default `x-request-id`. */
+  header?: string;
+  /**
+   * Whose incoming id is taken (when well formed): `proxy` — only from a peer in `trustProxy`
+   * (default); `always` — from anyone; `never` — every id is made here.
+   */
+  trust?: 'proxy' | 'always' | 'never';
+}
+
+/** The `accessLog` option of `serve()` in its object form. */
+export interface AccessLogOptions {
+  /** `combined` (Apache/nginx combined, plus latency and request id) or `json`. Default `combined`. */
+  format?: 'combined' | 'json';
+  /** `stdout`, or a file path (appended to; reopened on SIGUSR1). Default `stdout`. */
+  destination?: string;
+  /** Request ids (see above), or `false` for none: no header read or written, `-` in the log. */
+  requestId?: AccessLogRequestIdOptions | false;
+}
+
+/** Defaults of the access log, in one place; docs/server.md shows the same. */
+export const ACCESS_LOG_DEFAULTS = {
+  format: 'combined',
+  destination: 'stdout',
+  requestIdHeader: 'x-request-id',
+  requestIdTrust: 'proxy',
+} as const;
+
+interface ResolvedAccessLog {
+  format: 'combined' | 'json';
+  destination: string;
+  /** Lowercase header name, or undefined when request ids are off. */
+  header: string | undefined;
+  trust: 'proxy' | 'always' | 'never';
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Checks the option, naming the bad part; undefined when the log is off. */
+export function resolveAccessLog(
+  option: boolean | AccessLogOptions | undefined,
+): ResolvedAccessLog | undefined {
+  if (option === undefined || option === false) return undefined;
+  const o: AccessLogOptions = option === true ? {} : option;
+  if (typeof o !== 'object' || o === null)
+    throw new TypeError(`serve(): option accessLog must be true, false or an object, got ${String(option)}`);
+  const format = o.format ?? ACCESS_LOG_DEFAULTS.format;
+  if (format !== 'combined' && format !== 'json')
+    throw new TypeError(`serve(): accessLog.format must be 'combined' or 'json', got ${String(format)}`);
+  const destination = o.destination ?? ACCESS_LOG_DEFAULTS.destination;
+  if (typeof destination !== 'string' || destination === '')
+    throw new TypeError(
+      `serve(): accessLog.destination must be 'stdout' or a file path, got ${String(destination)}`,
+    );
+  let header: string | undefined;
+  let trust: ResolvedAccessLog['trust'] = ACCESS_LOG_DEFAULTS.requestIdTrust;
+  if (o.requestId !== false) {
+    header = (o.requestId?.header ?? ACCESS_LOG_DEFAULTS.requestIdHeader).toLowerCase();
+    if (!TOKEN.test(header))
+      throw new TypeError(
+        `serve(): accessLog.requestId.header is not a header name: ${JSON.stringify(header)}`,
+      );
+    trust = o.requestId?.trust ?? trust;
+    if (trust !== 'proxy' && trust !== 'always' && trust !== 'never')
+      throw new TypeError(
+        `serve(): accessLog.requestId.trust must be 'proxy', 'always' or 'never', got ${String(trust)}`,
+      );
+  }
+  return { format, destination, header, trust };
+}
+
+// nginx's escaping of variables in log lines (escape=default): `"`, `\`, control characters and
+// bytes above 0x7e become \xHH, so a request target or a User-Agent cannot forge a line (CWE-117).
+const NEEDS_ESCAPE = /[^ !#-[\]-~]/;
+
+/** A value as it may appear between quotes in a combined line; `-` for none. */
+export function escapeLogValue(value: string | undefined): string {
+  if (value === undefined || value === '') return '-';
+  if (!NEEDS_ESCAPE.test(value)) return value;
+  let out = '';
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code === 0x22 || code === 0x5c || code < 0x20 || code > 0x7e) {
+      if (code > 0xff) out += `\\u${code.toString(16).padStart(4, '0')}`;
+      else out += `\\x${code.toString(16).toUpperCase().padStart(2, '0')}`;
+    } else out += value[i];
+  }
+  return out;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** nginx's `$time_local`: `01/Dec/2026:19:26:04 +0000`. */
+export function timeLocal(date: Date): string {
+  const offset = -date.getTimezoneOffset();
+  const sign = offset < 0 ? '-' : '+';
+  const abs = Math.abs(offset);
+  return `${pad2(date.getDate())}/${MONTHS[date.getMonth()]}/${date.getFullYear()}:${pad2(date.getHours())}:${pad2(
+    date.getMinutes(),
+  )}:${pad2(date.getSeconds())} ${sign}${pad2(Math.floor(abs / 60))}${pad2(abs % 60)}`;
+}
+
+/** One request, as logged. */
+export interface AccessRecord {
+  remote: string;
+  method: string;
+  url: string;
+  protocol: string;
+  status: number;
+  bytes: number;
+  ms: number;
+  referer: string | undefined;
+  userAgent: string | undefined;
+  requestId: string | undefined;
+}
+
+/**
+ * The combined line (`$remote_addr - - [$time_local] "$request" $status $body_bytes_sent
+ * "$http_referer" "$http_user_agent"`) followed by the latency in ms and the request id.
+ */
+export function combinedLine(r: AccessRecord, time: string): string {
+  const request = r.method === '' ? '-' : escapeLogValue(`${r.method} ${r.url} ${r.protocol}`);
+  return `${r.remote === '' ? '-' : r.remote} - - [${time}] "${request}" ${r.status} ${r.bytes} "${escapeLogValue(
+    r.referer,
+  )}" "${escapeLogValue(r.userAgent)}" ${r.ms.toFixed(3)} "${escapeLogValue(r.requestId)}"\n`;
+}
+
+/** What the server shares with the log. */
+export interface AccessLogContext {
+  /** Trusted proxies (for the client address and for taking request ids). */
+  trusted: AddressList;
+  /** The client address behind trusted proxies; the socket's peer when absent. */
+  remoteOf: ((req: IncomingMessage) => RemoteAddress) | undefined;
+  /** Where the log's own failures (a file that cannot be written) are reported. */
+  log: Logger;
+}
+
+type Destination = ReturnType<typeof pino.destination>;
+
+/** The access log of one server. */
+export class AccessLog {
+  /** The `ServerResponse` class to give node's `createServer`. */
+  readonly Response: typeof ServerResponse;
+  readonly #config: ResolvedAccessLog;
+  readonly #context: AccessLogContext;
+  readonly #destination: Destination;
+  readonly #json: Logger | undefined;
+  readonly #ids: RequestIdGenerator;
+  readonly #onSignal: (() => void) | undefined;
+  #second: number;
+  #time: string;
+
+  constructor(config: ResolvedAccessLog, context: AccessLogContext) {
+    this.#config = config;
+    this.#context = context;
+    this.#ids = new RequestIdGenerator();
+    this.#second = -1;
+    this.#time = '';
+    const toFile = config.destination !== 'stdout';
+    if (toFile) {
+      // Fail at startup, with the path, rather than on the first request.
+      try {
+        closeSync(openSync(config.destination, 'a'));
+      } catch (err) {
+        throw new ServerError(
+          'STRATA_ERR_ACCESS_LOG_OPEN',
+          `Cannot open the access log ${config.destination}: ${(err as Error).message}; check the path and its permissions`,
+          { cause: err },
+        );
+      }
+    }
+    this.#destination = pino.destination(
+      toFile ? { dest: config.destination, sync: false, append: true } : { fd: 1, sync: false },
+    );
+    this.#destination.on('error', (err: unknown) => context.log.error({ err }, 'access log write failed'));
+    this.#json =
+      config.format === 'json'
+        ? pino(
+            {
+              base: null,
+              timestamp: pino.stdTimeFunctions.isoTime,
+              formatters: { level: () => ({}) },
+            },
+            this.#destination,
+          )
+        : undefined;
+    // logrotate's convention (nginx's too): rename the file, then SIGUSR1 makes the server
+    // reopen the path and write to the new file.
+    this.#onSignal = toFile ? () => this.reopen() : undefined;
+    if (this.#onSignal !== undefined) process.on('SIGUSR1', this.#onSignal);
+    this.Response = responseClass(this);
+  }
+
+  /** Reopens the file (after it was renamed by logrotate). */
+  reopen(): void {
+    try {
+      this.#destination.reopen();
+    } catch (err) {
+      this.#context.log.error({ err }, 'access log reopen failed');
+    }
+  }
+
+  /** The request id for a new request; rewrites the request's header to it (see below). */
+  assignId(req: IncomingMessage): string | undefined {
+    const header = this.#config.header;
+    if (header === undefined) return undefined;
+    const raw = req.rawHeaders;
+    const len = header.length;
+    let at = -1;
+    for (let i = 0; i < raw.length; i += 2) {
+      const key = raw[i]!;
+      if (key.length === len && key.toLowerCase() === header) {
+        at = i + 1;
+        break;
+      }
+    }
+    if (at !== -1) {
+      const incoming = raw[at]!;
+      const trust = this.#config.trust;
+      if (
+        trust !== 'never' &&
+        isWellFormedRequestId(incoming) &&
+        (trust === 'always' || this.#context.trusted.has(req.socket.remoteAddress ?? ''))
+      ) {
+        return incoming;
+      }
+    }
+    // The app must see the id the log writes: replace (or add) the header before the gateway
+    // or a node app reads it. rawHeaders is what the gateway reads; node has already built
+    // req.headers by now, so it is set too. Repeats of the header are dropped, not kept.
+    const id = this.#ids.next();
+    if (at === -1) raw.push(header, id);
+    else {
+      raw[at] = id;
+      for (let i = at + 1; i < raw.length; i += 2) {
+        if (raw[i]!.length === len && raw[i]!.toLowerCase() === header) {
+          raw.splice(i, 2);
+          i -= 2;
+        }
+      }
+    }
+    req.headers[header] = id;
+    return id;
+  }
+
+  /** The header name ids are sent in, or undefined when ids are off. */
+  get header(): string | undefined {
+    return this.#config.header;
+  }
+
+  /** Writes the line of a finished (or abandoned) response. */
+  record(res: LoggedResponse): void {
+    const req = res.req;
+    const ms = performance.now() - res.strataStart;
+    const remoteOf = this.#context.remoteOf;
+    const status = res.headersSent ? res.statusCode : 499;
+    let bytes = res.strataBytes;
+    if (req.method === 'HEAD' || status === 204 || status === 304 || status < 200) bytes = 0;
+    else if (bytes === 0 && res.writableFinished) {
+      // A body written past `res` (straight to the socket) is known by its declared length.
+      const length = Number(res.getHeader('content-length'));
+      if (length > 0) bytes = length;
+    }
+    const headers = req.headers;
+    this.write({
+      remote: remoteOf !== undefined ? remoteOf(req).address : (req.socket.remoteAddress ?? ''),
+      method: req.method ?? '',
+      url: req.url ?? '',
+      protocol: `HTTP/${req.httpVersion}`,
+      status,
+      bytes,
+      ms,
+      referer: headers.referer,
+      userAgent: headers['user-agent'],
+      requestId: res.strataId,
+    });
+  }
+
+  /** A request the parser refused before there was a response object (400, 431, 408, 501). */
+  refused(socket: Socket, status: number): void {
+    this.write({
+      remote: socket.remoteAddress ?? '',
+      method: '',
+      url: '',
+      protocol: '',
+      status,
+      bytes: 0,
+      ms: 0,
+      referer: undefined,
+      userAgent: undefined,
+      requestId: undefined,
+    });
+  }
+
+  write(r: AccessRecord): void {
+    const json = this.#json;
+    if (json !== undefined) {
+      json.info({
+        remote: r.remote,
+        method: r.method === '' ? null : r.method,
+        url: r.method === '' ? null : r.url,
+        protocol: r.protocol === '' ? null : r.protocol,
+        status: r.status,
+        bytes: r.bytes,
+        ms: Math.round(r.ms * 1000) / 1000,
+        referer: r.referer ?? null,
+        userAgent: r.userAgent ?? null,
+        requestId: r.requestId ?? null,
+      });
+      return;
+    }
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    if (second !== this.#second) {
+      this.#second = second;
+      this.#time = timeLocal(new Date(now));
+    }
+    this.#destination.write(combinedLine(r, this.#time));
+  }
+
+  /** Stops listening for SIGUSR1 and flushes what is buffered. */
+  close(): Promise<void> {
+    if (this.#onSignal !== undefined) process.off('SIGUSR1', this.#onSignal);
+    const destination = this.#destination;
+    if ((destination as unknown as { destroyed: boolean }).destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      destination.once('close', () => resolve());
+      destination.once('error', () => resolve());
+      destination.end();
+    });
+  }
+}
+
+/** The response class node builds for each request while the log is on. */
+export interface LoggedResponse extends ServerResponse {
+  req: IncomingMessage;
+  strataStart: number;
+  strataBytes: number;
+  strataId: string | undefined;
+}
+
+function byteLength(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string')
+    return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  return (chunk as { byteLength?: number } | null)?.byteLength ?? 0;
+}
+
+function responseClass(log: AccessLog): typeof ServerResponse {
+  const header = log.header;
+  function onClose(this: LoggedResponse): void {
+    log.record(this);
+  }
+  // Fields are assigned in the constructor (one shape); methods live on the prototype, so a
+  // request costs one listener and no closure.
+  class AccessLoggedResponse extends ServerResponse {
+    strataStart: number;
+    strataBytes: number;
+    strataId: string | undefined;
+
+    constructor(req: IncomingMessage, options?: object) {
+      // node passes (req, { highWaterMark, rejectNonStandardBodyWrites }); @types/node knows one.
+      super(...([req, options] as unknown as [IncomingMessage]));
+      this.strataStart = performance.now();
+      this.strataBytes = 0;
+      this.strataId = log.assignId(req);
+      this.on('close', onClose);
+    }
+
+    override writeHead(statusCode: number, reason?: unknown, headers?: unknown): this {
+      const id = this.strataId;
+      if (id !== undefined && !this.hasHeader(header!)) this.setHeader(header!, id);
+      return super.writeHead(statusCode, reason as never, headers as never);
+    }
+
+    override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+      this.strataBytes += byteLength(chunk, encoding);
+      return super.write(chunk, encoding as never, callback as never);
+    }
+
+    override end(chunk?: unknown, encoding?: unknown, callback?: unknown): this {
+      if (typeof chunk !== 'function' && chunk != null) this.strataBytes += byteLength(chunk, encoding);
+      return super.end(chunk as never, encoding as never, callback as never);
+    }
+  }
+  return AccessLoggedResponse as typeof ServerResponse;
+}
