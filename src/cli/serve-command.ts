@@ -16,6 +16,10 @@ Options:
       --host <h>   interface to listen on (default: ${SERVER_DEFAULTS.host})
       --dev        development mode: stack traces in 500 responses
       --static <d> serve the files of directory <d> before the app
+      --access-log [combined|json]
+                   one line per request on stdout (default format: combined)
+      --access-log-file <path>
+                   write the access log to <path> (reopened on SIGUSR1) instead of stdout
   -h, --help       show this help
 `;
 
@@ -26,12 +30,14 @@ export interface ServeFlags {
   host: string;
   dev: boolean;
   static: string | undefined;
+  /** The access log, or undefined when off. */
+  accessLog: { format: 'combined' | 'json'; destination: string } | undefined;
 }
 
 export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFlags | 'help' {
   let parsed: ReturnType<typeof parseServeArgs>;
   try {
-    parsed = parseServeArgs(args);
+    parsed = parseServeArgs(withAccessLogFormat(args));
   } catch (err) {
     throw usageError((err as Error).message);
   }
@@ -49,13 +55,32 @@ export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFl
     const from = parsed.values.port !== undefined ? '--port' : 'PORT';
     throw usageError(`${from} must be an integer from 0 to 65535, got "${portText}"`);
   }
+  const format = parsed.values['access-log'];
+  if (format !== undefined && format !== 'combined' && format !== 'json')
+    throw usageError(`--access-log takes combined or json, got "${format}"`);
+  const file = parsed.values['access-log-file'];
+  if (file === '') throw usageError('--access-log-file needs a path');
+  const accessLog =
+    format === undefined && file === undefined
+      ? undefined
+      : { format: (format ?? 'combined') as 'combined' | 'json', destination: file ?? 'stdout' };
   return {
     module: parsed.positionals[0]!,
     port,
     host: parsed.values.host ?? SERVER_DEFAULTS.host,
     dev: parsed.values.dev ?? false,
     static: parsed.values.static,
+    accessLog,
   };
+}
+
+/** `--access-log` takes an optional format: a bare flag means combined (parseArgs needs a value). */
+function withAccessLogFormat(args: string[]): string[] {
+  return args.flatMap((arg, i) => {
+    if (arg !== '--access-log') return [arg];
+    const next = args[i + 1];
+    return next === 'combined' || next === 'json' ? [arg] : ['--access-log=combined'];
+  });
 }
 
 function parseServeArgs(args: string[]) {
@@ -68,6 +93,8 @@ function parseServeArgs(args: string[]) {
       host: { type: 'string' },
       dev: { type: 'boolean' },
       static: { type: 'string' },
+      'access-log': { type: 'string' },
+      'access-log-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -119,6 +146,7 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
       port: flags.port,
       host: flags.host,
       dev: flags.dev,
+      ...(flags.accessLog !== undefined && { accessLog: flags.accessLog }),
     });
   } catch (err) {
     const code = (err as { code?: string }).code;
