@@ -37,6 +37,13 @@ export interface AccessLogOptions {
   destination?: string;
   /** Request ids (see above), or `false` for none: no header read or written, `-` in the log. */
   requestId?: AccessLogRequestIdOptions | false;
+  /**
+   * Bytes of lines gathered before one write (nginx's `buffer=`); `0` writes each line as it
+   * comes (still asynchronously). Default 4096.
+   */
+  bufferSize?: number;
+  /** Longest time, in ms, a line waits in the buffer (nginx's `flush=`). Default 1000. */
+  flushInterval?: number;
 }
 
 /** Defaults of the access log, in one place; docs/server.md shows the same. */
@@ -45,6 +52,8 @@ export const ACCESS_LOG_DEFAULTS = {
   destination: 'stdout',
   requestIdHeader: 'x-request-id',
   requestIdTrust: 'proxy',
+  bufferSize: 4096,
+  flushInterval: 1000,
 } as const;
 
 interface ResolvedAccessLog {
@@ -53,6 +62,8 @@ interface ResolvedAccessLog {
   /** Lowercase header name, or undefined when request ids are off. */
   header: string | undefined;
   trust: 'proxy' | 'always' | 'never';
+  bufferSize: number;
+  flushInterval: number;
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -87,7 +98,18 @@ export function resolveAccessLog(
         `serve(): accessLog.requestId.trust must be 'proxy', 'always' or 'never', got ${String(trust)}`,
       );
   }
-  return { format, destination, header, trust };
+  const bufferSize = o.bufferSize ?? ACCESS_LOG_DEFAULTS.bufferSize;
+  // sonic-boom refuses a minLength at or over its maxWrite (16 KiB).
+  if (!Number.isInteger(bufferSize) || bufferSize < 0 || bufferSize >= 16_384)
+    throw new TypeError(
+      `serve(): accessLog.bufferSize must be an integer from 0 to 16383, got ${String(bufferSize)}`,
+    );
+  const flushInterval = o.flushInterval ?? ACCESS_LOG_DEFAULTS.flushInterval;
+  if (!Number.isInteger(flushInterval) || flushInterval < 1)
+    throw new TypeError(
+      `serve(): accessLog.flushInterval must be a positive integer (ms), got ${String(flushInterval)}`,
+    );
+  return { format, destination, header, trust, bufferSize, flushInterval };
 }
 
 // nginx's escaping of variables in log lines (escape=default): `"`, `\`, control characters and
@@ -194,8 +216,11 @@ export class AccessLog {
         );
       }
     }
+    // Lines gather until bufferSize, and are written at least every flushInterval (an unref'd
+    // timer): one write per a few dozen requests under load, not one per request.
+    const buffering = { sync: false, minLength: config.bufferSize, periodicFlush: config.flushInterval };
     this.#destination = pino.destination(
-      toFile ? { dest: config.destination, sync: false, append: true } : { fd: 1, sync: false },
+      toFile ? { dest: config.destination, append: true, ...buffering } : { fd: 1, ...buffering },
     );
     this.#destination.on('error', (err: unknown) => context.log.error({ err }, 'access log write failed'));
     this.#json = config.format === 'json';
@@ -209,6 +234,9 @@ export class AccessLog {
   /** Reopens the file (after it was renamed by logrotate). */
   reopen(): void {
     try {
+      // What is buffered belongs to the old file: start writing it before the reopen, which
+      // sonic-boom holds until that write is done.
+      if (!(this.#destination as unknown as { _writing: boolean })._writing) this.#destination.flush();
       this.#destination.reopen();
     } catch (err) {
       this.#context.log.error({ err }, 'access log reopen failed');
@@ -268,7 +296,7 @@ export class AccessLog {
     const req = res.req;
     const ms = performance.now() - res.strataStart;
     const remoteOf = this.#context.remoteOf;
-    const status = res.headersSent ? res.statusCode : 499;
+    const status = res.headersSent ? res.statusCode : res.strataRefused !== 0 ? res.strataRefused : 499;
     let bytes = res.strataBytes;
     if (req.method === 'HEAD' || status === 204 || status === 304 || status < 200) bytes = 0;
     else if (bytes === 0 && res.writableFinished) {
@@ -291,8 +319,16 @@ export class AccessLog {
     });
   }
 
-  /** A request the parser refused before there was a response object (400, 431, 408, 501). */
-  refused(socket: Socket, status: number): void {
+  /**
+   * A status the server wrote straight to the socket: on the response in progress (a 408 when
+   * the body is too slow), or, when there is none, as a line of its own (the parser's 400, 431,
+   * 501, a 408 for headers too slow).
+   */
+  refused(socket: Socket, status: number, current: ServerResponse | null | undefined): void {
+    if (current != null) {
+      if (current instanceof this.Response) (current as LoggedResponse).strataRefused = status;
+      return;
+    }
     this.write({
       remote: socket.remoteAddress ?? '',
       method: '',
@@ -355,6 +391,8 @@ export interface LoggedResponse extends ServerResponse {
   strataStart: number;
   strataBytes: number;
   strataId: string | undefined;
+  /** The status the server wrote straight to the socket (a 408 timeout), 0 if none. */
+  strataRefused: number;
 }
 
 function byteLength(chunk: unknown, encoding: unknown): number {
@@ -374,6 +412,7 @@ function responseClass(log: AccessLog): typeof ServerResponse {
     strataStart: number;
     strataBytes: number;
     strataId: string | undefined;
+    strataRefused: number;
 
     constructor(req: IncomingMessage, options?: object) {
       // node passes (req, { highWaterMark, rejectNonStandardBodyWrites }); @types/node knows one.
@@ -381,6 +420,7 @@ function responseClass(log: AccessLog): typeof ServerResponse {
       this.strataStart = performance.now();
       this.strataBytes = 0;
       this.strataId = log.assignId(req);
+      this.strataRefused = 0;
       this.on('close', onClose);
     }
 

@@ -312,7 +312,7 @@ export async function serve(
               ? 408
               : 400;
     log.debug({ code: err.code, status }, 'request refused by the parser');
-    if (accessLog !== undefined && current == null) accessLog.refused(socket, status);
+    if (accessLog !== undefined) accessLog.refused(socket, status, current);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
     );

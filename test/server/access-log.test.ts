@@ -9,7 +9,12 @@ import { after, describe, test } from 'node:test';
 import { App, requestId } from '../../src/app/index.ts';
 import { parseServeFlags } from '../../src/cli/serve-command.ts';
 import { nodeHandler } from '../../src/gateway/index.ts';
-import { type AccessLogOptions, escapeLogValue, timeLocal } from '../../src/server/access-log.ts';
+import {
+  ACCESS_LOG_DEFAULTS,
+  type AccessLogOptions,
+  escapeLogValue,
+  timeLocal,
+} from '../../src/server/access-log.ts';
 import { type ServeOptions, type StrataServer, serve } from '../../src/server/index.ts';
 import { isWellFormedRequestId, RequestIdGenerator } from '../../src/server/request-id.ts';
 import { rawRequest, waitFor } from '../fixtures/http.ts';
@@ -348,6 +353,34 @@ describe('what is logged', () => {
     });
   }
 
+  for (const c of [
+    {
+      name: 'a body too slow (requestTimeout)',
+      data: 'POST /slow-body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab',
+      request: 'POST /slow-body HTTP/1.1',
+    },
+    {
+      name: 'headers too slow (headersTimeout)',
+      data: 'GET /slow-head HTTP/1.1\r\nHost: x\r\n',
+      request: '-',
+    },
+  ]) {
+    test(`408 for ${c.name} is logged as 408, not as a client that left`, async () => {
+      const lines = await logged(
+        { fetch: async (r) => new Response(await r.text()) },
+        async (s) => {
+          const r = await rawRequest(s.port, c.data, { timeoutMs: 5000 });
+          assert.equal(r.status, 408, r.text);
+        },
+        { requestTimeout: 300, headersTimeout: 300 },
+      );
+      assert.equal(lines.length, 1, lines.join('\n'));
+      const line = parseCombined(lines[0]!);
+      assert.equal(line.status, 408);
+      assert.equal(line.request, c.request);
+    });
+  }
+
   test('503 over maxInFlight is logged beside the request it queued behind', async () => {
     let release: () => void = () => {};
     const held = new Promise<void>((r) => {
@@ -579,11 +612,25 @@ describe('request ids', () => {
 });
 
 describe('options', () => {
+  test('docs/server.md shows the access log defaults the code uses', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'server.md'), 'utf8');
+    const rows = new Map<string, string>();
+    for (const m of doc.matchAll(/^\|\s*`([\w.]+)`\s*\|\s*`([^`]+)`\s*\|/gm)) rows.set(m[1]!, m[2]!);
+    assert.equal(rows.get('format'), ACCESS_LOG_DEFAULTS.format);
+    assert.equal(rows.get('destination'), ACCESS_LOG_DEFAULTS.destination);
+    assert.equal(rows.get('requestId.header'), ACCESS_LOG_DEFAULTS.requestIdHeader);
+    assert.equal(rows.get('requestId.trust'), ACCESS_LOG_DEFAULTS.requestIdTrust);
+    assert.equal(rows.get('bufferSize'), String(ACCESS_LOG_DEFAULTS.bufferSize));
+    assert.equal(rows.get('flushInterval'), String(ACCESS_LOG_DEFAULTS.flushInterval));
+  });
+
   const bad: [string, unknown, RegExp][] = [
     ['format', { format: 'apache' }, /accessLog\.format/],
     ['destination', { destination: '' }, /accessLog\.destination/],
     ['header', { requestId: { header: 'bad header' } }, /accessLog\.requestId\.header/],
     ['trust', { requestId: { trust: 'sometimes' } }, /accessLog\.requestId\.trust/],
+    ['bufferSize', { bufferSize: 16_384 }, /accessLog\.bufferSize/],
+    ['flushInterval', { flushInterval: 0 }, /accessLog\.flushInterval/],
   ];
   for (const [name, value, message] of bad) {
     test(`a bad accessLog.${name} is refused at startup, naming it`, async () => {

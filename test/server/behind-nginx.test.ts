@@ -324,7 +324,7 @@ http {
     assert.equal(nginxLines().findLast((l) => l.request === 'GET /id HTTP/1.1')!.requestId, entry.requestId);
     await waitFor(
       () => readFileSync(strataLog, 'utf8').includes(`"${entry.requestId}"`),
-      2000,
+      5000,
       "strata's line",
     );
     const line = readFileSync(strataLog, 'utf8')
@@ -360,7 +360,7 @@ http {
     assert.ok(!seen.some((s) => s.path === '/upload' && s.body.length > 1024));
     await waitFor(
       () => readFileSync(strataLog, 'utf8').includes('"POST /upload HTTP/1.1" 413'),
-      2000,
+      5000,
       'the 413 line',
     );
   });
