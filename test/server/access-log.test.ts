@@ -629,7 +629,7 @@ describe('options', () => {
     ['destination', { destination: '' }, /accessLog\.destination/],
     ['header', { requestId: { header: 'bad header' } }, /accessLog\.requestId\.header/],
     ['trust', { requestId: { trust: 'sometimes' } }, /accessLog\.requestId\.trust/],
-    ['bufferSize', { bufferSize: 16_384 }, /accessLog\.bufferSize/],
+    ['bufferSize', { bufferSize: 65_537 }, /accessLog\.bufferSize/],
     ['flushInterval', { flushInterval: 0 }, /accessLog\.flushInterval/],
   ];
   for (const [name, value, message] of bad) {
@@ -673,6 +673,87 @@ describe('options', () => {
       assert.deepEqual(flags.accessLog, expected, args.join(' '));
     }
     assert.throws(() => parseServeFlags(['app.ts', '--access-log=apache'], {}), /combined or json/);
+  });
+});
+
+describe('buffering', () => {
+  for (const c of [
+    { name: 'bufferSize: 0 writes each line as it comes', options: { bufferSize: 0 } },
+    { name: 'a buffered line is written within flushInterval', options: { flushInterval: 20 } },
+    { name: 'a full buffer is written at once', options: { bufferSize: 100, flushInterval: 600_000 } },
+  ]) {
+    test(c.name, async () => {
+      const file = join(dir, `buffering-${++files}.log`);
+      const server = await serve(hello, {
+        port: 0,
+        logger: false,
+        accessLog: { destination: file, ...c.options },
+      });
+      try {
+        await (await fetch(`${server.url}/buffered`)).text();
+        // Not flushed by close(): the line must reach the file while the server runs.
+        await waitFor(() => readFileSync(file, 'utf8').includes('/buffered'), 5000, 'the line in the file');
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  test('lines held in the buffer are written by close()', async () => {
+    const file = join(dir, `buffering-${++files}.log`);
+    const server = await serve(hello, {
+      port: 0,
+      logger: false,
+      accessLog: { destination: file, flushInterval: 600_000 },
+    });
+    for (let i = 0; i < 3; i++) await (await fetch(`${server.url}/held/${i}`)).text();
+    assert.equal(readFileSync(file, 'utf8'), '', 'still buffered (under 4096 bytes, no flush yet)');
+    await server.close();
+    assert.equal(
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('/held/')).length,
+      3,
+    );
+  });
+});
+
+describe('strata serve', () => {
+  test('--access-log json writes its lines to stdout beside the server log, flushed on SIGTERM', async (t) => {
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'src', 'cli', 'main.ts'),
+        'serve',
+        join(ROOT, 'test', 'fixtures', 'apps', 'fetch-app.ts'),
+        '--access-log',
+        'json',
+        '--port',
+        '0',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let out = '';
+    child.stdout!.on('data', (c) => (out += c));
+    await waitFor(() => /"url":"http:\/\/[^"]+"/.test(out), 10_000, 'strata serve to listen');
+    const url = /"url":"(http:\/\/[^"]+)"/.exec(out)![1]!;
+    const res = await fetch(`${url}/hello?from=cli`, { headers: { 'user-agent': 'cli-test' } });
+    assert.equal(res.status, 200);
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    const access = out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => 'status' in l && 'requestId' in l);
+    assert.equal(access.length, 1, out);
+    assert.equal(access[0]!.url, '/hello?from=cli');
+    assert.equal(access[0]!.userAgent, 'cli-test');
+    assert.equal(access[0]!.requestId, res.headers.get('x-request-id'));
   });
 });
 
