@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { h2load, type LoadResult } from './h2load.ts';
 import { treeCpuUs } from './process-tree.ts';
-import { type ServerProcess, startServer } from './server-process.ts';
+import { freePort, type ServerProcess, startServer } from './server-process.ts';
 
 /** One server in a scenario: a command that listens on $PORT. */
 export interface Target {
@@ -91,15 +91,17 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
 
   const servers: ServerProcess[] = [];
   const failedToStart: string[] = [];
-  let port = 4100;
   for (const t of targets) {
+    // A port the system says is free: fixed ports (4100, 4101, …) collided with other people's
+    // benchmarks on a shared machine, and h2load then measured their server instead of ours.
+    const port = await freePort();
     try {
       servers.push(
         await startServer({
           name: t.name,
           command: t.command,
           args: t.args,
-          port: port++,
+          port,
           core: SERVER_CORE,
           path: scenario.path,
           ...(t.env === undefined ? {} : { env: t.env }),
