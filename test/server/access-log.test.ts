@@ -699,6 +699,38 @@ describe('buffering', () => {
     });
   }
 
+  test('a line longer than the buffer is written whole, between its neighbours', async () => {
+    const long = `/${'l'.repeat(8000)}`;
+    const lines = await logged(hello, async (s) => {
+      await (await fetch(`${s.url}/before`)).text();
+      await (await fetch(`${s.url}${long}`)).text();
+      await (await fetch(`${s.url}/after`)).text();
+    });
+    assert.deepEqual(
+      lines.map((l) => parseCombined(l).request),
+      ['GET /before HTTP/1.1', `GET ${long} HTTP/1.1`, 'GET /after HTTP/1.1'],
+    );
+  });
+
+  test('JSON lines keep non-ASCII as UTF-8', async () => {
+    const lines = await logged(
+      hello,
+      async (s) => {
+        const r = await rawRequest(
+          s.port,
+          Buffer.from(
+            'GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: caf\xe9\r\nConnection: close\r\n\r\n',
+            'latin1',
+          ),
+        );
+        assert.equal(r.status, 200);
+      },
+      {},
+      'json',
+    );
+    assert.equal((JSON.parse(lines[0]!) as { userAgent: string }).userAgent, 'café');
+  });
+
   test('lines held in the buffer are written by close()', async () => {
     const file = join(dir, `buffering-${++files}.log`);
     const server = await serve(hello, {
