@@ -629,7 +629,7 @@ describe('options', () => {
     ['destination', { destination: '' }, /accessLog\.destination/],
     ['header', { requestId: { header: 'bad header' } }, /accessLog\.requestId\.header/],
     ['trust', { requestId: { trust: 'sometimes' } }, /accessLog\.requestId\.trust/],
-    ['bufferSize', { bufferSize: 65_537 }, /accessLog\.bufferSize/],
+    ['bufferSize', { bufferSize: 1_048_577 }, /accessLog\.bufferSize/],
     ['flushInterval', { flushInterval: 0 }, /accessLog\.flushInterval/],
   ];
   for (const [name, value, message] of bad) {
@@ -739,7 +739,7 @@ describe('buffering', () => {
       accessLog: { destination: file, flushInterval: 600_000 },
     });
     for (let i = 0; i < 3; i++) await (await fetch(`${server.url}/held/${i}`)).text();
-    assert.equal(readFileSync(file, 'utf8'), '', 'still buffered (under 4096 bytes, no flush yet)');
+    assert.equal(readFileSync(file, 'utf8'), '', 'still buffered (under bufferSize, no flush yet)');
     await server.close();
     assert.equal(
       readFileSync(file, 'utf8')
