@@ -1,10 +1,12 @@
 import { closeSync, openSync } from 'node:fs';
-import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { type Logger, pino } from 'pino';
 import type { RemoteAddress } from '../gateway/types.ts';
+import { type AccessRecord, combinedLine, timeLocal } from './access-log-line.ts';
 import type { AddressList } from './client-address.ts';
 import { ServerError } from './errors.ts';
+import { type LoggedResponse, responseClass } from './logged-response.ts';
 import { isWellFormedRequestId, RequestIdGenerator } from './request-id.ts';
 
 /**
@@ -109,66 +111,6 @@ export function resolveAccessLog(
       `serve(): accessLog.flushInterval must be a positive integer (ms), got ${String(flushInterval)}`,
     );
   return { format, destination, header, trust, bufferSize, flushInterval };
-}
-
-// nginx's escaping of variables in log lines (escape=default): `"`, `\`, control characters and
-// bytes above 0x7e become \xHH, so a request target or a User-Agent cannot forge a line (CWE-117).
-const NEEDS_ESCAPE = /[^ !#-[\]-~]/;
-
-/** A value as it may appear between quotes in a combined line; `-` for none. */
-export function escapeLogValue(value: string | undefined): string {
-  if (value === undefined || value === '') return '-';
-  if (!NEEDS_ESCAPE.test(value)) return value;
-  let out = '';
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code === 0x22 || code === 0x5c || code < 0x20 || code > 0x7e) {
-      if (code > 0xff) out += `\\u${code.toString(16).padStart(4, '0')}`;
-      else out += `\\x${code.toString(16).toUpperCase().padStart(2, '0')}`;
-    } else out += value[i];
-  }
-  return out;
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : String(n);
-}
-
-/** nginx's `$time_local`: `01/Dec/2026:19:26:04 +0000`. */
-export function timeLocal(date: Date): string {
-  const offset = -date.getTimezoneOffset();
-  const sign = offset < 0 ? '-' : '+';
-  const abs = Math.abs(offset);
-  return `${pad2(date.getDate())}/${MONTHS[date.getMonth()]}/${date.getFullYear()}:${pad2(date.getHours())}:${pad2(
-    date.getMinutes(),
-  )}:${pad2(date.getSeconds())} ${sign}${pad2(Math.floor(abs / 60))}${pad2(abs % 60)}`;
-}
-
-/** One request, as logged. */
-export interface AccessRecord {
-  remote: string;
-  method: string;
-  url: string;
-  protocol: string;
-  status: number;
-  bytes: number;
-  ms: number;
-  referer: string | undefined;
-  userAgent: string | undefined;
-  requestId: string | undefined;
-}
-
-/**
- * The combined line (`$remote_addr - - [$time_local] "$request" $status $body_bytes_sent
- * "$http_referer" "$http_user_agent"`) followed by the latency in ms and the request id.
- */
-export function combinedLine(r: AccessRecord, time: string): string {
-  const request = r.method === '' ? '-' : escapeLogValue(`${r.method} ${r.url} ${r.protocol}`);
-  return `${r.remote === '' ? '-' : r.remote} - - [${time}] "${request}" ${r.status} ${r.bytes} "${escapeLogValue(
-    r.referer,
-  )}" "${escapeLogValue(r.userAgent)}" ${r.ms.toFixed(3)} "${escapeLogValue(r.requestId)}"\n`;
 }
 
 /** What the server shares with the log. */
@@ -444,79 +386,4 @@ export class AccessLog {
       destination.end();
     });
   }
-}
-
-/** The response class node builds for each request while the log is on. */
-export interface LoggedResponse extends ServerResponse {
-  req: IncomingMessage;
-  strataStart: number;
-  strataBytes: number;
-  strataId: string | undefined;
-  /** The status the server wrote straight to the socket (a 408 timeout), 0 if none. */
-  strataRefused: number;
-}
-
-function byteLength(chunk: unknown, encoding: unknown): number {
-  if (typeof chunk === 'string')
-    return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
-  return (chunk as { byteLength?: number } | null)?.byteLength ?? 0;
-}
-
-/** `headers` plus `name: value`, unless it already has `name` (in any case); never mutated. */
-function withHeader(headers: object, name: string, value: string): object {
-  const len = name.length;
-  for (const key in headers) if (key.length === len && key.toLowerCase() === name) return headers;
-  const out: Record<string, unknown> = { ...headers };
-  out[name] = value;
-  return out;
-}
-
-function responseClass(log: AccessLog): typeof ServerResponse {
-  const header = log.header;
-  function onClose(this: LoggedResponse): void {
-    log.record(this);
-  }
-  // Fields are assigned in the constructor (one shape); methods live on the prototype, so a
-  // request costs one listener and no closure.
-  class AccessLoggedResponse extends ServerResponse {
-    strataStart: number;
-    strataBytes: number;
-    strataId: string | undefined;
-    strataRefused: number;
-
-    constructor(req: IncomingMessage, options?: object) {
-      // node passes (req, { highWaterMark, rejectNonStandardBodyWrites }); @types/node knows one.
-      super(...([req, options] as unknown as [IncomingMessage]));
-      this.strataStart = performance.now();
-      this.strataBytes = 0;
-      this.strataId = log.assignId(req);
-      this.strataRefused = 0;
-      this.on('close', onClose);
-    }
-
-    override writeHead(statusCode: number, reason?: unknown, headers?: unknown): this {
-      const id = this.strataId;
-      if (id !== undefined && !this.hasHeader(header!)) {
-        // Into a copy of the headers object rather than setHeader(): once a header is set that
-        // way, node merges every other one through setHeader too (its slow path, measured).
-        if (typeof reason === 'object' && reason !== null && !Array.isArray(reason))
-          return super.writeHead(statusCode, withHeader(reason, header!, id) as never);
-        if (typeof headers === 'object' && headers !== null && !Array.isArray(headers))
-          return super.writeHead(statusCode, reason as never, withHeader(headers, header!, id) as never);
-        this.setHeader(header!, id);
-      }
-      return super.writeHead(statusCode, reason as never, headers as never);
-    }
-
-    override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
-      this.strataBytes += byteLength(chunk, encoding);
-      return super.write(chunk, encoding as never, callback as never);
-    }
-
-    override end(chunk?: unknown, encoding?: unknown, callback?: unknown): this {
-      if (typeof chunk !== 'function' && chunk != null) this.strataBytes += byteLength(chunk, encoding);
-      return super.end(chunk as never, encoding as never, callback as never);
-    }
-  }
-  return AccessLoggedResponse as typeof ServerResponse;
 }

@@ -9,12 +9,8 @@ import { after, describe, test } from 'node:test';
 import { App, requestId } from '../../src/app/index.ts';
 import { parseServeFlags } from '../../src/cli/serve-command.ts';
 import { nodeHandler } from '../../src/gateway/index.ts';
-import {
-  ACCESS_LOG_DEFAULTS,
-  type AccessLogOptions,
-  escapeLogValue,
-  timeLocal,
-} from '../../src/server/access-log.ts';
+import { ACCESS_LOG_DEFAULTS, type AccessLogOptions } from '../../src/server/access-log.ts';
+import { escapeLogValue, timeLocal } from '../../src/server/access-log-line.ts';
 import { type ServeOptions, type StrataServer, serve } from '../../src/server/index.ts';
 import { isWellFormedRequestId, RequestIdGenerator } from '../../src/server/request-id.ts';
 import { rawRequest, waitFor } from '../fixtures/http.ts';
