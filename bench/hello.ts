@@ -13,6 +13,9 @@ export const scenario: Scenario = {
   targets: [
     node('node:http', 'hello-node-http.ts'),
     node('strata', 'hello-strata.ts'),
+    // The access log's cost: the same server writing combined / JSON lines to a file in /tmp.
+    node('strata+accesslog', 'hello-strata.ts', { ACCESS_LOG: 'combined' }),
+    node('strata+accesslog-json', 'hello-strata.ts', { ACCESS_LOG: 'json' }),
     node('fastify', 'hello-fastify.ts'),
     node('hono', 'hello-hono.ts'),
     node('express', 'hello-express.ts'),

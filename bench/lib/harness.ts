@@ -1,11 +1,10 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { h2load, type LoadResult } from './h2load.ts';
 import { treeCpuUs } from './process-tree.ts';
-import { type ServerProcess, startServer } from './server-process.ts';
+import { freePort, type ServerProcess, startServer } from './server-process.ts';
 
 /** One server in a scenario: a command that listens on $PORT. */
 export interface Target {
@@ -55,21 +54,6 @@ interface Sample {
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
 
-/**
- * A port nothing listens on, from the OS. Fixed ports (4100, 4101, …) collided with other
- * benchmarks running on the same machine: the harness then measured someone else's server.
- */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -108,6 +92,9 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
   const servers: ServerProcess[] = [];
   const failedToStart: string[] = [];
   for (const t of targets) {
+    // A port the system says is free: fixed ports (4100, 4101, …) collided with other people's
+    // benchmarks on a shared machine, and h2load then measured their server instead of ours.
+    const port = await freePort();
     try {
       servers.push(
         await startServer({

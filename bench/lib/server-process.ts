@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** A server under test, started pinned to one core. */
 export interface ServerProcess {
@@ -19,6 +19,18 @@ function canConnect(port: number): Promise<boolean> {
       resolve(true);
     });
     socket.once('error', () => resolve(false));
+  });
+}
+
+/** A loopback port nobody listens on right now (the kernel's pick). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
   });
 }
 
@@ -47,6 +59,10 @@ export async function startServer(options: {
   let exited = false;
   child.once('exit', () => (exited = true));
   const deadline = Date.now() + 15_000;
+  if (await canConnect(options.port)) {
+    child.kill('SIGKILL');
+    throw new Error(`${options.name}: port ${options.port} is already taken by another process`);
+  }
   while (!(await canConnect(options.port))) {
     if (exited) throw new Error(`${options.name} exited before listening:\n${output.slice(-2000)}`);
     if (Date.now() > deadline) {

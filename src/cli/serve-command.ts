@@ -21,6 +21,10 @@ Options:
       --max-event-loop-delay <ms>
                    shed load: 503 + Retry-After while the event-loop delay is above <ms>
       --compress   compress responses (zstd, br, gzip, deflate) with the default options
+      --access-log [combined|json]
+                   one line per request on stdout (default format: combined)
+      --access-log-file <path>
+                   write the access log to <path> (reopened on SIGUSR1) instead of stdout
   -h, --help       show this help
 `;
 
@@ -36,6 +40,8 @@ export interface ServeFlags {
   /** Load shedding threshold in ms, when asked for. */
   maxEventLoopDelay: number | undefined;
   compress: boolean;
+  /** The access log, or undefined when off. */
+  accessLog: { format: 'combined' | 'json'; destination: string } | undefined;
 }
 
 /** `host:port`, `[v6]:port` or `port` → an address; anything else is a usage error. */
@@ -50,7 +56,7 @@ function parseAddress(flag: string, text: string): { host: string; port: number 
 export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFlags | 'help' {
   let parsed: ReturnType<typeof parseServeArgs>;
   try {
-    parsed = parseServeArgs(args);
+    parsed = parseServeArgs(withAccessLogFormat(args));
   } catch (err) {
     throw usageError((err as Error).message);
   }
@@ -68,6 +74,15 @@ export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFl
     const from = parsed.values.port !== undefined ? '--port' : 'PORT';
     throw usageError(`${from} must be an integer from 0 to 65535, got "${portText}"`);
   }
+  const format = parsed.values['access-log'];
+  if (format !== undefined && format !== 'combined' && format !== 'json')
+    throw usageError(`--access-log takes combined or json, got "${format}"`);
+  const file = parsed.values['access-log-file'];
+  if (file === '') throw usageError('--access-log-file needs a path');
+  const accessLog =
+    format === undefined && file === undefined
+      ? undefined
+      : { format: (format ?? 'combined') as 'combined' | 'json', destination: file ?? 'stdout' };
   return {
     module: parsed.positionals[0]!,
     port,
@@ -82,6 +97,7 @@ export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFl
           : undefined,
     maxEventLoopDelay: parseMs('--max-event-loop-delay', parsed.values['max-event-loop-delay']),
     compress: parsed.values.compress ?? false,
+    accessLog,
   };
 }
 
@@ -90,6 +106,15 @@ function parseMs(flag: string, text: string | undefined): number | undefined {
   if (!/^[0-9]+$/.test(text) || Number(text) < 1)
     throw usageError(`${flag} must be a whole number of ms, at least 1, got "${text}"`);
   return Number(text);
+}
+
+/** `--access-log` takes an optional format: a bare flag means combined (parseArgs needs a value). */
+function withAccessLogFormat(args: string[]): string[] {
+  return args.flatMap((arg, i) => {
+    if (arg !== '--access-log') return [arg];
+    const next = args[i + 1];
+    return next === 'combined' || next === 'json' ? [arg] : ['--access-log=combined'];
+  });
 }
 
 function parseServeArgs(args: string[]) {
@@ -106,6 +131,8 @@ function parseServeArgs(args: string[]) {
       admin: { type: 'string' },
       'max-event-loop-delay': { type: 'string' },
       compress: { type: 'boolean' },
+      'access-log': { type: 'string' },
+      'access-log-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -163,6 +190,7 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
         ? {}
         : { loadShedding: { maxEventLoopDelay: flags.maxEventLoopDelay } }),
       compression: flags.compress,
+      ...(flags.accessLog !== undefined && { accessLog: flags.accessLog }),
     });
   } catch (err) {
     const code = (err as { code?: string }).code;

@@ -26,6 +26,11 @@ export interface NodeGatewayConfig {
   secure: boolean;
   /** Authority used in `request.url` when the client sent no usable `Host`. */
   defaultHost: string;
+  /**
+   * Per-request answer to "was the client's connection TLS?" (behind a trusted proxy that says
+   * so in `X-Forwarded-Proto`); when absent, `secure` and the socket decide.
+   */
+  secureOf?: ((req: IncomingMessage) => boolean) | undefined;
 }
 
 export class NodeRequest {
@@ -229,7 +234,8 @@ export class NodeRequest {
 Object.setPrototypeOf(NodeRequest.prototype, NativeRequest.prototype);
 
 function buildUrl(req: IncomingMessage, config: NodeGatewayConfig): string {
-  const scheme = config.secure ? 'https://' : 'http://';
+  const secure = config.secureOf !== undefined ? config.secureOf(req) : config.secure;
+  const scheme = secure ? 'https://' : 'http://';
   const target = req.url ?? '/';
   if (target.charCodeAt(0) !== 47 /* / */) {
     // RFC 9112 §3.2.2: absolute-form (sent to proxies); its authority wins over Host.

@@ -26,6 +26,8 @@ export interface NodeAdapterOptions extends NodeGatewayConfig {
   onServeInfo?: ((info: ServeInfo) => void) | undefined;
   /** Transforms response bodies on the way out (the server's compression); none by default. */
   encoder?: BodyEncoder | undefined;
+  /** The id the server gave the request (its access log's), for `info.requestId`. */
+  requestId?: ((req: IncomingMessage) => string | undefined) | undefined;
 }
 
 class NodeServeInfo implements ServeInfo {
@@ -68,7 +70,14 @@ class NodeServeInfo implements ServeInfo {
   }
 
   get secure(): boolean {
+    const secureOf = this.#options.secureOf;
+    if (secureOf !== undefined) return secureOf(this.#req);
     return (this.#req.socket as TLSSocket).encrypted === true;
+  }
+
+  get requestId(): string | undefined {
+    const requestIdOf = this.#options.requestId;
+    return requestIdOf === undefined ? undefined : requestIdOf(this.#req);
   }
 
   waitUntil(work: Promise<unknown>): void {

@@ -16,8 +16,13 @@ export interface ServeInfo {
   readonly remote: RemoteAddress;
   /** The protocol the request arrived on. */
   readonly protocol: 'http/1.1' | 'http/1.0' | 'h2';
-  /** Whether the connection is TLS. */
+  /** Whether the client's connection is TLS (as a trusted proxy reports it, behind one). */
   readonly secure: boolean;
+  /**
+   * The id the server gave this request (the one its access log writes and its response carries
+   * in `X-Request-Id`), when the server gives ids; `requestId()` middleware adopts it.
+   */
+  readonly requestId?: string | undefined;
   /**
    * Keeps background work alive after the response is sent. The server awaits every such promise
    * before it runs the app's `shutdown` hook; a rejection is logged, never thrown to the client.

@@ -153,3 +153,67 @@ export function clientAddress(req: IncomingMessage, trusted: AddressList): Remot
     ? { address: first, port: 0, family: family(first) }
     : { address: peer, port, family: family(peer) };
 }
+
+/** `proto=` of each element of RFC 7239 `Forwarded`, in order (`''` where an element has none). */
+function forwardedProtos(header: string): { hops: string[]; protos: string[] } {
+  const hops: string[] = [];
+  const protos: string[] = [];
+  for (const element of header.split(',')) {
+    let hop = '';
+    let proto = '';
+    for (const pair of element.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq === -1) continue;
+      const key = pair.slice(0, eq).trim().toLowerCase();
+      let value = pair.slice(eq + 1).trim();
+      if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+      if (key === 'proto') proto = value.toLowerCase();
+      else if (key === 'for') {
+        if (value.startsWith('[')) value = value.slice(1, value.indexOf(']'));
+        else if (value.split(':').length === 2) value = value.slice(0, value.indexOf(':'));
+        hop = value;
+      }
+    }
+    hops.push(hop);
+    protos.push(proto);
+  }
+  return { hops, protos };
+}
+
+/** The index of the hop `clientAddress` picks from a chain: the right-most untrusted one. */
+function clientHop(chain: string[], trusted: AddressList): number {
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const hop = chain[i]!;
+    if (ipBytes(hop) === undefined || !trusted.has(hop)) return i;
+  }
+  return 0;
+}
+
+/**
+ * The scheme the client used, as a trusted proxy reports it (`Forwarded: proto=`, or else
+ * `X-Forwarded-Proto`), lowercased; undefined when the peer is not trusted or reports none.
+ * With a chain of proxies, the proto is the one stated for the same hop that `clientAddress`
+ * picks, so that the address and the scheme describe the same client.
+ */
+export function forwardedProto(req: IncomingMessage, trusted: AddressList): string | undefined {
+  const peer = req.socket.remoteAddress ?? '';
+  if (trusted.size === 0 || !trusted.has(peer)) return undefined;
+  const forwarded = req.headers.forwarded;
+  if (forwarded !== undefined) {
+    const { hops, protos } = forwardedProtos(forwarded);
+    const proto = protos[clientHop(hops, trusted)];
+    return proto === '' ? undefined : proto;
+  }
+  const header = req.headers['x-forwarded-proto'];
+  if (header === undefined) return undefined;
+  const protos = String(header)
+    .split(',')
+    .map((s) => s.trim().toLowerCase());
+  const chain = String(req.headers['x-forwarded-for'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  // One proto per hop: take the client's; otherwise the proxy next to us set a single value.
+  const proto = protos.length === chain.length ? protos[clientHop(chain, trusted)]! : protos.at(-1)!;
+  return proto === '' ? undefined : proto;
+}

@@ -1,6 +1,7 @@
 import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
+import type { AccessLogOptions } from './access-log.ts';
 import type { CompressionOptions } from './compression/options.ts';
 import type { StaticOptions } from './static/static-files.ts';
 
@@ -90,6 +91,12 @@ export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
    * requests get 503 with `Retry-After` until the process recovers. Default off.
    */
   loadShedding?: LoopMonitorOptions;
+  /**
+   * One line per request (combined or JSON, to stdout or a file reopened on SIGUSR1), with a
+   * request id in `X-Request-Id`. Default off; `true` is `{ format: 'combined', destination:
+   * 'stdout' }`. See docs/server.md, "Access log".
+   */
+  accessLog?: boolean | AccessLogOptions;
 };
 
 export type ResolvedServeOptions = { -readonly [K in keyof Defaults]: Widen<Defaults[K]> };

@@ -6,13 +6,15 @@ import {
   STATUS_CODES,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { createNodeHandler, installFastResponse, type NodeHandler, resolveApp } from '../gateway/index.ts';
 import type { App, FetchHandler, ServeInfo } from '../gateway/types.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import { Metrics } from '../observe/metrics.ts';
 import { LoopMonitor } from '../parallel/loop-monitor.ts';
+import { AccessLog, resolveAccessLog } from './access-log.ts';
 import { type AdminServer, startAdmin } from './admin.ts';
-import { AddressList, clientAddress } from './client-address.ts';
+import { AddressList, clientAddress, forwardedProto } from './client-address.ts';
 import { ResponseCompressor } from './compression/compressor.ts';
 import { compressNodeResponse } from './compression/node-response.ts';
 import { resolveCompressionOptions } from './compression/options.ts';
@@ -146,6 +148,22 @@ export async function serve(
   const allowList = options.allow === undefined ? undefined : new AddressList(options.allow);
   const denyList = options.deny === undefined ? undefined : new AddressList(options.deny);
   const remoteOf = trusted.size > 0 ? (req: IncomingMessage) => clientAddress(req, trusted) : undefined;
+  // Behind a trusted proxy, its X-Forwarded-Proto / Forwarded proto= says whether the client used TLS.
+  const secureOf =
+    trusted.size > 0
+      ? (req: IncomingMessage) => {
+          const proto = forwardedProto(req, trusted);
+          return proto !== undefined ? proto === 'https' : (req.socket as TLSSocket).encrypted === true;
+        }
+      : undefined;
+  const accessLogConfig = resolveAccessLog(options.accessLog);
+  const accessLog =
+    accessLogConfig === undefined ? undefined : new AccessLog(accessLogConfig, { trusted, remoteOf, log });
+  const idHeader = accessLog?.header;
+  const requestIdOf =
+    idHeader === undefined
+      ? undefined
+      : (req: IncomingMessage) => req.headers[idHeader] as string | undefined;
 
   const hostAllowed = options.allowedHosts === undefined ? undefined : hostMatcher(options.allowedHosts);
   const compression = options.compression ?? false;
@@ -173,6 +191,8 @@ export async function serve(
     closing: false,
     maxBodySize: config.maxBodySize,
     secure: false,
+    secureOf,
+    requestId: requestIdOf,
     defaultHost: `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`,
     onError,
     waitUntil,
@@ -293,6 +313,7 @@ export async function serve(
       // enough that a slowloris client is cut near headersTimeout, not up to 30 s later.
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(config.headersTimeout / 4))),
       requireHostHeader: true,
+      ...(accessLog !== undefined && { ServerResponse: accessLog.Response }),
     },
     onRequest,
   );
@@ -346,6 +367,7 @@ export async function serve(
               ? 408
               : 400;
     log.debug({ code: err.code, status }, 'request refused by the parser');
+    if (accessLog !== undefined) accessLog.refused(socket, status, current);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
     );
@@ -366,6 +388,7 @@ export async function serve(
   await new Promise<void>((resolve, reject) => {
     const onListenError = (err: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
+      void accessLog?.close();
       reject(ServerError.fromListen(err, config.host, config.port));
     };
     const onListening = (): void => {
@@ -434,6 +457,7 @@ export async function serve(
       if (app?.shutdown !== undefined) await app.shutdown();
       monitor?.stop();
       await admin?.close();
+      await accessLog?.close();
     })();
     return closing;
   };

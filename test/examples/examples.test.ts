@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import todoApp from '../../examples/app/app.ts';
+import { app, options } from '../../examples/behind-nginx/app.ts';
 import showcase from '../../examples/showcase/app.ts';
+import { serve } from '../../src/server/index.ts';
 
 describe('the showcase (what npm start serves)', () => {
   test('serves its page and a JSON status', async () => {
@@ -77,5 +82,37 @@ describe('the showcase thread pool', () => {
     await showcase.shutdown();
     const closed = await showcase.request('/api/primes?limit=10');
     assert.equal(closed.status, 503, 'after shutdown the pool refuses work with 503');
+  });
+});
+
+describe('examples/behind-nginx', () => {
+  test('believes the trusted proxy (127.0.0.1) for the client, the scheme and the request id', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-example-'));
+    const log = join(dir, 'access.log');
+    const server = await serve(app, { ...options, port: 0, logger: false, accessLog: { destination: log } });
+    try {
+      // This test plays nginx: it connects from 127.0.0.1 and sets what nginx would.
+      const res = await fetch(server.url, {
+        headers: {
+          'x-forwarded-for': '203.0.113.7',
+          'x-forwarded-proto': 'https',
+          'x-request-id': '0123456789abcdef0123456789abcdef',
+        },
+      });
+      assert.deepEqual(await res.json(), {
+        client: '203.0.113.7',
+        secure: true,
+        url: `https://127.0.0.1:${server.port}/`,
+        requestId: '0123456789abcdef0123456789abcdef',
+      });
+      await server.close();
+      assert.match(
+        readFileSync(log, 'utf8'),
+        /^203\.0\.113\.7 - - \[.+\] "GET \/ HTTP\/1\.1" 200 .* "0123456789abcdef0123456789abcdef"\n$/,
+      );
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -153,3 +153,95 @@ describe('maxConnectionsPerIp', () => {
     }
   });
 });
+
+describe('info.secure and the URL scheme behind proxies (X-Forwarded-Proto, Forwarded proto=)', () => {
+  async function secureOf(trustProxy: string[] | undefined, headers: string): Promise<string> {
+    const server = await serve(
+      (request: Request, info: ServeInfo) => new Response(`${info.secure} ${new URL(request.url).protocol}`),
+      { port: 0, logger: false, ...(trustProxy !== undefined && { trustProxy }) },
+    );
+    try {
+      return (await ask(server.port, headers)).body;
+    } finally {
+      await server.close();
+    }
+  }
+  const cases: { name: string; trust?: string[]; headers: string; expect: string }[] = [
+    {
+      name: 'no proxy trusted: the header is ignored',
+      headers: 'X-Forwarded-Proto: https\r\n',
+      expect: 'false http:',
+    },
+    {
+      name: 'a peer outside trustProxy: ignored',
+      trust: ['10.0.0.0/8'],
+      headers: 'X-Forwarded-Proto: https\r\n',
+      expect: 'false http:',
+    },
+    {
+      name: 'trusted proxy says https',
+      trust: ['loopback'],
+      headers: 'X-Forwarded-Proto: https\r\n',
+      expect: 'true https:',
+    },
+    {
+      name: 'case-insensitive',
+      trust: ['loopback'],
+      headers: 'X-Forwarded-Proto: HTTPS\r\n',
+      expect: 'true https:',
+    },
+    {
+      name: 'trusted proxy says http',
+      trust: ['loopback'],
+      headers: 'X-Forwarded-Proto: http\r\n',
+      expect: 'false http:',
+    },
+    {
+      name: 'trusted, no header: the socket decides',
+      trust: ['loopback'],
+      headers: '',
+      expect: 'false http:',
+    },
+    {
+      name: 'garbage proto is not https',
+      trust: ['loopback'],
+      headers: 'X-Forwarded-Proto: https2\r\n',
+      expect: 'false http:',
+    },
+    {
+      name: 'Forwarded proto= wins over X-Forwarded-Proto',
+      trust: ['loopback'],
+      headers: 'Forwarded: for=203.0.113.9;proto=https\r\nX-Forwarded-Proto: http\r\n',
+      expect: 'true https:',
+    },
+    {
+      name: 'Forwarded: the proto of the hop picked as the client',
+      trust: ['loopback', '10.0.0.0/8'],
+      headers: 'Forwarded: for=203.0.113.9;proto=https, for=10.0.0.2;proto=http\r\n',
+      expect: 'true https:',
+    },
+    {
+      name: 'Forwarded: a client claiming https behind an http hop is not believed',
+      trust: ['loopback'],
+      headers: 'Forwarded: for=198.51.100.1;proto=https, for=203.0.113.9;proto=http\r\n',
+      expect: 'false http:',
+    },
+    {
+      name: 'X-Forwarded-Proto list aligned with X-Forwarded-For',
+      trust: ['loopback', '10.0.0.0/8'],
+      headers: 'X-Forwarded-For: 203.0.113.9, 10.0.0.2\r\nX-Forwarded-Proto: https, http\r\n',
+      expect: 'true https:',
+    },
+    {
+      name: 'a single X-Forwarded-Proto from the proxy next to us',
+      trust: ['loopback'],
+      headers: 'X-Forwarded-For: 198.51.100.1, 203.0.113.9\r\nX-Forwarded-Proto: https\r\n',
+      expect: 'true https:',
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      assert.equal(await secureOf(c.trust, c.headers), c.expect);
+    });
+  }
+});

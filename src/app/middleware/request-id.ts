@@ -14,7 +14,8 @@ const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Gives every request an id: `c.get('requestId')`, the response header, and the `requestId`
- * member of error answers (so a user's bug report can be found in the logs).
+ * member of error answers (so a user's bug report can be found in the logs). Behind a server
+ * that gives ids (`info.requestId`, strata's access log), that id is used as is.
  *
  * @example
  * app.use(requestId({ trustIncoming: true }));
@@ -24,8 +25,12 @@ export function requestId(options: RequestIdOptions = {}): Middleware<string, { 
   const trust = options.trustIncoming ?? false;
   const generate = options.generate ?? (() => crypto.randomUUID());
   return (c, next) => {
-    let id: string | null | undefined = trust ? c.req.headers.get(header) : undefined;
-    if (id == null || !SANE_ID.test(id)) id = generate();
+    // The server's id (strata's access log gives one) wins: the log and the app then agree.
+    let id: string | null | undefined = c.info.requestId;
+    if (id === undefined) {
+      id = trust ? c.req.headers.get(header) : undefined;
+      if (id == null || !SANE_ID.test(id)) id = generate();
+    }
     c.set('requestId', id);
     c.header(header, id);
     return next();

@@ -1,0 +1,5 @@
+import { serve } from '../../src/server/index.ts';
+import { app, options } from './app.ts';
+
+const server = await serve(app, options);
+process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
