@@ -1,0 +1,13 @@
+/** `strata/realtime`: WebSockets on Node, topics and brokers, behind the gateway's contract. */
+export { RealtimeError } from './errors.ts';
+export { isWebSocketRequest, originAllowed, selectProtocol, vetHandshake } from './handshake.ts';
+export { MemoryBroker } from './memory-broker.ts';
+export {
+  normalizeOrigin,
+  REALTIME_DEFAULTS,
+  type ResolvedWebSocketOptions,
+  resolveWebSocketOptions,
+  type WebSocketOptions,
+} from './options.ts';
+export { type RealtimeLogger, RealtimeServer, type RealtimeServerOptions } from './realtime-server.ts';
+export { StrataSocket } from './socket.ts';
