@@ -146,7 +146,7 @@ export class SSEStream {
   /** @internal The handler failed: end the response as truncated. */
   fail(error: unknown): void {
     const controller = this.#controller;
-    this.close();
+    this.#controller = undefined;
     if (controller !== undefined) {
       try {
         controller.error(error);
@@ -154,6 +154,7 @@ export class SSEStream {
         // Already closed.
       }
     }
+    this.close();
   }
 
   async #write(chunk: Uint8Array): Promise<void> {
