@@ -10,4 +10,5 @@ export {
   type WebSocketOptions,
 } from './options.ts';
 export { type RealtimeLogger, RealtimeServer, type RealtimeServerOptions } from './realtime-server.ts';
+export { REDIS_BROKER_DEFAULTS, RedisBroker, type RedisBrokerOptions } from './redis-broker.ts';
 export { StrataSocket } from './socket.ts';
