@@ -1,4 +1,13 @@
 /** `strata/realtime`: WebSockets on Node, topics and brokers, behind the gateway's contract. */
+
+export {
+  CLUSTER_PUBLISH,
+  ClusterBroker,
+  type ClusterPublish,
+  type PrimaryLike,
+  relayCluster,
+  type WorkerChannelLike,
+} from './cluster-broker.ts';
 export { RealtimeError } from './errors.ts';
 export { isWebSocketRequest, originAllowed, selectProtocol, vetHandshake } from './handshake.ts';
 export { MemoryBroker } from './memory-broker.ts';
