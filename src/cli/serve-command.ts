@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GatewayError, resolveApp } from '../gateway/index.ts';
+import { createLogger } from '../observe/logger.ts';
+import { RedisBroker } from '../realtime/index.ts';
 import { SERVER_DEFAULTS, type StrataServer, serve } from '../server/index.ts';
 import { CliError, usageError } from './errors.ts';
 
@@ -16,6 +18,7 @@ Options:
       --host <h>   interface to listen on (default: ${SERVER_DEFAULTS.host})
       --dev        development mode: stack traces in 500 responses
       --static <d> serve the files of directory <d> before the app
+      --redis <url> publish/subscribe across instances through Redis (default: this process only)
   -h, --help       show this help
 `;
 
@@ -26,6 +29,8 @@ export interface ServeFlags {
   host: string;
   dev: boolean;
   static: string | undefined;
+  /** Redis URL for the pub/sub broker, if any. */
+  redis: string | undefined;
 }
 
 export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFlags | 'help' {
@@ -55,6 +60,7 @@ export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFl
     host: parsed.values.host ?? SERVER_DEFAULTS.host,
     dev: parsed.values.dev ?? false,
     static: parsed.values.static,
+    redis: parsed.values.redis,
   };
 }
 
@@ -68,6 +74,7 @@ function parseServeArgs(args: string[]) {
       host: { type: 'string' },
       dev: { type: 'boolean' },
       static: { type: 'string' },
+      redis: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -115,10 +122,15 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
   const servable = await loadServable(flags.module, process.cwd());
   let server: StrataServer;
   try {
+    const broker =
+      flags.redis === undefined
+        ? undefined
+        : await RedisBroker.connect({ url: flags.redis, logger: createLogger() });
     server = await serve(servable as Parameters<typeof serve>[0], {
       port: flags.port,
       host: flags.host,
       dev: flags.dev,
+      ...(broker === undefined ? {} : { broker }),
     });
   } catch (err) {
     const code = (err as { code?: string }).code;

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { App } from '../../src/index.ts';
 import { RedisBroker } from '../../src/realtime/index.ts';
@@ -8,6 +10,42 @@ import { type RedisProcess, redisAvailable, startRedis } from '../fixtures/redis
 import { openClient, type TestClient, wsUrl } from '../fixtures/ws.ts';
 
 const available = redisAvailable();
+const ROOT = join(import.meta.dirname, '..', '..');
+const CLI = join(ROOT, 'src', 'cli', 'main.ts');
+const CHAT = join(ROOT, 'test', 'fixtures', 'apps', 'chat-app.ts');
+
+/** `strata serve chat-app.ts --redis URL`, resolved with its URL once it listens. */
+function startCli(redisUrl: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', CHAT, '--port', '0', '--redis', redisUrl], {
+    cwd: ROOT,
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (err += c));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${err}`)), 10_000);
+    child.stdout.on('data', () => {
+      const match = /"url":"(http:\/\/[^"]+)"/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1]! });
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(Object.assign(new Error(`exited ${code}; stderr: ${err}`), { code, stderr: err }));
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
 
 function chatApp(): App {
   const app = new App();
@@ -110,7 +148,34 @@ describe('Redis broker across two server instances', { skip: available === true 
     b.ws.close();
   });
 
+  test('strata serve --redis: two CLI instances share a room', async () => {
+    const [x, y] = await Promise.all([startCli(redis.url), startCli(redis.url)]);
+    try {
+      const a = await openClient(wsUrl(x.url, '/room/cli'));
+      const b = await openClient(wsUrl(y.url, '/room/cli'));
+      assert.equal(await a.next(), 'joined');
+      assert.equal(await b.next(), 'joined');
+      // b's subscription reaches Redis asynchronously: retry until it lands.
+      let got: string | Buffer | undefined;
+      for (let i = 0; i < 50 && got === undefined; i++) {
+        a.ws.send(`over redis ${i}`);
+        got = await b.next(100).catch(() => undefined);
+      }
+      assert.match(String(got), /^over redis \d+$/);
+      a.ws.close();
+      b.ws.close();
+    } finally {
+      await Promise.all([stopChild(x.child), stopChild(y.child)]);
+    }
+  });
+
   test('an unreachable Redis at startup is a clear error', async () => {
+    const failed = (await startCli('redis://127.0.0.1:1').catch((e: unknown) => e)) as {
+      code: number;
+      stderr: string;
+    };
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /STRATA_ERR_REDIS_CONNECT/);
     await assert.rejects(RedisBroker.connect({ url: 'redis://127.0.0.1:1' }), {
       code: 'STRATA_ERR_REDIS_CONNECT',
     });
