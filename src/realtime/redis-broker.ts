@@ -1,4 +1,3 @@
-import { createClient } from 'redis';
 import type { Broker, BrokerListener, WebSocketMessage } from '../gateway/websocket.ts';
 import { RealtimeError } from './errors.ts';
 import type { RealtimeLogger } from './realtime-server.ts';
@@ -102,6 +101,8 @@ export class RedisBroker implements Broker {
       if (!ready) return cause;
       return Math.min(50 * 2 ** Math.min(retries, 10), maxDelay) + Math.floor(Math.random() * 50);
     };
+    // Loaded on first use: apps without Redis never pay for the client.
+    const { createClient } = await import('redis');
     // Offline publishes are dropped, not queued without bound while Redis is away.
     const pub = createClient({
       url,

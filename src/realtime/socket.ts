@@ -10,8 +10,15 @@ import { checkTopic, type Subscriber, type Topics, toMessage } from './topics.ts
 /** Where a handler's error goes (the server's logger). */
 export type HandlerErrorSink = (error: unknown, socket: StrataSocket<unknown>, hook: string) => void;
 
+// ws copies its options per send anyway; these spare building one here for every message.
 const COMPRESS = { compress: true };
 const NO_COMPRESS = { compress: false };
+const TEXT = { binary: false };
+const TEXT_COMPRESS = { binary: false, compress: true };
+const TEXT_NO_COMPRESS = { binary: false, compress: false };
+const BINARY = { binary: true };
+const BINARY_COMPRESS = { binary: true, compress: true };
+const BINARY_NO_COMPRESS = { binary: true, compress: false };
 const NO_TOPICS: readonly string[] = Object.freeze([]);
 
 /**
@@ -79,9 +86,25 @@ export class StrataSocket<D = unknown> implements ServerWebSocket<D>, Subscriber
     return typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength;
   }
 
-  /** A publish from the topic registry. */
-  deliver(data: WebSocketMessage, compress: boolean | undefined): void {
-    this.send(data, compress);
+  /** A publish from the topic registry: the payload is encoded once for all subscribers. */
+  deliver(payload: Uint8Array, binary: boolean, compress: boolean | undefined): void {
+    const ws = this.#ws;
+    if (ws.readyState !== 1) return;
+    ws.send(
+      payload,
+      binary
+        ? compress === undefined
+          ? BINARY
+          : compress
+            ? BINARY_COMPRESS
+            : BINARY_NO_COMPRESS
+        : compress === undefined
+          ? TEXT
+          : compress
+            ? TEXT_COMPRESS
+            : TEXT_NO_COMPRESS,
+    );
+    if (ws.bufferedAmount > this.#limit) this.#owesDrain = true;
   }
 
   close(code?: number, reason?: string): void {

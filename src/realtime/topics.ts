@@ -4,7 +4,8 @@ import { RealtimeError } from './errors.ts';
 
 /** What the topic registry needs from a socket. */
 export interface Subscriber {
-  deliver(data: WebSocketMessage, compress: boolean | undefined): void;
+  /** `payload` is the message's bytes (UTF-8 for text); `binary` says which frame to send. */
+  deliver(payload: Uint8Array, binary: boolean, compress: boolean | undefined): void;
 }
 
 /** Where a broker error goes (the server's logger). */
@@ -74,7 +75,7 @@ export class Topics {
     compress: boolean | undefined,
   ): void {
     const set = this.#local.get(topic);
-    if (set !== undefined) for (const s of set) if (s !== except) s.deliver(data, compress);
+    if (set !== undefined) deliverAll(set, data, except, compress);
     try {
       this.#broker.publish(topic, data, this.origin);
     } catch (err) {
@@ -92,7 +93,7 @@ export class Topics {
   readonly #fromBroker = (topic: string, data: WebSocketMessage, origin: string): void => {
     if (origin === this.origin) return;
     const set = this.#local.get(topic);
-    if (set !== undefined) for (const s of set) s.deliver(data, undefined);
+    if (set !== undefined) deliverAll(set, data, undefined, undefined);
   };
 
   #call(topic: string, result: void | Promise<void>, what: string): void {
@@ -105,6 +106,18 @@ export class Topics {
       );
     }
   }
+}
+
+/** A text message is encoded to UTF-8 once, not once per subscriber. */
+function deliverAll(
+  set: Set<Subscriber>,
+  data: WebSocketMessage,
+  except: Subscriber | undefined,
+  compress: boolean | undefined,
+): void {
+  const binary = typeof data !== 'string';
+  const payload = binary ? data : Buffer.from(data, 'utf8');
+  for (const s of set) if (s !== except) s.deliver(payload, binary, compress);
 }
 
 /** `send`/`publish` data as the broker carries it: strings stay strings, bytes become a Uint8Array view. */

@@ -402,7 +402,15 @@ describe('backpressure, heartbeats and shutdown', () => {
 
   test('graceful shutdown sends 1001 to every socket, then finishes', async () => {
     const app = new App();
-    app.get('/ws', (c) => c.upgrade({ message() {} }));
+    const serverSide: number[] = [];
+    app.get('/ws', (c) =>
+      c.upgrade({
+        message() {},
+        close(_ws, code) {
+          serverSide.push(code);
+        },
+      }),
+    );
     const server = await serve(app, { port: 0, logger: false });
     const clients = await Promise.all([1, 2, 3].map(() => openClient(wsUrl(server.url, '/ws'))));
     await server.close();
@@ -411,6 +419,8 @@ describe('backpressure, heartbeats and shutdown', () => {
       assert.equal(code, 1001);
       assert.equal(reason, 'Server shutting down');
     }
+    // The closing handshakes completed (the clients echoed 1001), before close() resolved.
+    assert.deepEqual(serverSide, [1001, 1001, 1001]);
   });
 
   test('shutdown terminates sockets that ignore the close frame after closeTimeout', async () => {
