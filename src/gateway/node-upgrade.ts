@@ -92,6 +92,12 @@ function statusText(status: number): string {
 
 function ignore(): void {}
 
+// node:http sockets allow half-open connections: a client that leaves while the app decides
+// only ends its side. Nothing more can come from it, so close ours (and `request.signal` aborts).
+function destroyOnEnd(this: Duplex): void {
+  this.destroy();
+}
+
 /**
  * Turns a strata app into a node `upgrade` listener. The handshake is vetted first; then the
  * app runs like for any request (its middleware can refuse with 401/403). If it returns the
@@ -110,6 +116,7 @@ export function createNodeUpgradeHandler(
   return function strataUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Until a WebSocket owns it, a reset socket must not crash the process.
     socket.on('error', ignore);
+    socket.on('end', destroyOnEnd);
     const refusal = acceptor.vet(req);
     if (refusal !== undefined) {
       refuseHandshake(socket, refusal);
@@ -134,6 +141,7 @@ export function createNodeUpgradeHandler(
       if (pending !== undefined && result === info.marker) {
         res.detachSocket(socket as Socket);
         socket.off('error', ignore);
+        socket.off('end', destroyOnEnd);
         if (socket.destroyed) return;
         try {
           acceptor.accept(req, socket, head, pending, result.headers, info);

@@ -74,3 +74,56 @@ describe('cluster broker: two worker processes, relayed by the primary', () => {
     b.ws.close();
   });
 });
+
+describe('cluster broker messages', () => {
+  // An in-process pair of channels, for what forked workers cannot easily show: malformed input.
+  function channelPair() {
+    const handlers = new Map<string, (payload: unknown) => void>();
+    const sent: unknown[] = [];
+    return {
+      channel: {
+        send: (_type: string, payload: unknown) => void sent.push(payload),
+        handle: (type: string, fn: (payload: unknown) => void) => void handlers.set(type, fn),
+      },
+      deliver: (payload: unknown) => handlers.get('strata:publish')?.(payload),
+      sent,
+    };
+  }
+
+  test('malformed relayed messages are ignored, well-formed ones delivered (binary intact)', async () => {
+    const { ClusterBroker } = await import('../../src/realtime/index.ts');
+    const pair = channelPair();
+    const broker = new ClusterBroker(pair.channel);
+    const got: unknown[] = [];
+    broker.subscribe('t', (topic, data, origin) => got.push([topic, data, origin]));
+    for (const bad of [
+      null,
+      'x',
+      42,
+      {},
+      { topic: 't' },
+      { topic: 't', data: 1, binary: false, origin: 'o' },
+      { topic: 't', data: 'x', binary: 'no', origin: 'o' },
+    ]) {
+      pair.deliver(bad);
+    }
+    assert.deepEqual(got, []);
+    pair.deliver({
+      topic: 't',
+      data: Buffer.from([0, 1, 255]).toString('base64'),
+      binary: true,
+      origin: 'w2',
+    });
+    pair.deliver({ topic: 't', data: 'text', binary: false, origin: 'w2' });
+    assert.deepEqual(got, [
+      ['t', Buffer.from([0, 1, 255]), 'w2'],
+      ['t', 'text', 'w2'],
+    ]);
+    broker.publish('t', new Uint8Array([9, 8]), 'w1');
+    assert.deepEqual(pair.sent, [
+      { topic: 't', data: Buffer.from([9, 8]).toString('base64'), binary: true, origin: 'w1' },
+    ]);
+    await broker.close();
+    assert.throws(() => broker.publish('t', 'x', 'w1'), { code: 'STRATA_ERR_BROKER_CLOSED' });
+  });
+});

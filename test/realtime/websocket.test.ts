@@ -225,11 +225,74 @@ describe('WebSocket upgrade through the app', () => {
     assert.equal(closeCodeIn(raw.frames()), 1007);
   });
 
-  test('an unmasked client frame is a protocol error (1002)', async () => {
-    const raw = await rawWebSocket(server.port, '/echo');
-    raw.socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
-    await raw.closed;
-    assert.equal(closeCodeIn(raw.frames()), 1002);
+  // Hostile frames after the handshake: each closes that socket with its code (RFC 6455 §7.4.1).
+  const frames: { name: string; bytes: () => Buffer[]; code: number }[] = [
+    { name: 'unmasked frame', bytes: () => [Buffer.from([0x81, 0x02, 0x68, 0x69])], code: 1002 },
+    { name: 'reserved opcode 3', bytes: () => [clientFrame(3, Buffer.from('x'))], code: 1002 },
+    {
+      name: 'RSV1 without an extension',
+      bytes: () => [clientFrame(1, Buffer.from('x'), true, 4)],
+      code: 1002,
+    },
+    { name: 'ping over 125 bytes', bytes: () => [clientFrame(9, Buffer.alloc(126))], code: 1002 },
+    { name: 'fragmented control frame', bytes: () => [clientFrame(9, Buffer.from('x'), false)], code: 1002 },
+    {
+      name: 'continuation with nothing to continue',
+      bytes: () => [clientFrame(0, Buffer.from('x'))],
+      code: 1002,
+    },
+    {
+      name: 'fragments that add up past maxPayload',
+      bytes: () => [clientFrame(1, Buffer.alloc(600, 97), false), clientFrame(0, Buffer.alloc(600, 97))],
+      code: 1009,
+    },
+    {
+      name: 'invalid UTF-8 in a close reason',
+      bytes: () => [clientFrame(8, Buffer.from([0x03, 0xe8, 0xff]))],
+      code: 1007,
+    },
+    {
+      name: 'close code 1005 on the wire',
+      bytes: () => [clientFrame(8, Buffer.from([0x03, 0xed]))],
+      code: 1002,
+    },
+  ];
+  for (const f of frames) {
+    test(`hostile frame: ${f.name} → ${f.code}`, async () => {
+      const raw = await rawWebSocket(server.port, '/echo');
+      for (const b of f.bytes()) raw.socket.write(b);
+      await raw.closed;
+      assert.equal(closeCodeIn(raw.frames()), f.code);
+    });
+  }
+
+  test('an oversized handshake head gets 431 from the parser', async () => {
+    const res = await rawRequest(
+      server.port,
+      handshake('/echo', server.port, { 'X-Big': 'a'.repeat(20_000) }),
+    );
+    assert.equal(res.status, 431);
+    assert.ok(res.closed);
+  });
+
+  test('a client that leaves while the app decides does not disturb the server', async () => {
+    const app = new App();
+    let aborted = false;
+    app.get('/slow', async (c) => {
+      c.req.signal.addEventListener('abort', () => (aborted = true));
+      await new Promise((r) => setTimeout(r, 150));
+      return c.upgrade({ message() {} });
+    });
+    await using slow = await serve(app, { port: 0, logger: false });
+    const { connect } = await import('node:net');
+    const socket = connect(slow.port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(handshake('/slow', slow.port));
+    await new Promise((r) => setTimeout(r, 30));
+    socket.destroy();
+    await waitFor(() => aborted, 2000, 'request.signal to abort');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(slow.realtime?.size, 0);
   });
 
   test('a handler that throws closes its socket with 1011, logged; others are unaffected', async () => {
@@ -241,6 +304,20 @@ describe('WebSocket upgrade through the app', () => {
     good.ws.send('fine');
     assert.equal(await good.next(), 'fine');
     good.ws.close();
+  });
+});
+
+describe('node-style apps', () => {
+  test('get WebSocket handshakes as ordinary requests (no strata WebSockets in their way)', async () => {
+    const { nodeHandler } = await import('../../src/gateway/index.ts');
+    const handler = nodeHandler((req, res) => {
+      res.end(`node app saw upgrade=${req.headers.upgrade}`);
+    });
+    await using server = await serve(handler, { port: 0, logger: false });
+    assert.equal(server.realtime, undefined);
+    const res = await rawRequest(server.port, handshake('/x', server.port));
+    assert.equal(res.status, 200);
+    assert.match(res.text, /node app saw upgrade=websocket/);
   });
 });
 
