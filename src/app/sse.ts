@@ -63,7 +63,7 @@ export class SSEStream {
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #abort: AbortController;
   #wake: (() => void) | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(lastEventId: string | undefined, requestSignal: AbortSignal | undefined) {
     this.lastEventId = lastEventId;
@@ -132,7 +132,8 @@ export class SSEStream {
         const c = this.#controller;
         if (c !== undefined && (c.desiredSize ?? 0) > 0) c.enqueue(HEARTBEAT);
       }, heartbeat);
-      this.#timer.unref();
+      // Node's timers can be unref'd (Deno's and browsers' are numbers): portable either way.
+      (this.#timer as { unref?: () => void }).unref?.();
     }
   }
 
