@@ -64,6 +64,8 @@ class NodeUpgradeInfo extends NodeServeInfo {
 
 /** Writes a refusal straight to the socket (nothing has been read past the head) and closes it. */
 export function refuseHandshake(socket: Duplex, refusal: HandshakeRefusal): void {
+  // node removed its own error listener at the upgrade: a reset during the answer must not throw.
+  if (!socket.listeners('error').includes(ignore)) socket.on('error', ignore);
   if (!socket.writable) {
     socket.destroy();
     return;

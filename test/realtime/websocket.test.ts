@@ -266,6 +266,28 @@ describe('WebSocket upgrade through the app', () => {
     });
   }
 
+  test('clients that reset right after a refused handshake do not crash the server', async () => {
+    const { connect } = await import('node:net');
+    const heads = [
+      handshake('/proto', server.port, { 'Sec-WebSocket-Protocol': 'mqtt' }), // refused after the app
+      handshake('/private', server.port), // refused by the app (401)
+      handshake('/echo', server.port, { 'Sec-WebSocket-Version': '7' }), // refused before the app
+    ];
+    for (let i = 0; i < 30; i++) {
+      const socket = connect(server.port, '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(heads[i % heads.length]!);
+      if (i % 2 === 0) await new Promise((r) => setImmediate(r));
+      socket.resetAndDestroy();
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const client = await openClient(wsUrl(server.url, '/echo'));
+    client.ws.send('alive');
+    assert.equal(await client.next(), 'alive');
+    client.ws.close();
+  });
+
   test('an oversized handshake head gets 431 from the parser', async () => {
     const res = await rawRequest(
       server.port,
