@@ -4,12 +4,7 @@
 export { bodyTooLarge, GatewayError } from './errors.ts';
 export { type FastParts, FastResponse, installFastResponse, NativeResponse } from './fast-response.ts';
 export { filePathOf, openFile } from './file-body.ts';
-export {
-  createNodeHandler,
-  type NodeAdapterOptions,
-  type NodeHandler,
-  NodeServeInfo,
-} from './node.ts';
+export { createNodeHandler, type NodeAdapterOptions, type NodeHandler } from './node.ts';
 export { hasBody, type NodeGatewayConfig, NodeRequest } from './node-request.ts';
 export { type ErrorSink, writeResponse } from './node-response.ts';
 export {
