@@ -33,6 +33,8 @@ export interface WebSocketAcceptor {
   ): void;
 }
 
+const NO_OPTIONS: UpgradeOptions<unknown> = Object.freeze({});
+
 /** `ServeInfo` of an upgrade request: `upgrade` records the app's handlers and returns the marker. */
 class NodeUpgradeInfo extends NodeServeInfo {
   pending: PendingUpgrade | undefined;
@@ -51,7 +53,7 @@ class NodeUpgradeInfo extends NodeServeInfo {
       }
       this.pending = {
         handlers: handlers as WebSocketHandlers<unknown>,
-        options: (options ?? {}) as UpgradeOptions<unknown>,
+        options: (options ?? NO_OPTIONS) as UpgradeOptions<unknown>,
       };
       // Fetch forbids status 101 in a constructed Response: the marker is an empty 200 that is
       // never written; its headers (set by middleware) go into the 101.

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { HandshakeRefusal, WebSocketAcceptor } from '../gateway/node-upgrade.ts';
 import { refuseHandshake } from '../gateway/node-upgrade.ts';
 import type { ServeInfo } from '../gateway/types.ts';
@@ -14,7 +14,7 @@ import type {
 import { selectProtocol, vetHandshake } from './handshake.ts';
 import { MemoryBroker } from './memory-broker.ts';
 import { type ResolvedWebSocketOptions, resolveWebSocketOptions, type WebSocketOptions } from './options.ts';
-import { StrataSocket } from './socket.ts';
+import { SlottedWebSocket, type SocketOwner, StrataSocket } from './socket.ts';
 import { checkTopic, Topics, toMessage } from './topics.ts';
 
 /** The logger shape the realtime layer writes to (pino's). */
@@ -139,7 +139,9 @@ export class RealtimeServer implements WebSocketAcceptor, PubSub {
     this.#protocol = protocol;
     this.#extraHeaders = extra.length > 0 ? extra : undefined;
     try {
-      wss.handleUpgrade(req, socket, head, (ws) => this.#opened(ws, socket, upgrade, remote));
+      wss.handleUpgrade(req, socket, head, (ws) =>
+        this.#opened(ws as SlottedWebSocket, socket, upgrade, remote),
+      );
     } finally {
       this.#protocol = false;
       this.#extraHeaders = undefined;
@@ -196,6 +198,7 @@ export class RealtimeServer implements WebSocketAcceptor, PubSub {
   #createServer(): WebSocketServer {
     const o = this.options;
     const wss = new WebSocketServer({
+      WebSocket: SlottedWebSocket,
       noServer: true,
       clientTracking: false,
       maxPayload: o.maxPayload,
@@ -220,7 +223,7 @@ export class RealtimeServer implements WebSocketAcceptor, PubSub {
     return wss;
   }
 
-  #opened(ws: WebSocket, raw: Duplex, upgrade: PendingUpgrade, remote: string): void {
+  #opened(ws: SlottedWebSocket, raw: Duplex, upgrade: PendingUpgrade, remote: string): void {
     const data = upgrade.options.data ?? {};
     const socket = new StrataSocket<unknown>(
       ws,
@@ -229,32 +232,31 @@ export class RealtimeServer implements WebSocketAcceptor, PubSub {
       upgrade.handlers as WebSocketHandlers<unknown>,
       this.#topics,
       this.options.backpressureLimit,
-      this.#handlerError,
+      this.#owner,
     );
     this.#sockets.add(socket);
-    ws.on('message', (message: Buffer, isBinary: boolean) => socket.received(message, isBinary));
-    ws.on('pong', () => {
-      socket.alive = true;
-    });
-    ws.on('error', (err: Error & { code?: string }) => {
-      // Protocol violations (1002, 1007, 1009): ws has already started the close.
-      this.#log.debug({ code: err.code, reason: err.message }, 'WebSocket closed on a protocol error');
-    });
-    ws.on('close', (code: number, reason: Buffer) => {
-      this.#sockets.delete(socket);
-      socket.closed(code, reason);
-      if (this.#sockets.size === 0) {
-        this.#stopHeartbeat();
-        this.#whenEmpty?.();
-      }
-    });
-    raw.on('drain', () => socket.drained());
+    // Only routes with a drain handler pay for watching the socket drain.
+    if (upgrade.handlers.drain !== undefined) raw.on('drain', () => socket.drained());
     if (this.#heartbeat === undefined && this.options.heartbeatInterval > 0) this.#startHeartbeat();
     socket.opened();
   }
 
-  readonly #handlerError = (error: unknown, _socket: StrataSocket<unknown>, hook: string): void => {
-    this.#log.error({ err: error, hook }, 'WebSocket handler failed');
+  // One object for every socket: what a socket tells its server.
+  readonly #owner: SocketOwner = {
+    handlerError: (error, _socket, hook) => {
+      this.#log.error({ err: error, hook }, 'WebSocket handler failed');
+    },
+    protocolError: (err) => {
+      // Protocol violations (1002, 1007, 1009): ws has already started the close.
+      this.#log.debug({ code: err.code, reason: err.message }, 'WebSocket closed on a protocol error');
+    },
+    closed: (socket) => {
+      this.#sockets.delete(socket);
+      if (this.#sockets.size === 0) {
+        this.#stopHeartbeat();
+        this.#whenEmpty?.();
+      }
+    },
   };
 
   #startHeartbeat(): void {

@@ -1,4 +1,4 @@
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import type {
   ServerWebSocket,
   WebSocketData,
@@ -7,8 +7,39 @@ import type {
 } from '../gateway/websocket.ts';
 import { checkTopic, type Subscriber, type Topics, toMessage } from './topics.ts';
 
-/** Where a handler's error goes (the server's logger). */
-export type HandlerErrorSink = (error: unknown, socket: StrataSocket<unknown>, hook: string) => void;
+/** What a socket reports to the server that owns it. */
+export interface SocketOwner {
+  /** A handler threw or rejected (the socket is being closed with 1011). */
+  handlerError(error: unknown, socket: StrataSocket<unknown>, hook: string): void;
+  /** ws refused a frame (1002, 1007, 1009) and is closing the socket. */
+  protocolError(error: Error & { code?: string }): void;
+  /** The socket is closed and has left its topics. */
+  closed(socket: StrataSocket<unknown>): void;
+}
+
+/**
+ * ws's socket class (ws's `WebSocket` server option) with a slot for strata's socket, so that
+ * every socket shares the four listeners below instead of allocating closures for each.
+ */
+export class SlottedWebSocket extends WebSocket {
+  strata: StrataSocket<unknown> | undefined = undefined;
+}
+
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as SlottedWebSocket).strata!.received(data, isBinary);
+}
+
+function onPong(this: WebSocket): void {
+  (this as SlottedWebSocket).strata!.alive = true;
+}
+
+function onError(this: WebSocket, error: Error & { code?: string }): void {
+  (this as SlottedWebSocket).strata!.owner.protocolError(error);
+}
+
+function onClose(this: WebSocket, code: number, reason: Buffer): void {
+  (this as SlottedWebSocket).strata!.closed(code, reason);
+}
 
 // ws copies its options per send anyway; these spare building one here for every message.
 const COMPRESS = { compress: true };
@@ -31,22 +62,23 @@ export class StrataSocket<D = unknown> implements ServerWebSocket<D>, Subscriber
   readonly remoteAddress: string;
   /** Whether the peer answered since the last heartbeat ping. */
   alive: boolean;
-  #ws: WebSocket;
+  #ws: SlottedWebSocket;
   #topics: Set<string> | undefined;
   #hub: Topics;
   #handlers: WebSocketHandlers<D>;
   #limit: number;
   #owesDrain: boolean;
-  #onError: HandlerErrorSink;
+  /** The server this socket reports to. */
+  readonly owner: SocketOwner;
 
   constructor(
-    ws: WebSocket,
+    ws: SlottedWebSocket,
     data: D,
     remoteAddress: string,
     handlers: WebSocketHandlers<D>,
     hub: Topics,
     backpressureLimit: number,
-    onError: HandlerErrorSink,
+    owner: SocketOwner,
   ) {
     this.data = data;
     this.protocol = ws.protocol;
@@ -58,7 +90,12 @@ export class StrataSocket<D = unknown> implements ServerWebSocket<D>, Subscriber
     this.#handlers = handlers;
     this.#limit = backpressureLimit;
     this.#owesDrain = false;
-    this.#onError = onError;
+    this.owner = owner;
+    ws.strata = this as StrataSocket<unknown>;
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('error', onError);
+    ws.on('close', onClose);
   }
 
   get readyState(): 0 | 1 | 2 | 3 {
@@ -152,7 +189,7 @@ export class StrataSocket<D = unknown> implements ServerWebSocket<D>, Subscriber
     try {
       result = open(this);
     } catch (err) {
-      this.#onError(err, this as StrataSocket<unknown>, 'open');
+      this.owner.handlerError(err, this as StrataSocket<unknown>, 'open');
       this.#ws.close(1011, 'Internal error');
       return;
     }
@@ -167,7 +204,7 @@ export class StrataSocket<D = unknown> implements ServerWebSocket<D>, Subscriber
     try {
       result = this.#handlers.message(this, message);
     } catch (err) {
-      this.#onError(err, this as StrataSocket<unknown>, 'message');
+      this.owner.handlerError(err, this as StrataSocket<unknown>, 'message');
       this.#ws.close(1011, 'Internal error');
       return;
     }
@@ -183,13 +220,14 @@ export class StrataSocket<D = unknown> implements ServerWebSocket<D>, Subscriber
       try {
         drain(this);
       } catch (err) {
-        this.#onError(err, this as StrataSocket<unknown>, 'drain');
+        this.owner.handlerError(err, this as StrataSocket<unknown>, 'drain');
       }
     }
   }
 
   /** @internal */
   closed(code: number, reason: Buffer): void {
+    this.owner.closed(this as StrataSocket<unknown>);
     const topics = this.#topics;
     if (topics !== undefined) {
       for (const topic of topics) this.#hub.unsubscribe(this, topic);
@@ -201,7 +239,7 @@ export class StrataSocket<D = unknown> implements ServerWebSocket<D>, Subscriber
       try {
         result = close(this, code, reason.toString('utf8'));
       } catch (err) {
-        this.#onError(err, this as StrataSocket<unknown>, 'close');
+        this.owner.handlerError(err, this as StrataSocket<unknown>, 'close');
         return;
       }
       if (result instanceof Promise) this.#run('close', result);
@@ -211,7 +249,7 @@ export class StrataSocket<D = unknown> implements ServerWebSocket<D>, Subscriber
   #run(hook: string, result: void | Promise<void> | undefined): void {
     if (result instanceof Promise) {
       result.catch((err: unknown) => {
-        this.#onError(err, this as StrataSocket<unknown>, hook);
+        this.owner.handlerError(err, this as StrataSocket<unknown>, hook);
         if (hook !== 'close') this.#ws.close(1011, 'Internal error');
       });
     }
