@@ -4,3 +4,14 @@
 export * from './app/index.ts';
 export { openFile } from './gateway/index.ts';
 export type { App as AppContract, FetchHandler, RemoteAddress, ServeInfo } from './gateway/types.ts';
+export {
+  type Broker,
+  type BrokerListener,
+  CloseCode,
+  type PubSub,
+  type ServerWebSocket,
+  type UpgradeOptions,
+  type WebSocketData,
+  type WebSocketHandlers,
+  type WebSocketMessage,
+} from './gateway/websocket.ts';

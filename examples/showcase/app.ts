@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { App, cors, HttpError, requestId, serverTiming, validate } from '../../src/index.ts';
 import { ThreadPool } from '../../src/parallel/index.ts';
+import { addChat } from './chat.ts';
 import { page } from './page.ts';
 import countPrimes from './primes.ts';
 
@@ -50,6 +51,9 @@ app.get('/api/primes', validate({ query: Primes }), async (c) =>
   c.json(await pool.run(PRIMES_TASK, c.valid.query.limit, { signal: c.req.signal })),
 );
 app.get('/api/primes-inline', validate({ query: Primes }), (c) => c.json(countPrimes(c.valid.query.limit)));
+
+// Live: a chat room over WebSockets and a clock over server-sent events (docs/realtime.md).
+addChat(app);
 
 app.get('/api/fail', () => {
   throw new HttpError(503, 'This endpoint fails on purpose, to show a problem+json answer', {

@@ -26,6 +26,9 @@ concurrency around them. This page and its API are one <code>App</code> served b
 <form id="greet"><input name="name" placeholder="your name" autocomplete="off"><button>Greet</button></form>
 <pre id="greeting">Submit a name (or an empty one, to see a problem+json answer).</pre>
 
+<h2>Live</h2>
+<p><a href="/chat">A chat room</a> over WebSockets, with a server clock over server-sent events.</p>
+
 <h2>Errors</h2>
 <p><a href="/api/fail"><code>GET /api/fail</code></a> answers RFC 9457 problem+json;
 <a href="/nowhere"><code>/nowhere</code></a> shows the HTML error page browsers get.</p>

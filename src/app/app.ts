@@ -1,4 +1,5 @@
 import type { RemoteAddress, ServeInfo } from '../gateway/types.ts';
+import type { PubSub, WebSocketData } from '../gateway/websocket.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import { type ChainFn, dispatch } from './compose.ts';
 import { Context, type ContextShared } from './context.ts';
@@ -435,7 +436,35 @@ export class App<V extends Variables = Variables> {
     for (const mount of this.#mounts) out.push(...mount.app.#flatten(joinPath(prefix, mount.prefix), uses));
     return out;
   }
+
+  /**
+   * Sends `data` to every WebSocket subscribed to `topic`, in every worker and instance (through
+   * the server's broker). Needs a running server with WebSockets (strata's `serve()`).
+   *
+   * @example
+   * app.post('/announce', async (c) => { app.publish('lobby', await c.req.text()); return c.empty(); });
+   */
+  publish(topic: string, data: WebSocketData, compress?: boolean): void {
+    const pubsub = pubsubs.get(this);
+    if (pubsub === undefined) throw AppError.noPubSub(topic);
+    pubsub.publish(topic, data, compress);
+  }
+
+  /** How many sockets in this process are subscribed to `topic` (0 when no server is attached). */
+  subscriberCount(topic: string): number {
+    return pubsubs.get(this)?.subscriberCount(topic) ?? 0;
+  }
+
+  /** The gateway contract: the server hands over its publish/subscribe hub (and takes it back). */
+  attachPubSub(pubsub: PubSub | undefined): void {
+    if (pubsub === undefined) pubsubs.delete(this);
+    else pubsubs.set(this, pubsub);
+    for (const mount of this.#mounts) mount.app.attachPubSub(pubsub);
+  }
 }
+
+// Kept beside the app rather than in it: only apps that publish pay for the slot.
+const pubsubs = new WeakMap<object, PubSub>();
 
 /** The default `log`: 5xx errors to a pino logger on stdout, created on the first error. */
 function defaultErrorLog(): (level: 'error' | 'debug', error: unknown, c: Context) => void {

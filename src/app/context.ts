@@ -1,6 +1,9 @@
 import type { ServeInfo } from '../gateway/types.ts';
+import type { UpgradeOptions, WebSocketHandlers } from '../gateway/websocket.ts';
 import { type CookieOptions, serializeCookie, signCookieValue, verifyCookieValue } from './cookies.ts';
 import { AppError } from './errors.ts';
+import { HttpError } from './http-error.ts';
+import { type SSEOptions, type SSEStream, sseResponse } from './sse.ts';
 import type { Inputs, PathParams, Variables } from './types.ts';
 
 type HeaderRecord = Record<string, string | string[]>;
@@ -292,6 +295,50 @@ export class Context<P extends string = string, V extends Variables = Variables,
       applyPending(copy.headers, pending);
       return copy;
     }
+  }
+
+  // ---- realtime ------------------------------------------------------------------------
+
+  /**
+   * Accepts a WebSocket upgrade with these handlers (the shape of Bun's `websocket` option).
+   * Middleware before it (auth, sessions) has already run and could have refused with 401/403;
+   * headers set with `c.header()` go into the 101 response. A request that is not a WebSocket
+   * handshake gets 426 Upgrade Required.
+   *
+   * @example
+   * app.get('/chat', (c) => c.upgrade({
+   *   open(ws) { ws.subscribe('lobby'); },
+   *   message(ws, data) { ws.publish('lobby', data); },
+   * }, { data: { user: c.get('user') } }));
+   */
+  upgrade<D = Record<string, unknown>>(
+    handlers: WebSocketHandlers<D>,
+    options?: UpgradeOptions<D>,
+  ): Response {
+    const upgrade = this.info.upgrade;
+    if (upgrade === undefined) {
+      throw new HttpError(426, 'This endpoint speaks WebSocket only: connect with a WebSocket client', {
+        headers: { upgrade: 'websocket' },
+      });
+    }
+    return upgrade(handlers as WebSocketHandlers<never>, options as UpgradeOptions<never> | undefined);
+  }
+
+  /**
+   * A server-sent events response: `run` writes events (each flushed as it is sent) and the
+   * stream ends when it returns or the client leaves (`stream.signal`). `stream.lastEventId` is
+   * the browser's `Last-Event-ID` on a reconnect.
+   *
+   * @example
+   * app.get('/ticks', (c) => c.sse(async (stream) => {
+   *   for (let i = Number(stream.lastEventId ?? 0) + 1; !stream.closed; i++) {
+   *     await stream.send({ id: String(i), event: 'tick', data: { i } });
+   *     await stream.sleep(1000);
+   *   }
+   * }));
+   */
+  sse(run: (stream: SSEStream) => void | Promise<void>, options?: SSEOptions): Response {
+    return sseResponse(this.req, run, options);
   }
 }
 

@@ -63,6 +63,7 @@ export const STATUS_TITLES: Record<number, string> = {
   417: 'Expectation Failed',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  426: 'Upgrade Required',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   501: 'Not Implemented',

@@ -26,6 +26,7 @@ export {
   type RouteMatch,
   Router,
 } from './router/index.ts';
+export { formatEvent, SSE_DEFAULTS, type SSEMessage, type SSEOptions, SSEStream } from './sse.ts';
 export type { InferOutput, StandardSchemaV1 } from './standard-schema.ts';
 export type { Handler, Inputs, Middleware, Next, PathParams, Typed, Variables } from './types.ts';
 export { type ValidateOptions, type ValidationIssue, type ValidationTargets, validate } from './validate.ts';

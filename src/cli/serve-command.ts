@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GatewayError, resolveApp } from '../gateway/index.ts';
+import { createLogger } from '../observe/logger.ts';
+import { RedisBroker } from '../realtime/index.ts';
 import { ADMIN_DEFAULTS, SERVER_DEFAULTS, type StrataServer, serve } from '../server/index.ts';
 import { CliError, usageError } from './errors.ts';
 
@@ -25,6 +27,7 @@ Options:
                    one line per request on stdout (default format: combined)
       --access-log-file <path>
                    write the access log to <path> (reopened on SIGUSR1) instead of stdout
+      --redis <url> publish/subscribe across instances through Redis (default: this process only)
   -h, --help       show this help
 `;
 
@@ -42,6 +45,8 @@ export interface ServeFlags {
   compress: boolean;
   /** The access log, or undefined when off. */
   accessLog: { format: 'combined' | 'json'; destination: string } | undefined;
+  /** Redis URL for the pub/sub broker, if any. */
+  redis: string | undefined;
 }
 
 /** `host:port`, `[v6]:port` or `port` → an address; anything else is a usage error. */
@@ -98,6 +103,7 @@ export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFl
     maxEventLoopDelay: parseMs('--max-event-loop-delay', parsed.values['max-event-loop-delay']),
     compress: parsed.values.compress ?? false,
     accessLog,
+    redis: parsed.values.redis,
   };
 }
 
@@ -133,6 +139,7 @@ function parseServeArgs(args: string[]) {
       compress: { type: 'boolean' },
       'access-log': { type: 'string' },
       'access-log-file': { type: 'string' },
+      redis: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -180,6 +187,10 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
   const servable = await loadServable(flags.module, process.cwd());
   let server: StrataServer;
   try {
+    const broker =
+      flags.redis === undefined
+        ? undefined
+        : await RedisBroker.connect({ url: flags.redis, logger: createLogger() });
     server = await serve(servable as Parameters<typeof serve>[0], {
       port: flags.port,
       host: flags.host,
@@ -191,6 +202,7 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
         : { loadShedding: { maxEventLoopDelay: flags.maxEventLoopDelay } }),
       compression: flags.compress,
       ...(flags.accessLog !== undefined && { accessLog: flags.accessLog }),
+      ...(broker === undefined ? {} : { broker }),
     });
   } catch (err) {
     const code = (err as { code?: string }).code;

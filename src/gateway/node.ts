@@ -30,7 +30,8 @@ export interface NodeAdapterOptions extends NodeGatewayConfig {
   requestId?: ((req: IncomingMessage) => string | undefined) | undefined;
 }
 
-class NodeServeInfo implements ServeInfo {
+/** The `ServeInfo` of a request on node:http (exported for the upgrade path). */
+export class NodeServeInfo implements ServeInfo {
   route: string | undefined;
   #req: IncomingMessage;
   #options: NodeAdapterOptions;

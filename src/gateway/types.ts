@@ -1,3 +1,5 @@
+import type { PubSub, UpgradeFunction } from './websocket.ts';
+
 /**
  * The gateway contract: what a strata app is, and what a server hands it with each request.
  * Web-standard `Request`/`Response` at the boundary, one object per app, lifespan per worker.
@@ -34,6 +36,12 @@ export interface ServeInfo {
    * route — strata's `App` does, and only where the property exists.
    */
   route?: string | undefined;
+  /**
+   * Present when the request asks for a WebSocket (RFC 6455 §4.1) and the server supports it:
+   * call it and return its response to accept the upgrade; return anything else to refuse it.
+   * Absent on every other request (and on servers without WebSockets).
+   */
+  upgrade?: UpgradeFunction | undefined;
 }
 
 /** A fetch-style handler: the shape Bun, Deno and Cloudflare Workers share. */
@@ -46,4 +54,9 @@ export interface App {
   startup?(): void | Promise<void>;
   /** Runs once per worker after it has drained. */
   shutdown?(): void | Promise<void>;
+  /**
+   * Given the server's publish/subscribe hub once before `startup` (and `undefined` after
+   * `shutdown`), for apps that publish outside a request (`app.publish`).
+   */
+  attachPubSub?(pubsub: PubSub | undefined): void;
 }

@@ -1,6 +1,8 @@
+import type { Broker } from '../gateway/websocket.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
+import type { WebSocketOptions } from '../realtime/options.ts';
 import type { AccessLogOptions } from './access-log.ts';
 import type { CompressionOptions } from './compression/options.ts';
 import type { StaticOptions } from './static/static-files.ts';
@@ -97,6 +99,14 @@ export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
    * 'stdout' }`. See docs/server.md, "Access log".
    */
   accessLog?: boolean | AccessLogOptions;
+  /** WebSocket limits and origins (docs/realtime.md); WebSockets are on for every fetch-style app. */
+  websocket?: WebSocketOptions;
+  /**
+   * The broker behind `publish` (docs/realtime.md): default a `MemoryBroker` (this process);
+   * the supervisor gives workers a cluster broker, `--redis URL` a `RedisBroker`. The server
+   * closes it when it shuts down.
+   */
+  broker?: Broker;
 };
 
 export type ResolvedServeOptions = { -readonly [K in keyof Defaults]: Widen<Defaults[K]> };

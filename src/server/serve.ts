@@ -7,11 +7,18 @@ import {
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { createNodeHandler, installFastResponse, type NodeHandler, resolveApp } from '../gateway/index.ts';
+import {
+  createNodeHandler,
+  createNodeUpgradeHandler,
+  installFastResponse,
+  type NodeHandler,
+  resolveApp,
+} from '../gateway/index.ts';
 import type { App, FetchHandler, ServeInfo } from '../gateway/types.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import { Metrics } from '../observe/metrics.ts';
 import { LoopMonitor } from '../parallel/loop-monitor.ts';
+import { isWebSocketRequest, RealtimeServer } from '../realtime/index.ts';
 import { AccessLog, resolveAccessLog } from './access-log.ts';
 import { type AdminServer, startAdmin } from './admin.ts';
 import { AddressList, clientAddress, forwardedProto } from './client-address.ts';
@@ -36,6 +43,8 @@ export interface StrataServer {
   readonly metrics: Metrics | undefined;
   /** The admin listener's URL (`/metrics`, `/healthz`), when `admin` is on. */
   readonly adminUrl: string | undefined;
+  /** WebSockets and publish/subscribe (fetch-style apps only; undefined for node handlers). */
+  readonly realtime: RealtimeServer | undefined;
   /**
    * Graceful shutdown: stop accepting, finish in-flight requests (their responses say
    * `Connection: close`), close idle keep-alive connections at once, force-close whatever is
@@ -314,9 +323,20 @@ export async function serve(
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(config.headersTimeout / 4))),
       requireHostHeader: true,
       ...(accessLog !== undefined && { ServerResponse: accessLog.Response }),
+      // Only WebSocket upgrades leave the request path (h2c and others are ordinary requests).
+      ...(resolved.kind === 'fetch' ? { shouldUpgradeCallback: isWebSocketRequest } : {}),
     },
     onRequest,
   );
+  // WebSockets: the app's fetch decides each upgrade; the RealtimeServer completes it.
+  const realtime =
+    app === undefined
+      ? undefined
+      : new RealtimeServer({ ...options.websocket, broker: options.broker, logger: log });
+  if (realtime !== undefined && app !== undefined) {
+    server.on('upgrade', createNodeUpgradeHandler(app, gateway, realtime));
+    app.attachPubSub?.(realtime);
+  }
   // Connections that have not sent a byte yet (browser preconnects) are not "idle" to node's
   // closeIdleConnections, and would hold a graceful shutdown for the whole shutdownTimeout.
   const sockets = new Set<Socket>();
@@ -428,6 +448,8 @@ export async function serve(
       gateway.closing = true;
       markClosing();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // WebSockets get 1001 now; the server's close waits for their sockets too.
+      const realtimeClosed = realtime?.close();
       server.closeIdleConnections();
       closeUnused();
       // A connection turns idle when a response begun before the drain finishes: sweep for those.
@@ -440,6 +462,7 @@ export async function serve(
         server.closeAllConnections();
       }, config.shutdownTimeout);
       await closed;
+      await realtimeClosed;
       clearInterval(sweep);
       clearTimeout(deadline);
       if (pending.size > 0) {
@@ -455,6 +478,7 @@ export async function serve(
         clearTimeout(timer);
       }
       if (app?.shutdown !== undefined) await app.shutdown();
+      app?.attachPubSub?.(undefined);
       monitor?.stop();
       await admin?.close();
       await accessLog?.close();
@@ -471,6 +495,7 @@ export async function serve(
     node: server,
     metrics,
     adminUrl: admin?.url,
+    realtime,
     close,
     [Symbol.asyncDispose]: close,
   };

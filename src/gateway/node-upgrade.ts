@@ -1,0 +1,176 @@
+import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { badResponse } from './errors.ts';
+import { type NodeAdapterOptions, NodeServeInfo } from './node.ts';
+import { NodeRequest } from './node-request.ts';
+import { writeResponse } from './node-response.ts';
+import type { App, ServeInfo } from './types.ts';
+import type { PendingUpgrade, UpgradeOptions, WebSocketHandlers } from './websocket.ts';
+
+/** A refusal of a handshake, decided before the app runs. */
+export interface HandshakeRefusal {
+  status: number;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+/** What completes WebSocket handshakes for the Node gateway (strata's is `RealtimeServer`). */
+export interface WebSocketAcceptor {
+  /** Checks the handshake itself (version, key, Origin, draining) before the app runs. */
+  vet(req: IncomingMessage): HandshakeRefusal | undefined;
+  /**
+   * Completes the handshake on `socket` (the app accepted). `headers` are those of the app's
+   * marker response (set by middleware: a request id, a cookie), for the 101 response.
+   */
+  accept(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    upgrade: PendingUpgrade,
+    headers: Headers,
+    info: ServeInfo,
+  ): void;
+}
+
+const NO_OPTIONS: UpgradeOptions<unknown> = Object.freeze({});
+
+/** `ServeInfo` of an upgrade request: `upgrade` records the app's handlers and returns the marker. */
+class NodeUpgradeInfo extends NodeServeInfo {
+  pending: PendingUpgrade | undefined;
+  marker: Response | undefined;
+  readonly upgrade: (handlers: WebSocketHandlers<never>, options?: UpgradeOptions<never>) => Response;
+
+  constructor(req: IncomingMessage, options: NodeAdapterOptions) {
+    super(req, options);
+    this.pending = undefined;
+    this.marker = undefined;
+    this.upgrade = (handlers, options) => {
+      if (handlers === null || typeof handlers !== 'object' || typeof handlers.message !== 'function') {
+        throw new TypeError(
+          'c.upgrade(handlers): handlers must be an object with a message(ws, data) function',
+        );
+      }
+      this.pending = {
+        handlers: handlers as WebSocketHandlers<unknown>,
+        options: (options ?? NO_OPTIONS) as UpgradeOptions<unknown>,
+      };
+      // Fetch forbids status 101 in a constructed Response: the marker is an empty 200 that is
+      // never written; its headers (set by middleware) go into the 101.
+      const marker = new Response(null, { status: 200 });
+      this.marker = marker;
+      return marker;
+    };
+  }
+}
+
+/** Writes a refusal straight to the socket (nothing has been read past the head) and closes it. */
+export function refuseHandshake(socket: Duplex, refusal: HandshakeRefusal): void {
+  // node removed its own error listener at the upgrade: a reset during the answer must not throw.
+  if (!socket.listeners('error').includes(ignore)) socket.on('error', ignore);
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = `${refusal.message}\n`;
+  let head = `HTTP/1.1 ${refusal.status} ${statusText(refusal.status)}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
+  if (refusal.headers !== undefined)
+    for (const k in refusal.headers) head += `${k}: ${refusal.headers[k]}\r\n`;
+  socket.end(`${head}\r\n${body}`);
+}
+
+function statusText(status: number): string {
+  switch (status) {
+    case 400:
+      return 'Bad Request';
+    case 403:
+      return 'Forbidden';
+    case 426:
+      return 'Upgrade Required';
+    case 503:
+      return 'Service Unavailable';
+    default:
+      return 'Error';
+  }
+}
+
+function ignore(): void {}
+
+// node:http sockets allow half-open connections: a client that leaves while the app decides
+// only ends its side. Nothing more can come from it, so close ours (and `request.signal` aborts).
+function destroyOnEnd(this: Duplex): void {
+  this.destroy();
+}
+
+/**
+ * Turns a strata app into a node `upgrade` listener. The handshake is vetted first; then the
+ * app runs like for any request (its middleware can refuse with 401/403). If it returns the
+ * response of `info.upgrade(...)`, `acceptor` completes the handshake; any other response is
+ * written to the socket, which is then closed.
+ *
+ * @example
+ * server.on('upgrade', createNodeUpgradeHandler(app, gatewayOptions, realtime));
+ */
+export function createNodeUpgradeHandler(
+  app: App,
+  options: NodeAdapterOptions,
+  acceptor: WebSocketAcceptor,
+): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  const onError = options.onError;
+  return function strataUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Until a WebSocket owns it, a reset socket must not crash the process.
+    socket.on('error', ignore);
+    socket.on('end', destroyOnEnd);
+    const refusal = acceptor.vet(req);
+    if (refusal !== undefined) {
+      refuseHandshake(socket, refusal);
+      return;
+    }
+    // A ServerResponse on the raw socket: refusals go out through the ordinary response writer,
+    // and `request.signal` aborts if the client leaves while the app decides.
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.once('finish', () => {
+      if (!socket.destroyed) (socket as Socket).destroySoon();
+    });
+    const info = new NodeUpgradeInfo(req, options);
+    const request = new NodeRequest(req, res, options) as unknown as Request;
+    const settle = (result: unknown): void => {
+      if (!(result instanceof Response)) {
+        onError(badResponse(result), req, res);
+        return;
+      }
+      const pending = info.pending;
+      if (pending !== undefined && result === info.marker) {
+        res.detachSocket(socket as Socket);
+        socket.off('error', ignore);
+        socket.off('end', destroyOnEnd);
+        if (socket.destroyed) return;
+        try {
+          acceptor.accept(req, socket, head, pending, result.headers, info);
+        } catch (err) {
+          socket.destroy();
+          onError(err, req, res);
+        }
+        return;
+      }
+      try {
+        writeResponse(result, req, res, onError);
+      } catch (err) {
+        onError(err, req, res);
+      }
+    };
+    let result: Response | Promise<Response>;
+    try {
+      result = app.fetch(request, info);
+    } catch (err) {
+      onError(err, req, res);
+      return;
+    }
+    if (result instanceof Response) settle(result);
+    else if (result !== null && typeof (result as Promise<Response>)?.then === 'function') {
+      (result as Promise<Response>).then(settle, (err: unknown) => onError(err, req, res));
+    } else onError(badResponse(result), req, res);
+  };
+}

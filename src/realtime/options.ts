@@ -1,0 +1,92 @@
+/**
+ * Every WebSocket limit, with its default, in one place. docs/realtime.md shows the same table,
+ * and a test checks the two against each other.
+ */
+export const REALTIME_DEFAULTS = {
+  /** Largest message (after reassembly and decompression), in bytes; beyond it the socket is closed with 1009. */
+  maxPayload: 1_048_576,
+  /** Ping every socket this often, in ms; one that has not answered the previous ping is terminated (0 = off). */
+  heartbeatInterval: 30_000,
+  /** Bytes a socket may have queued before `send` returns -1 and `drain` is owed. */
+  backpressureLimit: 1_048_576,
+  /** On shutdown, how long sockets get to answer the 1001 close frame before they are terminated, in ms. */
+  closeTimeout: 5_000,
+  /** Negotiate permessage-deflate (RFC 7692) with the memory limits below. Off: it costs CPU and ~80 KB per socket. */
+  perMessageDeflate: false,
+  /** permessage-deflate: messages smaller than this many bytes are sent uncompressed. */
+  deflateThreshold: 1024,
+  /** permessage-deflate: LZ77 window of the server's compressor, 2^n bytes (8–15); the client is asked for the same. */
+  deflateWindowBits: 12,
+  /** permessage-deflate: zlib memLevel (1–9) of the server's compressor. */
+  deflateMemLevel: 7,
+} as const;
+
+type Defaults = typeof REALTIME_DEFAULTS;
+type Widen<T> = T extends number ? number : T extends boolean ? boolean : T;
+
+/** Options of the WebSocket server (`serve(app, { websocket })`); all optional. */
+export type WebSocketOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
+  /**
+   * Origins allowed to open a WebSocket (`https://app.example.com`), or `'*'` for any. Default:
+   * same-origin only — a browser handshake whose `Origin` does not match its `Host` gets 403
+   * (cross-site WebSocket hijacking); clients that send no `Origin` (not browsers) are allowed.
+   */
+  allowedOrigins?: readonly string[] | '*';
+};
+
+export type ResolvedWebSocketOptions = { -readonly [K in keyof Defaults]: Widen<Defaults[K]> } & {
+  allowedOrigins: ReadonlySet<string> | '*' | undefined;
+};
+
+const RANGES: Partial<Record<keyof Defaults, [number, number]>> = {
+  deflateWindowBits: [8, 15],
+  deflateMemLevel: [1, 9],
+  maxPayload: [1, 2 ** 31],
+};
+
+/** Merges options over the defaults and checks each, naming the bad one. */
+export function resolveWebSocketOptions(options: WebSocketOptions = {}): ResolvedWebSocketOptions {
+  const out = { ...REALTIME_DEFAULTS } as unknown as ResolvedWebSocketOptions;
+  for (const key of Object.keys(REALTIME_DEFAULTS) as (keyof Defaults)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    const expected = typeof REALTIME_DEFAULTS[key];
+    const range = RANGES[key];
+    if (
+      typeof value !== expected ||
+      (expected === 'number' &&
+        (!Number.isInteger(value) ||
+          (value as number) < (range?.[0] ?? 0) ||
+          (value as number) > (range?.[1] ?? Number.MAX_SAFE_INTEGER)))
+    ) {
+      const want =
+        expected === 'number'
+          ? range
+            ? `an integer from ${range[0]} to ${range[1]}`
+            : 'a non-negative integer'
+          : `a ${expected}`;
+      throw new TypeError(`websocket option ${key} must be ${want}, got ${String(value)}`);
+    }
+    (out as Record<string, unknown>)[key] = value;
+  }
+  const origins = options.allowedOrigins;
+  if (origins === undefined) out.allowedOrigins = undefined;
+  else if (origins === '*') out.allowedOrigins = '*';
+  else if (Array.isArray(origins) && origins.every((o) => typeof o === 'string')) {
+    out.allowedOrigins = new Set(origins.map(normalizeOrigin));
+  } else
+    throw new TypeError(
+      `websocket option allowedOrigins must be '*' or a list of origins, got ${String(origins)}`,
+    );
+  return out;
+}
+
+/** `HTTPS://Example.com:443/` and `https://example.com` are the same origin (RFC 6454 §4). */
+export function normalizeOrigin(origin: string): string {
+  try {
+    const url = new URL(origin);
+    return url.origin.toLowerCase();
+  } catch {
+    return origin.toLowerCase();
+  }
+}

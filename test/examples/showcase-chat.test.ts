@@ -1,0 +1,87 @@
+/**
+ * The showcase's live chat in a real browser: headless Chromium (playwright-core, Debian's
+ * chromium), two pages, each sees the other's message. Fails in CI without chromium, skips elsewhere.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { chromium } from 'playwright-core';
+import showcase from '../../examples/showcase/app.ts';
+import { serve } from '../../src/server/index.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+function chromiumAvailable(): true | string {
+  if (existsSync(CHROMIUM)) return true;
+  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is required in CI (.ci/run installs chromium)`);
+  return `${CHROMIUM} is not installed (apt-get install chromium); skipping the browser test`;
+}
+
+const available = chromiumAvailable();
+
+test('two browser pages chat through the showcase and each sees the other', {
+  skip: available === true ? false : available,
+  timeout: 60_000,
+}, async () => {
+  await using server = await serve(showcase, { port: 0, logger: false });
+  const profile = mkdtempSync(join(tmpdir(), 'strata-chromium-'));
+  // A fresh profile per run (playwright takes it as userDataDir, not as a flag).
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  try {
+    const pageA = await browser.newPage();
+    const pageB = await browser.newPage();
+    for (const [page, name] of [
+      [pageA, 'Ada'],
+      [pageB, 'Bob'],
+    ] as const) {
+      await page.goto(`${server.url}/chat`);
+      await page.fill('#name', name);
+      await page.click('#join button');
+      await page.waitForSelector('#state:text("connected")');
+    }
+    // The SSE clock ticks in the page.
+    await pageA.waitForFunction(() =>
+      /\d{4}-\d\d-\d\dT/.test(document.getElementById('clock')!.textContent ?? ''),
+    );
+    await pageA.fill('#text', 'hello from Ada');
+    await pageA.click('#send');
+    await pageB.waitForSelector('#log li:text("Ada: hello from Ada")');
+    await pageB.fill('#text', 'hi Ada, Bob here');
+    await pageB.click('#send');
+    await pageA.waitForSelector('#log li:text("Bob: hi Ada, Bob here")');
+    // Each also sees its own line once, and the other's join.
+    assert.equal(await pageA.locator('#log li', { hasText: 'Ada: hello from Ada' }).count(), 1);
+    assert.equal(await pageA.locator('#log li', { hasText: 'Bob joined' }).count(), 1);
+  } finally {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+test('the chat page, its WebSocket route and the SSE clock, in-process', async () => {
+  const page = await showcase.request('/chat');
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<h1>strata chat<\/h1>/);
+  const plain = await showcase.request('/chat/ws');
+  assert.equal(plain.status, 426);
+  const clock = await showcase.request('/api/clock', { headers: { 'last-event-id': '9' } });
+  assert.equal(clock.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+  const reader = clock.body!.getReader();
+  const first = new TextDecoder().decode((await reader.read()).value);
+  assert.match(first, /^event: tick\nid: 10\ndata: \{"now":"/);
+  await reader.cancel();
+});
