@@ -101,7 +101,7 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
           name: t.name,
           command: t.command,
           args: t.args,
-          port: await freePort(),
+          port,
           core: SERVER_CORE,
           path: scenario.path,
           ...(t.env === undefined ? {} : { env: t.env }),

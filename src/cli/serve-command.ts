@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { GatewayError, resolveApp } from '../gateway/index.ts';
 import { createLogger } from '../observe/logger.ts';
 import { RedisBroker } from '../realtime/index.ts';
-import { ADMIN_DEFAULTS, SERVER_DEFAULTS, type StrataServer, serve } from '../server/index.ts';
+import { ADMIN_DEFAULTS, AddressList, SERVER_DEFAULTS, type StrataServer, serve } from '../server/index.ts';
 import { CliError, usageError } from './errors.ts';
 
 export const SERVE_USAGE = `Usage: strata serve <module> [options]
@@ -28,6 +28,9 @@ Options:
       --access-log-file <path>
                    write the access log to <path> (reopened on SIGUSR1) instead of stdout
       --redis <url> publish/subscribe across instances through Redis (default: this process only)
+      --trust-proxy <list>
+                   believe X-Forwarded-*/Forwarded and X-Request-Id from these peers: addresses,
+                   CIDR ranges, loopback, private, linklocal, comma-separated (default: none)
   -h, --help       show this help
 `;
 
@@ -47,6 +50,8 @@ export interface ServeFlags {
   accessLog: { format: 'combined' | 'json'; destination: string } | undefined;
   /** Redis URL for the pub/sub broker, if any. */
   redis: string | undefined;
+  /** Proxies to believe (`trustProxy`), empty when none. */
+  trustProxy: string[];
 }
 
 /** `host:port`, `[v6]:port` or `port` → an address; anything else is a usage error. */
@@ -104,7 +109,20 @@ export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFl
     compress: parsed.values.compress ?? false,
     accessLog,
     redis: parsed.values.redis,
+    trustProxy: parseTrustProxy(parsed.values['trust-proxy']),
   };
+}
+
+function parseTrustProxy(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const entries = text.split(',').map((e) => e.trim());
+  if (entries.some((e) => e === '')) throw usageError(`--trust-proxy has an empty entry: "${text}"`);
+  try {
+    new AddressList(entries);
+  } catch (err) {
+    throw usageError(`--trust-proxy: ${(err as Error).message}`);
+  }
+  return entries;
 }
 
 function parseMs(flag: string, text: string | undefined): number | undefined {
@@ -140,6 +158,7 @@ function parseServeArgs(args: string[]) {
       'access-log': { type: 'string' },
       'access-log-file': { type: 'string' },
       redis: { type: 'string' },
+      'trust-proxy': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -203,6 +222,7 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
       compression: flags.compress,
       ...(flags.accessLog !== undefined && { accessLog: flags.accessLog }),
       ...(broker === undefined ? {} : { broker }),
+      ...(flags.trustProxy.length === 0 ? {} : { trustProxy: flags.trustProxy }),
     });
   } catch (err) {
     const code = (err as { code?: string }).code;

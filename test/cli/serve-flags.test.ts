@@ -55,11 +55,29 @@ describe('strata serve flags', () => {
     }
   });
 
+  test('--trust-proxy makes the forwarded client address believed', async () => {
+    const { child, url } = await startCli([
+      join(ROOT, 'test', 'fixtures', 'apps', 'client-echo.ts'),
+      '--trust-proxy',
+      'loopback',
+    ]);
+    try {
+      const res = await fetch(url, {
+        headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' },
+      });
+      assert.deepEqual(await res.json(), { client: '203.0.113.9', secure: true });
+    } finally {
+      assert.equal(await stopCli(child), 0);
+    }
+  });
+
   const usage: [string[], RegExp][] = [
     [['--admin', 'nope'], /--admin must be host:port or a port/],
     [['--admin', 'x:70000'], /--admin must be/],
     [['--max-event-loop-delay', '0'], /--max-event-loop-delay must be a whole number/],
     [['--max-event-loop-delay', '1e3'], /--max-event-loop-delay must be a whole number/],
+    [['--trust-proxy', 'nope'], /--trust-proxy: Not an IP address or CIDR range: "nope"/],
+    [['--trust-proxy', '10.0.0.1,,loopback'], /--trust-proxy has an empty entry/],
   ];
   for (const [args, message] of usage) {
     test(`usage error: ${args.join(' ')}`, async () => {
@@ -82,5 +100,7 @@ describe('strata serve flags', () => {
     assert.deepEqual(flags(['--metrics']).admin, { host: '127.0.0.1', port: 9100 });
     assert.equal(flags([]).admin, undefined);
     assert.equal(flags(['--max-event-loop-delay', '250']).maxEventLoopDelay, 250);
+    assert.deepEqual(flags(['--trust-proxy', '10.0.0.0/8, loopback']).trustProxy, ['10.0.0.0/8', 'loopback']);
+    assert.deepEqual(flags([]).trustProxy, []);
   });
 });
