@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { h2load, type LoadResult } from './h2load.ts';
 import { treeCpuUs } from './process-tree.ts';
-import { type ServerProcess, startServer } from './server-process.ts';
+import { freePort, type ServerProcess, startServer } from './server-process.ts';
 
 /** One server in a scenario: a command that listens on $PORT. */
 export interface Target {
@@ -91,7 +91,6 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
 
   const servers: ServerProcess[] = [];
   const failedToStart: string[] = [];
-  let port = 4100;
   for (const t of targets) {
     try {
       servers.push(
@@ -99,7 +98,7 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
           name: t.name,
           command: t.command,
           args: t.args,
-          port: port++,
+          port: await freePort(),
           core: SERVER_CORE,
           path: scenario.path,
           ...(t.env === undefined ? {} : { env: t.env }),

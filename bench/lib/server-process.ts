@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** A server under test, started pinned to one core. */
 export interface ServerProcess {
@@ -23,6 +23,21 @@ function canConnect(port: number): Promise<boolean> {
 }
 
 /**
+ * A port nothing listens on now, from the kernel (port 0). The machines here are shared: a fixed
+ * port may already be another bench's server, which would then be measured instead.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
  * Starts `command args` under `taskset -c <core>` with PORT in its environment and waits until
  * the port accepts connections (or the process dies, or 15 s pass).
  */
@@ -35,6 +50,9 @@ export async function startServer(options: {
   env?: Record<string, string>;
   path?: string;
 }): Promise<ServerProcess> {
+  if (await canConnect(options.port)) {
+    throw new Error(`${options.name}: port ${options.port} is already taken by another process`);
+  }
   const child = spawn('taskset', ['-c', String(options.core), options.command, ...options.args], {
     env: { ...process.env, ...options.env, PORT: String(options.port) },
     stdio: ['ignore', 'pipe', 'pipe'],
