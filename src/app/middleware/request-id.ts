@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Middleware } from '../types.ts';
 
 export interface RequestIdOptions {
@@ -5,7 +6,7 @@ export interface RequestIdOptions {
   header?: string;
   /** Take the client's id when it looks sane (behind a proxy that sets it). Default false. */
   trustIncoming?: boolean;
-  /** Makes a new id. Default `crypto.randomUUID()`. */
+  /** Makes a new id. Default `crypto.randomUUID()` (122 random bits: unique and unguessable). */
   generate?: () => string;
 }
 
@@ -21,11 +22,18 @@ const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function requestId(options: RequestIdOptions = {}): Middleware<string, { requestId: string }> {
   const header = (options.header ?? 'x-request-id').toLowerCase();
-  const trust = options.trustIncoming ?? false;
-  const generate = options.generate ?? (() => crypto.randomUUID());
+  const generate = options.generate ?? randomUUID;
+  if (options.trustIncoming === true) {
+    return (c, next) => {
+      let id = c.req.headers.get(header);
+      if (id === null || !SANE_ID.test(id)) id = generate();
+      c.set('requestId', id);
+      c.header(header, id);
+      return next();
+    };
+  }
   return (c, next) => {
-    let id: string | null | undefined = trust ? c.req.headers.get(header) : undefined;
-    if (id == null || !SANE_ID.test(id)) id = generate();
+    const id = generate();
     c.set('requestId', id);
     c.header(header, id);
     return next();
