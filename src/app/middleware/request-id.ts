@@ -1,12 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import type { Middleware } from '../types.ts';
+import { randomUuid } from './random-uuid.ts';
 
 export interface RequestIdOptions {
   /** Header read (when trusted) and written. Default `x-request-id`. */
   header?: string;
   /** Take the client's id when it looks sane (behind a proxy that sets it). Default false. */
   trustIncoming?: boolean;
-  /** Makes a new id. Default `crypto.randomUUID()` (122 random bits: unique and unguessable). */
+  /**
+   * Makes a new id. Default: a random UUID, as `crypto.randomUUID()` makes (122 random bits from
+   * the CSPRNG: unique and unguessable), made in batches (see random-uuid.ts).
+   */
   generate?: () => string;
 }
 
@@ -22,7 +25,7 @@ const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function requestId(options: RequestIdOptions = {}): Middleware<string, { requestId: string }> {
   const header = (options.header ?? 'x-request-id').toLowerCase();
-  const generate = options.generate ?? randomUUID;
+  const generate = options.generate ?? randomUuid;
   if (options.trustIncoming === true) {
     return (c, next) => {
       let id = c.req.headers.get(header);
