@@ -11,9 +11,10 @@ import type { HandlerResult } from './types.ts';
  *
  * Synchronous work stays synchronous: a handler that returns a response, and a middleware that
  * returns `next()` as it got it (`(c, next) => { c.header(...); return next(); }`), make no
- * promise anyone waits for, so a chain of them answers in the same tick. A built-in middleware
- * whose work after the rest of the chain is synchronous (`aroundMiddleware`) does it without a
- * promise either, when the rest was synchronous. Each of these was measured against the
+ * promise anyone waits for, so a chain of them answers in the same tick. Built-in middleware
+ * whose work is synchronous is marked so that the chain runs it without a `next` closure
+ * (`beforeMiddleware`: work before the rest only) or without a promise when the rest was
+ * synchronous (`aroundMiddleware`: work before and after). Each of these was measured against the
  * promise-per-step version (bench/README.md, "api").
  */
 
@@ -28,21 +29,40 @@ export interface AroundHooks<S> {
   after(c: Context, res: Response, state: S): void;
 }
 
+/** Work before the rest of the chain; a response it returns answers instead of the rest. */
+export type BeforeHook = (c: Context) => Response | undefined;
+
 const kind = {
   handler: 0,
   middleware: 1,
   around: 2,
+  before: 3,
 } as const;
 
 /** One function of a chain, classified once when the route is compiled, not per request. */
 export interface Step {
-  readonly kind: 0 | 1 | 2;
+  readonly kind: 0 | 1 | 2 | 3;
   readonly fn: ChainFn;
   // biome-ignore lint/suspicious/noExplicitAny: the state type is each middleware's own.
   readonly hooks: AroundHooks<any> | undefined;
+  readonly before: BeforeHook | undefined;
 }
 
 const AROUND = new WeakMap<ChainFn, AroundHooks<unknown>>();
+const BEFORE = new WeakMap<ChainFn, BeforeHook>();
+
+/**
+ * A middleware that only does synchronous work before the rest of the chain, or answers in its
+ * place (a CORS preflight). Called as a plain `(c, next)` middleware it is
+ * `before(c) ?? next()`; inside an app's chain it costs neither a `next` closure nor a promise.
+ */
+export function beforeMiddleware(
+  before: BeforeHook,
+): (c: Context, next: () => Promise<Response>) => Response | Promise<Response> {
+  const fn = (c: Context, next: () => Promise<Response>): Response | Promise<Response> => before(c) ?? next();
+  BEFORE.set(fn, before);
+  return fn;
+}
 
 /**
  * A middleware that does synchronous work before and after the rest of the chain. Called as a
@@ -66,8 +86,10 @@ export function aroundMiddleware<S>(
 export function compileChain(fns: readonly ChainFn[]): Step[] {
   return fns.map((fn) => {
     const hooks = AROUND.get(fn);
-    if (hooks !== undefined) return { kind: kind.around, fn, hooks };
-    return { kind: fn.length < 2 ? kind.handler : kind.middleware, fn, hooks: undefined };
+    if (hooks !== undefined) return { kind: kind.around, fn, hooks, before: undefined };
+    const before = BEFORE.get(fn);
+    if (before !== undefined) return { kind: kind.before, fn, hooks: undefined, before };
+    return { kind: fn.length < 2 ? kind.handler : kind.middleware, fn, hooks: undefined, before: undefined };
   });
 }
 
@@ -78,6 +100,10 @@ export function dispatch(c: Context, chain: readonly Step[], i: number): Respons
     const out = (step.fn as (c: Context) => unknown)(c);
     if (out instanceof Promise) return out.then((value) => toResponse(c, value as HandlerResult, true));
     return toResponse(c, out as HandlerResult, true);
+  }
+  if (step.kind === kind.before) {
+    const early = step.before!(c);
+    return early === undefined ? dispatch(c, chain, i + 1) : toResponse(c, early, false);
   }
   if (step.kind === kind.around) return runAround(c, chain, i, step.hooks!);
   return runMiddleware(c, chain, i, step.fn);

@@ -1,12 +1,13 @@
 /**
  * The chain's synchronous paths (src/app/compose.ts): a chain of synchronous handlers and
- * pass-through middleware answers without a promise, `aroundMiddleware` runs its after-work in
+ * pass-through middleware answers without a promise, `beforeMiddleware` runs without a `next`,
+ * `aroundMiddleware` runs its after-work in
  * the same tick when the rest was synchronous and behind a promise when it was not, and none of
  * this changes what the onion means (order, errors, short-circuits, next() twice).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { aroundMiddleware } from '../../src/app/compose.ts';
+import { aroundMiddleware, beforeMiddleware } from '../../src/app/compose.ts';
 import { App, AppError, cors, requestId, serverTiming } from '../../src/app/index.ts';
 
 const asyncHandler = async (): Promise<string> => {
@@ -228,5 +229,61 @@ describe('cors() under "*"', () => {
     assert.equal(res.headers.get('access-control-allow-methods'), null);
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
     assert.match(res.headers.get('allow')!, /GET/);
+  });
+});
+
+describe('beforeMiddleware()', () => {
+  const deny = beforeMiddleware((c) => (c.req.headers.get('x-key') === 'ok' ? undefined : c.text('no', 401)));
+
+  const cases: [string, Record<string, string>, number, string][] = [
+    ['passes on to the rest', { 'x-key': 'ok' }, 200, 'handler'],
+    ['answers in place of the rest', {}, 401, 'no'],
+    ['answers for a wrong key', { 'x-key': 'bad' }, 401, 'no'],
+  ];
+  for (const [name, headers, status, body] of cases) {
+    test(`in a chain it ${name}, synchronously`, async () => {
+      const app = new App();
+      let after = 0;
+      app.use(aroundMiddleware({ before: () => 0, after: () => after++ }));
+      app.use(deny);
+      app.get('/', () => 'handler');
+      const res = fetchOf(app, '/', { headers });
+      assert.ok(res instanceof Response, 'no promise');
+      assert.equal(res.status, status);
+      assert.equal(await res.text(), body);
+      assert.equal(after, 1, 'outer middleware sees the answer either way');
+    });
+  }
+
+  test('called as a plain middleware it is before(c) ?? next()', async () => {
+    const pass = beforeMiddleware(() => undefined);
+    const fake = {
+      req: new Request('http://x/'),
+      text: (body: string, status: number) => new Response(body, { status }),
+    } as unknown as Parameters<typeof pass>[0];
+    const rest = new Response('rest');
+    assert.equal(await pass(fake, () => Promise.resolve(rest)), rest);
+    const early = (await deny(fake, () => Promise.reject(new Error('not reached')))) as Response;
+    assert.equal(early.status, 401);
+  });
+
+  test('a throw from it propagates outward like one from any middleware', async () => {
+    const app = new App({ log: false });
+    app.use(async (c, next) => {
+      try {
+        return await next();
+      } catch (err) {
+        return c.text(`caught ${(err as Error).message}`, 503);
+      }
+    });
+    app.use(
+      beforeMiddleware(() => {
+        throw new Error('before');
+      }),
+    );
+    app.get('/', () => 'x');
+    const res = await fetchOf(app, '/');
+    assert.equal(res.status, 503);
+    assert.equal(await res.text(), 'caught before');
   });
 });

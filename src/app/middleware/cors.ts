@@ -1,3 +1,4 @@
+import { beforeMiddleware } from '../compose.ts';
 import type { Context } from '../context.ts';
 import type { Middleware } from '../types.ts';
 
@@ -62,11 +63,11 @@ export function cors(options: CorsOptions = {}): Middleware {
     return new Response(null, { status: 204, headers });
   };
 
-  return (c, next) => {
+  return beforeMiddleware((c) => {
     const isPreflight = c.req.method === 'OPTIONS' && c.req.headers.has('access-control-request-method');
     if (fixed !== undefined && !isPreflight) {
       for (let i = 0; i < fixed.length; i++) c.header(fixed[i]![0], fixed[i]![1]);
-      return next();
+      return undefined;
     }
     const allowed = allowOrigin(c.req.headers.get('origin'), c);
     if (isPreflight) return preflight(c, allowed);
@@ -74,6 +75,6 @@ export function cors(options: CorsOptions = {}): Middleware {
     if (!wildcard) c.header('vary', 'Origin', { append: true });
     if (credentials && allowed !== undefined) c.header('access-control-allow-credentials', 'true');
     if (expose !== undefined && allowed !== undefined) c.header('access-control-expose-headers', expose);
-    return next();
-  };
+    return undefined;
+  }) as Middleware;
 }

@@ -1,3 +1,4 @@
+import { beforeMiddleware } from '../compose.ts';
 import type { Middleware } from '../types.ts';
 import { randomUuid } from './random-uuid.ts';
 
@@ -26,19 +27,12 @@ const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function requestId(options: RequestIdOptions = {}): Middleware<string, { requestId: string }> {
   const header = (options.header ?? 'x-request-id').toLowerCase();
   const generate = options.generate ?? randomUuid;
-  if (options.trustIncoming === true) {
-    return (c, next) => {
-      let id = c.req.headers.get(header);
-      if (id === null || !SANE_ID.test(id)) id = generate();
-      c.set('requestId', id);
-      c.header(header, id);
-      return next();
-    };
-  }
-  return (c, next) => {
-    const id = generate();
+  const trust = options.trustIncoming === true;
+  return beforeMiddleware((c) => {
+    let id = trust ? c.req.headers.get(header) : null;
+    if (id === null || !SANE_ID.test(id)) id = generate();
     c.set('requestId', id);
     c.header(header, id);
-    return next();
-  };
+    return undefined;
+  }) as Middleware<string, { requestId: string }>;
 }
