@@ -1,8 +1,8 @@
 /**
  * router: ns per lookup over every route of shared/data/github-api-routes.txt (203 GitHub API
  * routes, params filled in with realistic values), strata's Router (src/app/router) beside
- * find-my-way, koa-tree-router, memoirist, rou3 and Hono's RegExpRouter and TrieRouter, and
- * beside the app's current RouteTable (src/app/route-table.ts), all in the same run.
+ * find-my-way, koa-tree-router, memoirist, rou3 and Hono's RegExpRouter and TrieRouter, all in
+ * the same run.
  *
  * Each measurement runs in a fresh child process holding one router, as a server does: no
  * router's code shares call sites, inline caches or heap with another's. Round after round,
@@ -27,7 +27,6 @@ import { TrieRouter } from 'hono/router/trie-router';
 import KoaTreeRouter from 'koa-tree-router';
 import { Memoirist } from 'memoirist';
 import { addRoute, createRouter, findRoute } from 'rou3';
-import { RouteTable } from '../src/app/route-table.ts';
 import { Router } from '../src/app/router/index.ts';
 
 const FLOOR_NS = 100;
@@ -91,11 +90,6 @@ const FACTORIES: Record<string, () => Find> = {
     const router = new Router<string>();
     for (const [method, path] of routes) router.add(method, path, path);
     return (m, p) => router.find(m, p);
-  },
-  'strata RouteTable (previous)': () => {
-    const table = new RouteTable<string>();
-    for (const [method, path] of routes) table.add(method, path, path);
-    return (m, p) => table.find(m, p);
   },
   memoirist: () => {
     const memoirist = new Memoirist<string>();

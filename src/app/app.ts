@@ -1,7 +1,7 @@
 import type { RemoteAddress, ServeInfo } from '../gateway/types.ts';
 import type { PubSub, WebSocketData } from '../gateway/websocket.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
-import { type ChainFn, dispatch } from './compose.ts';
+import { type ChainFn, compileChain, dispatch, type Step } from './compose.ts';
 import { Context, type ContextShared } from './context.ts';
 import { renderError } from './error-response.ts';
 import { AppError } from './errors.ts';
@@ -55,7 +55,8 @@ interface Mount {
 /** A compiled route: what the router stores. */
 export interface CompiledRoute {
   path: string;
-  chain: ChainFn[];
+  /** App, prefix and route middleware and the handlers, concatenated once at compile time. */
+  chain: Step[];
 }
 
 type InputsOf<M> = M extends Typed<infer I, Variables> ? I : {};
@@ -326,7 +327,7 @@ export class App<V extends Variables = Variables> {
     }
   }
 
-  #run(c: Context, chain: readonly ChainFn[]): Response | Promise<Response> {
+  #run(c: Context, chain: readonly Step[]): Response | Promise<Response> {
     let out: Response | Promise<Response>;
     try {
       out = dispatch(c, chain, 0);
@@ -395,13 +396,13 @@ export class App<V extends Variables = Variables> {
   }
 
   /** The middleware that applies to an unmatched path, then `last`. */
-  #fallback(path: string, last: ChainFn): ChainFn[] {
+  #fallback(path: string, last: ChainFn): Step[] {
     const chain: ChainFn[] = [];
     for (const use of this.#allUses()) {
       if (prefixMatches(use.prefix, path)) chain.push(...(use.fns as ChainFn[]));
     }
     chain.push(last);
-    return chain;
+    return compileChain(chain);
   }
 
   #allUses(): UseRecord[] {
@@ -417,7 +418,7 @@ export class App<V extends Variables = Variables> {
   #compile(): Router<CompiledRoute> {
     const table = new Router<CompiledRoute>();
     for (const route of this.#flatten('', [])) {
-      table.add(route.method, route.path, { path: route.path, chain: route.chain });
+      table.add(route.method, route.path, { path: route.path, chain: compileChain(route.chain) });
     }
     this.#table = table;
     return table;

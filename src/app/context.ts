@@ -44,7 +44,10 @@ export class Context<P extends string = string, V extends Variables = Variables,
   #search: URLSearchParams | undefined;
   #status: number;
   #headers: HeaderRecord | undefined;
-  // A Map: safe for any key (no __proto__ games) and cheaper than a null-prototype object.
+  // The first per-request value in two fields (most apps set one or two: a request id, a
+  // user), the others in a Map: safe for any key (no __proto__ games), made only when needed.
+  #firstKey: string | undefined;
+  #firstValue: unknown;
   #vars: Map<string, unknown> | undefined;
   #inputs: I | undefined;
   #cookies: Record<string, string> | undefined;
@@ -71,6 +74,8 @@ export class Context<P extends string = string, V extends Variables = Variables,
     this.#search = undefined;
     this.#status = 200;
     this.#headers = undefined;
+    this.#firstKey = undefined;
+    this.#firstValue = undefined;
     this.#vars = undefined;
     this.#inputs = undefined;
     this.#cookies = undefined;
@@ -173,12 +178,19 @@ export class Context<P extends string = string, V extends Variables = Variables,
 
   /** Stores a per-request value, typed by the app's variables. */
   set<K extends keyof V & string>(key: K, value: V[K]): void {
+    const first = this.#firstKey;
+    if (first === undefined || first === key) {
+      this.#firstKey = key;
+      this.#firstValue = value;
+      return;
+    }
     if (this.#vars === undefined) this.#vars = new Map();
     this.#vars.set(key, value);
   }
 
   /** Reads a per-request value set earlier in the chain. */
   get<K extends keyof V & string>(key: K): V[K] {
+    if (key === this.#firstKey) return this.#firstValue as V[K];
     return this.#vars?.get(key) as V[K];
   }
 

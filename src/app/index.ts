@@ -16,7 +16,6 @@ export { type MediaType, parseMediaType } from './media-type.ts';
 export { type CorsOptions, cors } from './middleware/cors.ts';
 export { type RequestIdOptions, requestId } from './middleware/request-id.ts';
 export { serverTiming } from './middleware/server-timing.ts';
-export { RouteTable } from './route-table.ts';
 export {
   assertSafePattern,
   type HttpRouter,

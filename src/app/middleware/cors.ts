@@ -1,3 +1,4 @@
+import { beforeMiddleware } from '../compose.ts';
 import type { Context } from '../context.ts';
 import type { Middleware } from '../types.ts';
 
@@ -43,29 +44,37 @@ export function cors(options: CorsOptions = {}): Middleware {
     return origin === '*' ? requestOrigin : origin;
   };
 
-  return (c, next) => {
-    const requestOrigin = c.req.headers.get('origin');
-    const allowed = allowOrigin(requestOrigin, c);
-    if (c.req.method === 'OPTIONS' && c.req.headers.has('access-control-request-method')) {
-      const headers: Record<string, string> = { 'access-control-allow-methods': methods };
-      if (allowed !== undefined) headers['access-control-allow-origin'] = allowed;
-      if (!wildcard) headers.vary = 'Origin';
-      if (credentials) headers['access-control-allow-credentials'] = 'true';
-      const requested = allowHeaders ?? c.req.headers.get('access-control-request-headers');
-      if (requested) {
-        headers['access-control-allow-headers'] = requested;
-        if (allowHeaders === undefined)
-          headers.vary = wildcard
-            ? 'Access-Control-Request-Headers'
-            : 'Origin, Access-Control-Request-Headers';
-      }
-      if (maxAge !== undefined) headers['access-control-max-age'] = maxAge;
-      return new Response(null, { status: 204, headers });
+  // A simple request under `*` gets the same headers whatever it sends: no need to read Origin.
+  const fixed: [string, string][] | undefined = wildcard ? [['access-control-allow-origin', '*']] : undefined;
+  if (fixed !== undefined && expose !== undefined) fixed.push(['access-control-expose-headers', expose]);
+
+  const preflight = (c: Context, allowed: string | undefined): Response => {
+    const headers: Record<string, string> = { 'access-control-allow-methods': methods };
+    if (allowed !== undefined) headers['access-control-allow-origin'] = allowed;
+    if (!wildcard) headers.vary = 'Origin';
+    if (credentials) headers['access-control-allow-credentials'] = 'true';
+    const requested = allowHeaders ?? c.req.headers.get('access-control-request-headers');
+    if (requested) {
+      headers['access-control-allow-headers'] = requested;
+      if (allowHeaders === undefined)
+        headers.vary = wildcard ? 'Access-Control-Request-Headers' : 'Origin, Access-Control-Request-Headers';
     }
+    if (maxAge !== undefined) headers['access-control-max-age'] = maxAge;
+    return new Response(null, { status: 204, headers });
+  };
+
+  return beforeMiddleware((c) => {
+    const isPreflight = c.req.method === 'OPTIONS' && c.req.headers.has('access-control-request-method');
+    if (fixed !== undefined && !isPreflight) {
+      for (let i = 0; i < fixed.length; i++) c.header(fixed[i]![0], fixed[i]![1]);
+      return undefined;
+    }
+    const allowed = allowOrigin(c.req.headers.get('origin'), c);
+    if (isPreflight) return preflight(c, allowed);
     if (allowed !== undefined) c.header('access-control-allow-origin', allowed);
     if (!wildcard) c.header('vary', 'Origin', { append: true });
     if (credentials && allowed !== undefined) c.header('access-control-allow-credentials', 'true');
     if (expose !== undefined && allowed !== undefined) c.header('access-control-expose-headers', expose);
-    return next();
-  };
+    return undefined;
+  }) as Middleware;
 }

@@ -1,11 +1,16 @@
+import { beforeMiddleware } from '../compose.ts';
 import type { Middleware } from '../types.ts';
+import { randomUuid } from './random-uuid.ts';
 
 export interface RequestIdOptions {
   /** Header read (when trusted) and written. Default `x-request-id`. */
   header?: string;
   /** Take the client's id when it looks sane (behind a proxy that sets it). Default false. */
   trustIncoming?: boolean;
-  /** Makes a new id. Default `crypto.randomUUID()`. */
+  /**
+   * Makes a new id. Default: a random UUID, as `crypto.randomUUID()` makes (122 random bits from
+   * the CSPRNG: unique and unguessable), made in batches (see random-uuid.ts).
+   */
   generate?: () => string;
 }
 
@@ -22,17 +27,17 @@ const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function requestId(options: RequestIdOptions = {}): Middleware<string, { requestId: string }> {
   const header = (options.header ?? 'x-request-id').toLowerCase();
-  const trust = options.trustIncoming ?? false;
-  const generate = options.generate ?? (() => crypto.randomUUID());
-  return (c, next) => {
+  const generate = options.generate ?? randomUuid;
+  const trust = options.trustIncoming === true;
+  return beforeMiddleware((c) => {
     // The server's id (strata's access log gives one) wins: the log and the app then agree.
     let id: string | null | undefined = c.info.requestId;
     if (id === undefined) {
-      id = trust ? c.req.headers.get(header) : undefined;
-      if (id == null || !SANE_ID.test(id)) id = generate();
+      id = trust ? c.req.headers.get(header) : null;
+      if (id === null || !SANE_ID.test(id)) id = generate();
     }
     c.set('requestId', id);
     c.header(header, id);
-    return next();
-  };
+    return undefined;
+  }) as Middleware<string, { requestId: string }>;
 }
