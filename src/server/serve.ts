@@ -5,7 +5,7 @@ import {
   type ServerResponse,
   STATUS_CODES,
 } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
 import { createNodeHandler, installFastResponse, type NodeHandler, resolveApp } from '../gateway/index.ts';
 import type { App, FetchHandler } from '../gateway/types.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
@@ -31,6 +31,8 @@ export interface StrataServer {
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+const netClose = NetServer.prototype.close;
 
 const CLIENT_GONE = new Set([
   'ECONNRESET',
@@ -188,7 +190,9 @@ export async function serve(
   const requestDone = (): void => {
     inFlight -= 1;
   };
+  const requestStarted = options.onRequestStart;
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (requestStarted !== undefined) requestStarted(req);
     if (draining) res.shouldKeepAlive = false;
     if (allowList !== undefined || denyList !== undefined) {
       const address = remoteOf !== undefined ? remoteOf(req).address : (req.socket.remoteAddress ?? '');
@@ -268,8 +272,25 @@ export async function serve(
       else perIp.set(peer, count - 1);
     });
   });
-  const closeUnused = (): void => {
-    for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+  // The drain closes a connection that is idle (no response under way) or unused only once it has
+  // stayed so, with no byte read, for drainGrace: closing at once races a request the client may
+  // be sending on it at that moment, and the client sees a reset instead of an answer.
+  const quietSince = new Map<Socket, { at: number; bytesRead: number }>();
+  const closeQuiet = (now: number): void => {
+    for (const socket of sockets) {
+      const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (current != null) {
+        quietSince.delete(socket);
+        continue;
+      }
+      const seen = quietSince.get(socket);
+      if (seen === undefined || seen.bytesRead !== socket.bytesRead) {
+        quietSince.set(socket, { at: now, bytesRead: socket.bytesRead });
+      } else if (now - seen.at >= config.drainGrace) {
+        quietSince.delete(socket);
+        socket.destroy();
+      }
+    }
   };
   // node's own answers to requests its parser refuses, with one change: an unknown method is
   // 501 (RFC 9110 §9.1), not 400. The connection is closed after the answer in every case.
@@ -319,7 +340,7 @@ export async function serve(
     };
     server.once('error', onListenError);
     server.once('listening', onListening);
-    server.listen(config.port, config.host);
+    server.listen({ port: config.port, host: config.host, reusePort: config.reusePort });
   });
   server.on('error', (err) => log.error({ err }, 'server error'));
 
@@ -333,14 +354,11 @@ export async function serve(
       draining = true;
       gateway.closing = true;
       markClosing();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      closeUnused();
+      // net's close, not http's: http's would close the idle connections at once (see closeQuiet).
+      const closed = new Promise<void>((resolve) => netClose.call(server, () => resolve()));
+      closeQuiet(Date.now());
       // A connection turns idle when a response begun before the drain finishes: sweep for those.
-      const sweep = setInterval(() => {
-        server.closeIdleConnections();
-        closeUnused();
-      }, 20);
+      const sweep = setInterval(() => closeQuiet(Date.now()), Math.max(5, Math.min(20, config.drainGrace)));
       const deadline = setTimeout(() => {
         log.warn({ timeout: config.shutdownTimeout }, 'shutdown timeout: closing the remaining connections');
         server.closeAllConnections();
@@ -348,6 +366,9 @@ export async function serve(
       await closed;
       clearInterval(sweep);
       clearTimeout(deadline);
+      quietSince.clear();
+      // http's close on the closed server only stops its connection-checking timer.
+      server.close(() => {});
       if (pending.size > 0) {
         // waitUntil work gets its own shutdownTimeout, after the connections are gone.
         let timer: NodeJS.Timeout | undefined;
