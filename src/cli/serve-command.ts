@@ -3,8 +3,18 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GatewayError, resolveApp } from '../gateway/index.ts';
+import { createLogger } from '../observe/index.ts';
+import { supervisedWorker } from '../parallel/index.ts';
 import { SERVER_DEFAULTS, type StrataServer, serve } from '../server/index.ts';
 import { CliError, usageError } from './errors.ts';
+import {
+  parseWorkerFlags,
+  runSupervisor,
+  WORKER_ARG_OPTIONS,
+  WORKERS_USAGE,
+  type WorkerFlags,
+  workerServeOptions,
+} from './serve-workers.ts';
 
 export const SERVE_USAGE = `Usage: strata serve <module> [options]
 
@@ -16,7 +26,7 @@ Options:
       --host <h>   interface to listen on (default: ${SERVER_DEFAULTS.host})
       --dev        development mode: stack traces in 500 responses
       --static <d> serve the files of directory <d> before the app
-  -h, --help       show this help
+${WORKERS_USAGE}  -h, --help       show this help
 `;
 
 /** Flags of `strata serve`, parsed and checked. */
@@ -26,6 +36,8 @@ export interface ServeFlags {
   host: string;
   dev: boolean;
   static: string | undefined;
+  /** The supervisor's flags (`workers` undefined: one process, as without a supervisor). */
+  parallel: WorkerFlags;
 }
 
 export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFlags | 'help' {
@@ -55,6 +67,7 @@ export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFl
     host: parsed.values.host ?? SERVER_DEFAULTS.host,
     dev: parsed.values.dev ?? false,
     static: parsed.values.static,
+    parallel: parseWorkerFlags(parsed.values),
   };
 }
 
@@ -69,6 +82,7 @@ function parseServeArgs(args: string[]) {
       dev: { type: 'boolean' },
       static: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      ...WORKER_ARG_OPTIONS,
     },
   });
 }
@@ -112,6 +126,12 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
     process.stdout.write(SERVE_USAGE);
     return undefined;
   }
+  // Under a supervisor this process is one of its workers; with --workers, it is the supervisor.
+  const worker = process.env.STRATA_WORKER_ID === undefined ? undefined : supervisedWorker(createLogger());
+  if (worker === undefined && flags.parallel.workers !== undefined) {
+    await runSupervisor({ ...flags, ...flags.parallel }, args);
+    return undefined;
+  }
   const servable = await loadServable(flags.module, process.cwd());
   let server: StrataServer;
   try {
@@ -119,12 +139,17 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
       port: flags.port,
       host: flags.host,
       dev: flags.dev,
+      ...(worker === undefined ? {} : workerServeOptions(worker)),
     });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('STRATA_ERR_'))
       throw new CliError(code, (err as Error).message);
     throw err;
+  }
+  if (worker !== undefined) {
+    worker.ready(server.port, () => server.close());
+    return server;
   }
   let signals = 0;
   const stop = (signal: NodeJS.Signals): void => {

@@ -1,0 +1,39 @@
+// The watchdog's thread: reads the heartbeat its worker's event loop writes (see watchdog.ts) and,
+// when the loop has been silent past the timeout, logs the request it started last and kills the
+// process, which the supervisor replaces. Runs in its own event loop, so a blocked main loop
+// cannot stop it.
+import { writeSync } from 'node:fs';
+import { workerData } from 'node:worker_threads';
+
+const { memory, timeoutMs, workerId, logFd } = workerData as {
+  memory: SharedArrayBuffer;
+  timeoutMs: number;
+  workerId: number;
+  logFd: number;
+};
+const times = new BigInt64Array(memory, 0, 2);
+const length = new Int32Array(memory, 16, 1);
+const text = Buffer.from(memory, 32);
+
+const check = (): void => {
+  const now = Date.now();
+  const blockedMs = now - Number(Atomics.load(times, 0));
+  if (blockedMs <= timeoutMs) return;
+  const requestAt = Number(Atomics.load(times, 1));
+  const request = requestAt === 0 ? null : text.toString('utf8', 0, Atomics.load(length, 0));
+  const line = {
+    level: 50,
+    time: now,
+    pid: process.pid,
+    workerId,
+    blockedMs,
+    timeoutMs,
+    request,
+    requestAgeMs: requestAt === 0 ? null : now - requestAt,
+    msg: `watchdog: event loop blocked for ${blockedMs} ms (over workerTimeout); last request started: ${request ?? 'none'}; killing worker ${workerId}`,
+  };
+  writeSync(logFd, `${JSON.stringify(line)}\n`);
+  process.kill(process.pid, 'SIGKILL');
+};
+
+setInterval(check, Math.max(10, Math.min(500, Math.floor(timeoutMs / 10))));
