@@ -45,7 +45,8 @@ export const WORKER_FLAGS = [
 
 export const WORKERS_USAGE = `      --workers <n|auto>  run n worker processes under a supervisor (auto: one per core);
                           without it, one process serves (see docs/parallel.md)
-      --worker-mode <m>   reusePort (SO_REUSEPORT, default on Linux) or cluster (node:cluster)
+      --worker-mode <m>   cluster (node:cluster) or reusePort (SO_REUSEPORT); default cluster,
+                          reusePort on Linux when net.ipv4.tcp_migrate_req is 1
 ${WORKER_FLAGS.map((f) => `      --${`${f.flag} <n>`.padEnd(24)}${f.help} (default: ${SUPERVISOR_DEFAULTS[f.key]}${f.unit})`).join('\n')}
 `;
 
@@ -124,6 +125,7 @@ export async function runSupervisor(
     workers: flags.workers ?? 1,
     mode: flags.mode,
     port: flags.port,
+    host: flags.host,
     logger: log,
     ...flags.settings,
   });

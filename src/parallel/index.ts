@@ -1,7 +1,12 @@
 /** `strata/parallel`: the process supervisor and its worker side. */
 export { RestartBackoff } from './backoff.ts';
 export { type WorkerChannel, workerChannel } from './ipc.ts';
-export { defaultMode, SUPERVISOR_DEFAULTS, type SupervisorMode } from './options.ts';
+export {
+  defaultMode,
+  kernelMigratesConnections,
+  SUPERVISOR_DEFAULTS,
+  type SupervisorMode,
+} from './options.ts';
 export {
   Supervisor,
   type SupervisorExit,

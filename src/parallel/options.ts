@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * Every supervisor setting, with its default, in one place. `strata serve`'s flags, docs/cli.md
  * and docs/parallel.md show the same values, and a test checks them against this table.
@@ -24,10 +26,26 @@ export const SUPERVISOR_DEFAULTS = {
 /** How worker processes share the port. */
 export type SupervisorMode = 'reusePort' | 'cluster';
 
+/** Whether Linux hands a closing listener's queued connections to another one (kernel ≥ 5.14). */
+export function kernelMigratesConnections(): boolean {
+  try {
+    return readFileSync('/proc/sys/net/ipv4/tcp_migrate_req', 'utf8').trim() === '1';
+  } catch {
+    return false;
+  }
+}
+
 /**
- * SO_REUSEPORT where the kernel balances it (Linux), node:cluster elsewhere. See
- * docs/parallel.md for what each mode does during a rolling reload.
+ * The mode that loses nothing in a rolling reload. With SO_REUSEPORT each worker has its own
+ * accept queue, and Linux resets the connections still waiting in it when the worker closes its
+ * listener — unless `net.ipv4.tcp_migrate_req` is 1. Measured (docs/parallel.md): clients that
+ * open a connection per request saw ECONNRESETs in every reusePort reload, none with cluster,
+ * whose primary owns the one listening socket. So reusePort is the default only where the
+ * kernel migrates those connections.
  */
-export function defaultMode(platform: NodeJS.Platform = process.platform): SupervisorMode {
-  return platform === 'linux' ? 'reusePort' : 'cluster';
+export function defaultMode(
+  platform: NodeJS.Platform = process.platform,
+  migrates: () => boolean = kernelMigratesConnections,
+): SupervisorMode {
+  return platform === 'linux' && migrates() ? 'reusePort' : 'cluster';
 }

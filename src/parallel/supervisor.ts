@@ -1,8 +1,14 @@
+import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { Logger } from '../observe/logger.ts';
 import { RestartBackoff } from './backoff.ts';
 import type { SupervisorMessage } from './ipc.ts';
-import { defaultMode, SUPERVISOR_DEFAULTS, type SupervisorMode } from './options.ts';
+import {
+  defaultMode,
+  kernelMigratesConnections,
+  SUPERVISOR_DEFAULTS,
+  type SupervisorMode,
+} from './options.ts';
 import { describeExit, type WorkerExit, WorkerProcess } from './worker-process.ts';
 import { WORKER_ENV } from './worker-runtime.ts';
 
@@ -18,8 +24,14 @@ export interface SupervisorOptions extends Partial<Settings> {
   /** How many workers, or `auto` for one per core (`os.availableParallelism()`). */
   workers: number | 'auto';
   mode?: SupervisorMode;
-  /** The port asked for; with 0, the first worker picks one and the others join it. */
+  /**
+   * The port asked for. With 0: in reusePort mode the first worker picks one and the others
+   * join it; in cluster mode the primary picks a free one on `host` before starting them, so that
+   * a replacement started after the last worker died binds the same port.
+   */
   port: number;
+  /** The interface the workers listen on (only needed to pick a port in cluster mode). */
+  host?: string;
   logger: Logger;
 }
 
@@ -81,6 +93,11 @@ export class Supervisor {
     if (!Number.isInteger(this.#target) || this.#target < 1)
       throw new TypeError(`Supervisor: workers must be a positive integer or "auto", got ${options.workers}`);
     this.mode = options.mode ?? defaultMode();
+    if (this.mode === 'reusePort' && process.platform === 'linux' && !kernelMigratesConnections()) {
+      options.logger.warn(
+        "supervisor: reusePort mode with net.ipv4.tcp_migrate_req = 0: a rolling reload can reset connections waiting in a closing worker's accept queue; --worker-mode cluster reloads without loss (docs/parallel.md)",
+      );
+    }
     this.#port = options.port;
     this.#log = options.logger;
     this.#backoff = new RestartBackoff(
@@ -113,6 +130,8 @@ export class Supervisor {
     const failed = this.done.then((exit) => {
       if (exit.kind === 'startup-failed') throw new SupervisorStartupFailure(exit);
     });
+    if (this.#port === 0 && this.mode === 'cluster')
+      this.#port = await freePort(this.#options.host ?? '127.0.0.1');
     const first = this.#spawn();
     await Promise.race([this.#untilReady(first), failed]);
     if (this.#closing !== undefined) return;
@@ -288,9 +307,7 @@ export class Supervisor {
       [WORKER_ENV.timeoutMs]: String(s.workerTimeout * 1000),
       [WORKER_ENV.gracefulMs]: String(s.gracefulTimeout * 1000),
     };
-    // reusePort: every worker binds the port the first one picked. cluster: the primary holds one
-    // listening handle per address and port as asked (0 included), so the workers keep asking 0.
-    if (this.#port !== 0 && this.mode === 'reusePort') env[WORKER_ENV.port] = String(this.#port);
+    if (this.#port !== 0) env[WORKER_ENV.port] = String(this.#port);
     const worker = new WorkerProcess({
       id,
       mode: this.mode,
@@ -419,4 +436,16 @@ export class SupervisorStartupFailure extends Error {
     this.failures = exit.failures;
     this.last = exit.last;
   }
+}
+
+/** A port free on `host` right now (cluster mode with port 0: every worker must ask for the same one). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }

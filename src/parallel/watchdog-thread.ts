@@ -11,16 +11,16 @@ const { memory, timeoutMs, workerId, logFd } = workerData as {
   workerId: number;
   logFd: number;
 };
-const times = new BigInt64Array(memory, 0, 2);
+const times = new Float64Array(memory, 0, 2);
 const length = new Int32Array(memory, 16, 1);
 const text = Buffer.from(memory, 32);
 
 const check = (): void => {
   const now = Date.now();
-  const blockedMs = now - Number(Atomics.load(times, 0));
+  const blockedMs = now - times[0]!;
   if (blockedMs <= timeoutMs) return;
-  const requestAt = Number(Atomics.load(times, 1));
-  const request = requestAt === 0 ? null : text.toString('utf8', 0, Atomics.load(length, 0));
+  const requestAt = times[1]!;
+  const request = requestAt === 0 ? null : text.toString('utf8', 0, Math.min(length[0]!, text.length));
   const line = {
     level: 50,
     time: now,

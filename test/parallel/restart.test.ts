@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { killAll, pidOf, ROOT, sleep, spawnPrimary, startPrimary } from '../fixtures/supervisor.ts';
+
+after(killAll);
+
+test('a crashed worker is replaced, with a delay that doubles while it keeps crashing', async () => {
+  const primary = await startPrimary(['--workers', '1']);
+  const exits: number[] = [];
+  const starts: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const mark = primary.lines.length;
+    await fetch(`${primary.url}/crash`).catch(() => {});
+    const exited = await primary.waitForLine(
+      (l) => primary.lines.indexOf(l) >= mark && l.msg === 'supervisor: worker exited (exit code 3)',
+      10_000,
+      'the crash',
+    );
+    const started = await primary.waitForLine(
+      (l) => primary.lines.indexOf(l) >= mark && l.msg === 'supervisor: worker ready',
+      15_000,
+      'the replacement',
+    );
+    exits.push(exited.time!);
+    starts.push(started.time!);
+  }
+  const delays = primary.lines
+    .filter((l) => l.msg === 'supervisor: restarting a worker after backoff')
+    .map((l) => l.delayMs);
+  assert.deepEqual(delays, [100, 200, 400, 800], 'exponential backoff');
+  // The gap from crash to restart grows with the delay (start-up time on top of it).
+  const gaps = exits.map((t, i) => starts[i]! - t);
+  assert.ok(gaps[3]! > gaps[0]! + 400, `restart gaps grow: ${gaps.join(', ')} ms`);
+  assert.match(await pidOf(primary.url), /^\d+$/, 'the last replacement serves');
+  primary.signal('SIGTERM');
+  assert.equal((await primary.exited).code, 0);
+});
+
+test('workers that fail at startup again and again stop the server with a clear error, exit 1', async () => {
+  const primary = spawnPrimary([
+    join(ROOT, 'test', 'fixtures', 'apps', 'throws-on-load.ts'),
+    '--port',
+    '0',
+    '--workers',
+    '2',
+  ]);
+  const exit = await primary.exited;
+  assert.equal(exit.code, 1);
+  assert.match(primary.stderr(), /boom while loading/, "the workers' own error is shown");
+  assert.match(
+    primary.stderr(),
+    /strata: 5 workers in a row exited before they were ready \(the last with exit code 1\).*\[STRATA_ERR_WORKER_STARTUP\]/,
+  );
+  const attempts = primary.lines.filter((l) => l.msg === 'supervisor: worker started').length;
+  assert.ok(attempts >= 5 && attempts <= 6, `stopped after 5 failures, not a loop (${attempts} attempts)`);
+});
+
+test('watchdog: a worker whose event loop stays blocked is killed and replaced, and the log names the request', async () => {
+  const primary = await startPrimary(['--workers', '1', '--worker-timeout', '1']);
+  const blocked = await pidOf(primary.url);
+  void fetch(`${primary.url}/block?who=test`).catch(() => {});
+  const report = await primary.waitForLine(
+    (l) => typeof l.msg === 'string' && l.msg.startsWith('watchdog:'),
+    10_000,
+  );
+  assert.equal(report.request, 'GET /block?who=test');
+  assert.equal(String(report.pid), blocked);
+  assert.ok((report.blockedMs as number) > 1000);
+  await primary.waitForLine((l) => l.msg === 'supervisor: worker exited (signal SIGKILL)', 5000);
+  await primary.waitForLine(
+    (l) => l.msg === 'supervisor: worker ready' && String(l.workerPid) !== blocked,
+    10_000,
+  );
+  const fresh = await pidOf(primary.url);
+  assert.notEqual(fresh, blocked, 'a new worker serves');
+  // Ordinary slow requests do not trip it.
+  assert.equal((await fetch(`${primary.url}/slow?ms=1500`)).status, 200);
+  await sleep(100);
+  assert.equal(
+    primary.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('watchdog:')).length,
+    1,
+  );
+  primary.signal('SIGTERM');
+  assert.equal((await primary.exited).code, 0);
+});
