@@ -11,16 +11,25 @@ const { memory, timeoutMs, workerId, logFd } = workerData as {
   workerId: number;
   logFd: number;
 };
-const times = new Float64Array(memory, 0, 2);
-const length = new Int32Array(memory, 16, 1);
+const times = new Float64Array(memory, 0, 1);
+const counters = new Int32Array(memory, 16, 2);
 const text = Buffer.from(memory, 32);
+const every = Math.max(10, Math.min(500, Math.floor(timeoutMs / 10)));
+
+// When the request counter last moved, as seen from here: dates the last request to within `every`.
+let seenSeq = 0;
+let seqChangedAt = 0;
 
 const check = (): void => {
   const now = Date.now();
+  const seq = counters[1]!;
+  if (seq !== seenSeq) {
+    seenSeq = seq;
+    seqChangedAt = now;
+  }
   const blockedMs = now - times[0]!;
   if (blockedMs <= timeoutMs) return;
-  const requestAt = times[1]!;
-  const request = requestAt === 0 ? null : text.toString('utf8', 0, Math.min(length[0]!, text.length));
+  const request = seq === 0 ? null : text.toString('latin1', 0, Math.min(counters[0]!, text.length));
   const line = {
     level: 50,
     time: now,
@@ -29,11 +38,11 @@ const check = (): void => {
     blockedMs,
     timeoutMs,
     request,
-    requestAgeMs: requestAt === 0 ? null : now - requestAt,
+    requestAgeMs: seq === 0 ? null : now - seqChangedAt,
     msg: `watchdog: event loop blocked for ${blockedMs} ms (over workerTimeout); last request started: ${request ?? 'none'}; killing worker ${workerId}`,
   };
   writeSync(logFd, `${JSON.stringify(line)}\n`);
   process.kill(process.pid, 'SIGKILL');
 };
 
-setInterval(check, Math.max(10, Math.min(500, Math.floor(timeoutMs / 10))));
+setInterval(check, every);

@@ -59,12 +59,14 @@ test('workers that fail at startup again and again stop the server with a clear 
 test('watchdog: a worker whose event loop stays blocked is killed and replaced, and the log names the request', async () => {
   const primary = await startPrimary(['--workers', '1', '--worker-timeout', '1']);
   const blocked = await pidOf(primary.url);
-  void fetch(`${primary.url}/block?who=test`).catch(() => {});
+  // A long target: the report keeps its first 256 bytes and nothing overflows.
+  void fetch(`${primary.url}/block?who=test&pad=${'x'.repeat(2000)}`).catch(() => {});
   const report = await primary.waitForLine(
     (l) => typeof l.msg === 'string' && l.msg.startsWith('watchdog:'),
     10_000,
   );
-  assert.equal(report.request, 'GET /block?who=test');
+  assert.match(report.request as string, /^GET \/block\?who=test&pad=x+$/);
+  assert.equal((report.request as string).length, 256);
   assert.equal(String(report.pid), blocked);
   assert.ok((report.blockedMs as number) > 1000);
   await primary.waitForLine((l) => l.msg === 'supervisor: worker exited (signal SIGKILL)', 5000);
