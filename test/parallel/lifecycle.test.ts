@@ -67,15 +67,32 @@ test('SIGTTIN adds a worker, SIGTTOU removes one (never the last)', async () => 
   assert.equal((await primary.exited).code, 0);
 });
 
-test('a primary killed with SIGKILL leaves no orphan: its workers exit', async () => {
-  const primary = await startPrimary(['--workers', '2']);
-  const workers = primary.lines
-    .filter((l) => l.msg === 'supervisor: worker ready')
-    .map((l) => l.workerPid as number);
-  assert.equal(workers.length, 2);
-  primary.signal('SIGKILL');
-  await primary.exited;
-  await until(() => workers.every((pid) => !alive(pid)), 10_000, 'the orphaned workers to exit');
+for (const mode of ['cluster', 'reusePort']) {
+  test(`a primary killed with SIGKILL leaves no orphan: its workers exit (${mode})`, async () => {
+    const primary = await startPrimary(['--workers', '2', '--worker-mode', mode]);
+    const workers = primary.lines
+      .filter((l) => l.msg === 'supervisor: worker ready')
+      .map((l) => l.workerPid as number);
+    assert.equal(workers.length, 2);
+    primary.signal('SIGKILL');
+    await primary.exited;
+    await until(() => workers.every((pid) => !alive(pid)), 10_000, 'the orphaned workers to exit');
+  });
+}
+
+test('--graceful-timeout bounds the drain: a request that never ends is cut, and the primary still exits 0', async () => {
+  const primary = await startPrimary(['--workers', '1', '--graceful-timeout', '1']);
+  const stuck = fetch(`${primary.url}/slow?ms=60000`).then(
+    (r) => r.status,
+    () => 'cut',
+  );
+  await sleep(200);
+  const t0 = Date.now();
+  primary.signal('SIGTERM');
+  assert.deepEqual(await primary.exited, { code: 0, signal: null });
+  const took = Date.now() - t0;
+  assert.ok(took < 8000, `the stop did not wait for the request (${took} ms)`);
+  assert.equal(await stuck, 'cut');
 });
 
 test('examples/parallel/app.ts runs under the supervisor, one startup per worker', async () => {

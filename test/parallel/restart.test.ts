@@ -7,31 +7,32 @@ after(killAll);
 
 test('a crashed worker is replaced, with a delay that doubles while it keeps crashing', async () => {
   const primary = await startPrimary(['--workers', '1']);
-  const exits: number[] = [];
-  const starts: number[] = [];
   for (let i = 0; i < 4; i++) {
     const mark = primary.lines.length;
     await fetch(`${primary.url}/crash`).catch(() => {});
-    const exited = await primary.waitForLine(
+    await primary.waitForLine(
       (l) => primary.lines.indexOf(l) >= mark && l.msg === 'supervisor: worker exited (exit code 3)',
       10_000,
       'the crash',
     );
-    const started = await primary.waitForLine(
+    await primary.waitForLine(
       (l) => primary.lines.indexOf(l) >= mark && l.msg === 'supervisor: worker ready',
       15_000,
       'the replacement',
     );
-    exits.push(exited.time!);
-    starts.push(started.time!);
   }
-  const delays = primary.lines
-    .filter((l) => l.msg === 'supervisor: restarting a worker after backoff')
-    .map((l) => l.delayMs);
-  assert.deepEqual(delays, [100, 200, 400, 800], 'exponential backoff');
-  // The gap from crash to restart grows with the delay (start-up time on top of it).
-  const gaps = exits.map((t, i) => starts[i]! - t);
-  assert.ok(gaps[3]! > gaps[0]! + 400, `restart gaps grow: ${gaps.join(', ')} ms`);
+  const backoffs = primary.lines.filter((l) => l.msg === 'supervisor: restarting a worker after backoff');
+  assert.deepEqual(
+    backoffs.map((l) => l.delayMs),
+    [100, 200, 400, 800],
+    'exponential backoff',
+  );
+  // Each replacement started no sooner than its delay after the crash was handled.
+  for (const b of backoffs) {
+    const after = primary.lines.slice(primary.lines.indexOf(b));
+    const started = after.find((l) => l.msg === 'supervisor: worker started')!;
+    assert.ok(started.time! - b.time! >= (b.delayMs as number) - 2, `waited ${b.delayMs} ms`);
+  }
   assert.match(await pidOf(primary.url), /^\d+$/, 'the last replacement serves');
   primary.signal('SIGTERM');
   assert.equal((await primary.exited).code, 0);
@@ -57,7 +58,7 @@ test('workers that fail at startup again and again stop the server with a clear 
 });
 
 test('watchdog: a worker whose event loop stays blocked is killed and replaced, and the log names the request', async () => {
-  const primary = await startPrimary(['--workers', '1', '--worker-timeout', '1']);
+  const primary = await startPrimary(['--workers', '1', '--worker-timeout', '2']);
   const blocked = await pidOf(primary.url);
   // A long target: the report keeps its first 256 bytes and nothing overflows.
   void fetch(`${primary.url}/block?who=test&pad=${'x'.repeat(2000)}`).catch(() => {});
@@ -68,7 +69,7 @@ test('watchdog: a worker whose event loop stays blocked is killed and replaced, 
   assert.match(report.request as string, /^GET \/block\?who=test&pad=x+$/);
   assert.equal((report.request as string).length, 256);
   assert.equal(String(report.pid), blocked);
-  assert.ok((report.blockedMs as number) > 1000);
+  assert.ok((report.blockedMs as number) > 2000);
   await primary.waitForLine((l) => l.msg === 'supervisor: worker exited (signal SIGKILL)', 5000);
   await primary.waitForLine(
     (l) => l.msg === 'supervisor: worker ready' && String(l.workerPid) !== blocked,
@@ -77,7 +78,7 @@ test('watchdog: a worker whose event loop stays blocked is killed and replaced, 
   const fresh = await pidOf(primary.url);
   assert.notEqual(fresh, blocked, 'a new worker serves');
   // Ordinary slow requests do not trip it.
-  assert.equal((await fetch(`${primary.url}/slow?ms=1500`)).status, 200);
+  assert.equal((await fetch(`${primary.url}/slow?ms=2500`)).status, 200);
   await sleep(100);
   assert.equal(
     primary.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('watchdog:')).length,
