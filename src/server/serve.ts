@@ -5,7 +5,7 @@ import {
   type ServerResponse,
   STATUS_CODES,
 } from 'node:http';
-import { type AddressInfo, Server as NetServer, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createNodeHandler, installFastResponse, type NodeHandler, resolveApp } from '../gateway/index.ts';
 import type { App, FetchHandler } from '../gateway/types.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
@@ -32,7 +32,7 @@ export interface StrataServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const netClose = NetServer.prototype.close;
+const keepIdleConnections = (): void => {};
 
 const CLIENT_GONE = new Set([
   'ECONNRESET',
@@ -354,8 +354,12 @@ export async function serve(
       draining = true;
       gateway.closing = true;
       markClosing();
-      // net's close, not http's: http's would close the idle connections at once (see closeQuiet).
-      const closed = new Promise<void>((resolve) => netClose.call(server, () => resolve()));
+      // http's close() also closes every idle connection at once, racing requests already on
+      // their way (see closeQuiet): it runs here with that one step switched off, and is
+      // otherwise unchanged (stops accepting, stops the connection-checking timer, one 'close').
+      server.closeIdleConnections = keepIdleConnections;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      delete (server as { closeIdleConnections?: unknown }).closeIdleConnections;
       closeQuiet(Date.now());
       // A connection turns idle when a response begun before the drain finishes: sweep for those.
       const sweep = setInterval(() => closeQuiet(Date.now()), Math.max(5, Math.min(20, config.drainGrace)));
@@ -367,8 +371,6 @@ export async function serve(
       clearInterval(sweep);
       clearTimeout(deadline);
       quietSince.clear();
-      // http's close on the closed server only stops its connection-checking timer.
-      server.close(() => {});
       if (pending.size > 0) {
         // waitUntil work gets its own shutdownTimeout, after the connections are gone.
         let timer: NodeJS.Timeout | undefined;

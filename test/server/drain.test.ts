@@ -76,6 +76,8 @@ test('drain: connections that stay quiet are closed after drainGrace, well befor
     drainGrace: 100,
     shutdownTimeout: 10_000,
   });
+  let closeEvents = 0;
+  server.node.on('close', () => (closeEvents += 1));
   const idle = await openConnection(server.port);
   await exchange(idle, '/');
   const unused = await openConnection(server.port);
@@ -86,6 +88,8 @@ test('drain: connections that stay quiet are closed after drainGrace, well befor
   await server.close();
   await gone;
   assert.ok(Date.now() - t0 < 3000, 'quiet connections did not hold the drain to shutdownTimeout');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(closeEvents, 1, "the node server emits 'close' once");
 });
 
 test('reusePort: two servers bind the same port and both answer', async (t) => {
