@@ -65,7 +65,10 @@ export class Supervisor {
   readonly #backoff: RestartBackoff;
   readonly #workers = new Set<WorkerProcess>();
   readonly #listeners = new Map<string, ((payload: unknown, workerId: number) => void)[]>();
-  readonly #asks = new Map<number, { answer: (value: unknown) => void; skip: () => void }>();
+  readonly #asks = new Map<
+    number,
+    { workerId: number; answer: (value: unknown) => void; skip: () => void }
+  >();
   #target: number;
   #nextId = 1;
   #nextAsk = 1;
@@ -75,6 +78,7 @@ export class Supervisor {
   #startupFailures = 0;
   #closing: Promise<void> | undefined;
   #swaps: Promise<void> = Promise.resolve();
+  #queuedReload: Promise<void> | undefined;
   #finish: (exit: SupervisorExit) => void = () => {};
   /** Settles once, when the supervisor has stopped (asked to, or because workers cannot start). */
   readonly done: Promise<SupervisorExit>;
@@ -161,10 +165,14 @@ export class Supervisor {
    * one. A new worker that cannot start aborts the reload and the old ones keep serving.
    */
   reload(): Promise<void> {
-    const old = [...this.#workers].filter((w) => w.state === 'ready' && !w.retiring);
-    this.#log.info({ workers: old.map((w) => w.id) }, 'supervisor: rolling reload started');
-    let ok = true;
+    // SIGHUPs that arrive while a reload waits its turn join it: each reload replaces the
+    // workers that are running when it starts, so the last code is always picked up.
+    if (this.#queuedReload !== undefined) return this.#queuedReload;
     const run = async (): Promise<void> => {
+      this.#queuedReload = undefined;
+      const old = [...this.#workers].filter((w) => w.state === 'ready' && !w.retiring);
+      this.#log.info({ workers: old.map((w) => w.id) }, 'supervisor: rolling reload started');
+      let ok = true;
       for (const worker of old) {
         if (this.#closing !== undefined || !ok) return;
         if (worker.state !== 'ready' || worker.retiring) continue;
@@ -175,7 +183,8 @@ export class Supervisor {
         ok ? 'supervisor: rolling reload finished' : 'supervisor: rolling reload aborted',
       );
     };
-    return this.#queue(run);
+    this.#queuedReload = this.#queue(run);
+    return this.#queuedReload;
   }
 
   /** SIGTTIN/SIGTTOU: one worker more or less (never fewer than one). */
@@ -255,6 +264,7 @@ export class Supervisor {
             };
             const timer = setTimeout(() => settle({ ok: false, value: undefined }), timeoutMs);
             this.#asks.set(id, {
+              workerId: worker.id,
               answer: (value) => settle({ ok: true, value }),
               skip: () => settle({ ok: false, value: undefined }),
             });
@@ -341,8 +351,9 @@ export class Supervisor {
         for (const listener of this.#listeners.get(message.name) ?? []) listener(message.payload, worker.id);
         break;
       case 'strata:answer': {
-        const ask = this.#asks.get(message.id);
-        if (ask !== undefined) {
+        // Only an ask this worker was sent can be answered by it.
+        const ask = typeof message.id === 'number' ? this.#asks.get(message.id) : undefined;
+        if (ask !== undefined && ask.workerId === worker.id) {
           if (message.ok) ask.answer(message.value);
           else ask.skip();
         }

@@ -79,7 +79,7 @@ export class WorkerProcess {
     });
     this.child.on('message', (message: unknown) => {
       if (!isSupervisorMessage(message)) return;
-      if (message.type === 'strata:ready' && this.state === 'starting') {
+      if (message.type === 'strata:ready' && this.state === 'starting' && validPort(message.port)) {
         this.state = 'ready';
         this.readyAt = Date.now();
         this.port = message.port;
@@ -132,4 +132,8 @@ export class WorkerProcess {
 
 export function describeExit(exit: WorkerExit): string {
   return exit.signal !== null ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+}
+
+function validPort(port: unknown): port is number {
+  return Number.isInteger(port) && (port as number) >= 0 && (port as number) <= 65535;
 }

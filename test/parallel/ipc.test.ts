@@ -87,3 +87,10 @@ test('collect() tolerates a worker that dies mid-ask', async () => {
   assert.ok(!after.some((a) => a.pid === victim.pid));
   assert.ok(after.length >= 2);
 });
+
+test('malformed strata messages from a worker are ignored, and the channel keeps working', async () => {
+  const answers = await supervisor.collect('misbehave', null);
+  assert.ok(answers.length >= 2 && answers.every((a) => a === 'done'));
+  const after = (await supervisor.collect('whoami', null)) as { pid: number }[];
+  assert.equal(after.length, answers.length);
+});

@@ -66,3 +66,28 @@ test('max-requests with jitter: workers are recycled under load without a failed
   primary.signal('SIGTERM');
   assert.equal((await primary.exited).code, 0);
 });
+
+test('a burst of SIGHUPs: one reload runs, the rest join the next one; still 0 failures, still 2 workers', async () => {
+  const primary = await startPrimary(['--workers', '2', '--graceful-timeout', '5']);
+  const load = loadLoop(primary.url, { connections: 8, maxMs: 25_000 });
+  await sleep(200);
+  for (let i = 0; i < 5; i++) {
+    primary.signal('SIGHUP');
+    await sleep(10);
+  }
+  const finished = (): number =>
+    primary.lines.filter((l) => l.msg === 'supervisor: rolling reload finished').length;
+  await primary.waitForLine(() => finished() === 2, 20_000, 'two reloads');
+  await sleep(1000);
+  const result = await load.stop();
+  assert.equal(finished(), 2, 'five signals, two reloads');
+  const ready = primary.lines.filter((l) => l.msg === 'supervisor: worker ready').length;
+  const exited = primary.lines.filter(
+    (l) => typeof l.msg === 'string' && l.msg.startsWith('supervisor: worker exited'),
+  ).length;
+  assert.equal(ready - exited, 2, 'two workers at the end');
+  assert.equal(ready, 6, 'each reload replaced both workers');
+  assert.deepEqual({ non2xx: result.non2xx, errors: result.errors }, { non2xx: 0, errors: 0 });
+  primary.signal('SIGTERM');
+  assert.equal((await primary.exited).code, 0);
+});
