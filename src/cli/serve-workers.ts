@@ -20,34 +20,40 @@ export const WORKER_FLAGS = [
   {
     flag: 'worker-timeout',
     key: 'workerTimeout',
-    unit: 's',
-    help: 'kill and replace a worker whose event loop is blocked this long (0: no watchdog)',
+    unit: ' s',
+    help: 'replace a worker whose loop stays blocked this long (0: off)',
   },
   {
     flag: 'max-requests',
     key: 'maxRequests',
     unit: '',
-    help: 'replace a worker after it has served this many requests (0: never)',
+    help: 'replace a worker after this many requests (0: never)',
   },
   {
     flag: 'max-requests-jitter',
     key: 'maxRequestsJitter',
     unit: '',
-    help: "add up to this many at random to each worker's --max-requests",
+    help: "add up to this many at random to each worker's limit",
   },
   {
     flag: 'graceful-timeout',
     key: 'gracefulTimeout',
-    unit: 's',
+    unit: ' s',
     help: 'time a draining worker gets before it is killed',
   },
 ] as const;
 
-export const WORKERS_USAGE = `      --workers <n|auto>  run n worker processes under a supervisor (auto: one per core);
-                          without it, one process serves (see docs/parallel.md)
-      --worker-mode <m>   cluster (node:cluster) or reusePort (SO_REUSEPORT); default cluster,
-                          reusePort on Linux when net.ipv4.tcp_migrate_req is 1
-${WORKER_FLAGS.map((f) => `      --${`${f.flag} <n>`.padEnd(24)}${f.help} (default: ${SUPERVISOR_DEFAULTS[f.key]}${f.unit})`).join('\n')}
+const usageLine = (flag: string, help: string): string =>
+  `      ${(flag === '' ? '' : `--${flag}`).padEnd(27)}${help}`;
+
+export const WORKERS_USAGE = `${[
+  usageLine('workers <n|auto>', 'run n worker processes under a supervisor (auto: one per core)'),
+  usageLine('worker-mode <m>', 'cluster (default) or reusePort (default on Linux when'),
+  usageLine('', 'net.ipv4.tcp_migrate_req is 1); see docs/parallel.md'),
+  ...WORKER_FLAGS.map((f) =>
+    usageLine(`${f.flag} <n>`, `${f.help} (default: ${SUPERVISOR_DEFAULTS[f.key]}${f.unit})`),
+  ),
+].join('\n')}
 `;
 
 /** The parseArgs options of the supervisor's flags. */

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseServeFlags } from '../../src/cli/serve-command.ts';
+import { parseServeFlags, SERVE_USAGE } from '../../src/cli/serve-command.ts';
 import { WORKER_FLAGS } from '../../src/cli/serve-workers.ts';
-import { defaultMode, RestartBackoff, SUPERVISOR_DEFAULTS } from '../../src/parallel/index.ts';
+import { createLogger } from '../../src/observe/index.ts';
+import { defaultMode, RestartBackoff, SUPERVISOR_DEFAULTS, Supervisor } from '../../src/parallel/index.ts';
 import { isSupervisorMessage } from '../../src/parallel/ipc.ts';
 import { ROOT } from '../fixtures/supervisor.ts';
 
@@ -131,5 +133,38 @@ test('the default mode is the one that reloads without loss: reusePort only wher
   assert.equal(
     defaultMode('win32', () => false),
     'cluster',
+  );
+});
+
+test('strata serve --help lists every supervisor flag with its default', () => {
+  for (const f of WORKER_FLAGS) {
+    const line = SERVE_USAGE.split('\n').find((l) => l.includes(`--${f.flag} <n>`));
+    assert.ok(line !== undefined, `--${f.flag} is in the usage`);
+    assert.match(line, new RegExp(`\\(default: ${SUPERVISOR_DEFAULTS[f.key]}( s)?\\)$`));
+  }
+});
+
+test('--workers auto means one worker per core (os.availableParallelism())', () => {
+  const supervisor = new Supervisor({
+    exec: 'unused.ts',
+    workers: 'auto',
+    port: 0,
+    logger: createLogger({ level: 'silent' }),
+  });
+  assert.equal(supervisor.target, availableParallelism());
+  assert.throws(
+    () => new Supervisor({ exec: 'x', workers: 0, port: 0, logger: createLogger({ level: 'silent' }) }),
+    /workers must be a positive integer/,
+  );
+  assert.throws(
+    () =>
+      new Supervisor({
+        exec: 'x',
+        workers: 1,
+        port: 0,
+        maxRequests: -1,
+        logger: createLogger({ level: 'silent' }),
+      }),
+    /option maxRequests must be a non-negative integer/,
   );
 });
