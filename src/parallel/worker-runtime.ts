@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../observe/logger.ts';
 import { isSupervisorMessage, sendToPrimary, WORKER_ID_ENV } from './ipc.ts';
-import type { SupervisorMode } from './options.ts';
+import { SUPERVISOR_DEFAULTS, type SupervisorMode } from './options.ts';
 import { Watchdog } from './watchdog.ts';
 
 /** The settings the supervisor hands a worker, through its environment. */
@@ -57,7 +57,12 @@ class SupervisedWorkerRuntime implements SupervisedWorker {
     const port = positiveInt(env[WORKER_ENV.port]);
     this.port = port === 0 ? undefined : port;
     this.reusePort = this.mode === 'reusePort';
-    this.shutdownTimeout = positiveInt(env[WORKER_ENV.gracefulMs]) || 30_000;
+    // 0 is a real setting (drain at once), not "unset".
+    const graceful = Number(env[WORKER_ENV.gracefulMs]);
+    this.shutdownTimeout =
+      Number.isInteger(graceful) && graceful >= 0 && env[WORKER_ENV.gracefulMs] !== ''
+        ? graceful
+        : SUPERVISOR_DEFAULTS.gracefulTimeout * 1000;
     const maxRequests = positiveInt(env[WORKER_ENV.maxRequests]);
     const timeoutMs = positiveInt(env[WORKER_ENV.timeoutMs]);
     this.#watchdog = timeoutMs > 0 ? new Watchdog({ timeoutMs, workerId, logFd: 1 }) : undefined;
