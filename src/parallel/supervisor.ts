@@ -134,6 +134,8 @@ export class Supervisor {
     const failed = this.done.then((exit) => {
       if (exit.kind === 'startup-failed') throw new SupervisorStartupFailure(exit);
     });
+    // A failure after start() has resolved is reported by `done`, not as an unhandled rejection.
+    failed.catch(() => {});
     if (this.#port === 0 && this.mode === 'cluster')
       this.#port = await freePort(this.#options.host ?? '127.0.0.1');
     const first = this.#spawn();

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { killAll, pidOf, ROOT, sleep, spawnPrimary, startPrimary } from '../fixtures/supervisor.ts';
@@ -55,6 +57,26 @@ test('workers that fail at startup again and again stop the server with a clear 
   );
   const attempts = primary.lines.filter((l) => l.msg === 'supervisor: worker started').length;
   assert.ok(attempts >= 5 && attempts <= 6, `stopped after 5 failures, not a loop (${attempts} attempts)`);
+});
+
+test('a server that ran fine stops with the same error when its replacements can no longer start', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-supervisor-'));
+  const flag = join(dir, 'fail');
+  try {
+    const primary = await startPrimary(['--workers', '1'], undefined, { PARALLEL_APP_FAIL_IF_EXISTS: flag });
+    writeFileSync(flag, '');
+    await fetch(`${primary.url}/crash`).catch(() => {});
+    const exit = await primary.exited;
+    assert.equal(exit.code, 1);
+    assert.match(primary.stderr(), /startup failed on purpose/);
+    assert.match(
+      primary.stderr(),
+      /5 workers in a row exited before they were ready.*\[STRATA_ERR_WORKER_STARTUP\]/,
+    );
+    assert.doesNotMatch(primary.stderr(), /Unhandled|triggerUncaughtException/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('watchdog: a worker whose event loop stays blocked is killed and replaced, and the log names the request', async () => {
