@@ -8,6 +8,7 @@
  * `npm run bench -- parallel-reload [--reloads N] [--connections N]`
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +21,15 @@ interface Sample {
   at: number;
   ms: number;
   ok: boolean;
+}
+
+/** The cores this process (the load client) may run on, as the kernel says. */
+function clientCores(): string {
+  try {
+    return /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '?';
+  } catch {
+    return '?';
+  }
 }
 
 function p99(values: number[]): number {
@@ -109,7 +119,7 @@ export async function runReloadBench(argv: string[]): Promise<void> {
   const reloads = Number(values.reloads);
   const connections = Number(values.connections);
   console.log(
-    `# parallel-reload: ${reloads} rolling reloads (SIGHUP) of --workers 2 per row, ${connections} clients; server on core 0, clients on core ${process.env.STRATA_BENCH_CLIENT_CORE ?? 'any'}; node ${process.version}`,
+    `# parallel-reload: ${reloads} rolling reloads (SIGHUP) of --workers 2 per row, ${connections} clients; server on core 0, clients on cores ${clientCores()}; node ${process.version}`,
   );
   console.log(
     '| mode | clients | requests | failed | failure kinds | p99 ms, steady | p99 ms, during reloads |',
