@@ -38,19 +38,39 @@ function p99(values: number[]): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
 }
 
+// Supervisors run detached (their own process group, so that one signal reaches their workers):
+// if this script is interrupted, take them down with it.
+const running = new Set<number>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const pid of running) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {}
+    }
+    process.exit(130);
+  });
+}
+
 async function startSupervisor(mode: string) {
   const child = spawn(
     'taskset',
     ['-c', '0', process.execPath, cli, 'serve', app, '--port', '0', '--workers', '2', '--worker-mode', mode],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
+  running.add(child.pid!);
+  child.once('exit', () => running.delete(child.pid!));
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
   const deadline = Date.now() + 20_000;
   while (!out.includes('supervisor: serving')) {
-    if (Date.now() > deadline || child.exitCode !== null)
+    if (Date.now() > deadline || child.exitCode !== null) {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {}
       throw new Error(`supervisor did not start:\n${out}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   const url = `${/"url":"(http:[^"]+)","workers"/.exec(out)![1]}/`;
