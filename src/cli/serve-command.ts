@@ -4,9 +4,18 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GatewayError, resolveApp } from '../gateway/index.ts';
 import { createLogger } from '../observe/logger.ts';
-import { RedisBroker } from '../realtime/index.ts';
+import { METRICS_ASK, supervisedWorker, workerChannel } from '../parallel/index.ts';
+import { ClusterBroker, RedisBroker } from '../realtime/index.ts';
 import { ADMIN_DEFAULTS, AddressList, SERVER_DEFAULTS, type StrataServer, serve } from '../server/index.ts';
 import { CliError, usageError } from './errors.ts';
+import {
+  parseWorkerFlags,
+  runSupervisor,
+  WORKER_ARG_OPTIONS,
+  WORKERS_USAGE,
+  type WorkerFlags,
+  workerServeOptions,
+} from './serve-workers.ts';
 
 export const SERVE_USAGE = `Usage: strata serve <module> [options]
 
@@ -31,7 +40,7 @@ Options:
       --trust-proxy <list>
                    believe X-Forwarded-*/Forwarded and X-Request-Id from these peers: addresses,
                    CIDR ranges, loopback, private, linklocal, comma-separated (default: none)
-  -h, --help       show this help
+${WORKERS_USAGE}  -h, --help       show this help
 `;
 
 /** Flags of `strata serve`, parsed and checked. */
@@ -52,6 +61,8 @@ export interface ServeFlags {
   redis: string | undefined;
   /** Proxies to believe (`trustProxy`), empty when none. */
   trustProxy: string[];
+  /** The supervisor's flags (`workers` undefined: one process, as without a supervisor). */
+  parallel: WorkerFlags;
 }
 
 /** `host:port`, `[v6]:port` or `port` → an address; anything else is a usage error. */
@@ -110,6 +121,7 @@ export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFl
     accessLog,
     redis: parsed.values.redis,
     trustProxy: parseTrustProxy(parsed.values['trust-proxy']),
+    parallel: parseWorkerFlags(parsed.values),
   };
 }
 
@@ -160,6 +172,7 @@ function parseServeArgs(args: string[]) {
       redis: { type: 'string' },
       'trust-proxy': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      ...WORKER_ARG_OPTIONS,
     },
   });
 }
@@ -203,19 +216,33 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
     process.stdout.write(SERVE_USAGE);
     return undefined;
   }
+  // Under a supervisor this process is one of its workers; with --workers, it is the supervisor.
+  const worker = process.env.STRATA_WORKER_ID === undefined ? undefined : supervisedWorker(createLogger());
+  if (worker === undefined && flags.parallel.workers !== undefined) {
+    await runSupervisor({ ...flags, ...flags.parallel }, args);
+    return undefined;
+  }
   const servable = await loadServable(flags.module, process.cwd());
   let server: StrataServer;
   try {
+    const channel = worker === undefined ? undefined : workerChannel();
     const broker =
-      flags.redis === undefined
-        ? undefined
-        : await RedisBroker.connect({ url: flags.redis, logger: createLogger() });
+      flags.redis !== undefined
+        ? await RedisBroker.connect({ url: flags.redis, logger: createLogger() })
+        : channel !== undefined
+          ? new ClusterBroker(channel)
+          : undefined;
     server = await serve(servable as Parameters<typeof serve>[0], {
       port: flags.port,
       host: flags.host,
       dev: flags.dev,
       ...(flags.static === undefined ? {} : { static: flags.static }),
-      ...(flags.admin === undefined ? {} : { admin: flags.admin }),
+      // Under the supervisor the primary serves /metrics for every worker: a worker only records.
+      ...(flags.admin === undefined
+        ? {}
+        : channel === undefined
+          ? { admin: flags.admin }
+          : { metrics: true }),
       ...(flags.maxEventLoopDelay === undefined
         ? {}
         : { loadShedding: { maxEventLoopDelay: flags.maxEventLoopDelay } }),
@@ -223,12 +250,19 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
       ...(flags.accessLog !== undefined && { accessLog: flags.accessLog }),
       ...(broker === undefined ? {} : { broker }),
       ...(flags.trustProxy.length === 0 ? {} : { trustProxy: flags.trustProxy }),
+      ...(worker === undefined ? {} : workerServeOptions(worker)),
     });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('STRATA_ERR_'))
       throw new CliError(code, (err as Error).message);
     throw err;
+  }
+  if (worker !== undefined) {
+    const metrics = server.metrics;
+    if (metrics !== undefined) workerChannel()?.handle(METRICS_ASK, () => metrics.json());
+    worker.ready(server.port, () => server.close());
+    return server;
   }
   let signals = 0;
   const stop = (signal: NodeJS.Signals): void => {

@@ -1,5 +1,6 @@
-/** `strata/parallel`: the thread pool for CPU work and the event-loop monitor. */
-
+/** `strata/parallel`: the process supervisor and its worker side, the thread pool, the event-loop monitor. */
+export { RestartBackoff } from './backoff.ts';
+export { type WorkerChannel, workerChannel } from './ipc.ts';
 export {
   LOOP_MONITOR_DEFAULTS,
   type LoopHealth,
@@ -7,6 +8,12 @@ export {
   type LoopMonitorOptions,
   type PressureLimits,
 } from './loop-monitor.ts';
+export {
+  defaultMode,
+  kernelMigratesConnections,
+  SUPERVISOR_DEFAULTS,
+  type SupervisorMode,
+} from './options.ts';
 export {
   POOL_DEFAULTS,
   type PoolStats,
@@ -16,3 +23,12 @@ export {
   type ThreadPoolOptions,
 } from './pool.ts';
 export { PoolError } from './pool-error.ts';
+export {
+  Supervisor,
+  type SupervisorExit,
+  type SupervisorOptions,
+  SupervisorStartupFailure,
+  type WorkerInfo,
+} from './supervisor.ts';
+export { METRICS_ASK, SupervisorMetrics } from './supervisor-metrics.ts';
+export { type SupervisedWorker, supervisedWorker } from './worker-runtime.ts';

@@ -15,7 +15,8 @@ export interface ClusterPublish {
 /** A worker's channel to the supervisor's primary (the shape of the supervisor's `WorkerChannel`). */
 export interface WorkerChannelLike {
   send(type: string, payload: unknown): void;
-  handle(type: string, fn: (payload: unknown) => void): void;
+  /** Receives the primary's broadcasts (the supervisor's `WorkerChannel.on`). */
+  on(type: string, fn: (payload: unknown) => void): void;
 }
 
 /** The primary's side (the shape of the supervisor's `on` and `broadcast`). */
@@ -55,7 +56,7 @@ export class ClusterBroker implements Broker {
     this.#channel = channel;
     this.#listeners = new Map();
     this.#closed = false;
-    channel.handle(CLUSTER_PUBLISH, (payload) => {
+    channel.on(CLUSTER_PUBLISH, (payload) => {
       if (!this.#closed && isPublish(payload)) {
         this.#deliver(
           payload.topic,

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Broker } from '../gateway/websocket.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
@@ -42,6 +43,14 @@ export const SERVER_DEFAULTS = {
   maxRequestsPerSocket: 0,
   /** How long a graceful shutdown waits for in-flight work before closing connections, in ms. */
   shutdownTimeout: 10_000,
+  /**
+   * During a graceful shutdown, how long a connection must have sat idle (or unused) before it is
+   * closed, in ms: a client that sends on it meanwhile is answered (with `Connection: close`)
+   * instead of reset by a close that crosses its request on the wire.
+   */
+  drainGrace: 250,
+  /** Listen with SO_REUSEPORT (Linux): several processes bind the same port, the kernel spreads connections. */
+  reusePort: false,
   /** Stack traces in 500 responses. Never in production. */
   dev: false,
   /** Replace globalThis.Response with the lazy FastResponse (see docs/gateway.md). */
@@ -107,6 +116,11 @@ export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
    * closes it when it shuts down.
    */
   broker?: Broker;
+  /**
+   * Called as each request arrives, before any limit check (the supervisor's worker counts
+   * requests for max-requests recycling and tells its watchdog what is running). Unset: no cost.
+   */
+  onRequestStart?: (req: IncomingMessage) => void;
 };
 
 export type ResolvedServeOptions = { -readonly [K in keyof Defaults]: Widen<Defaults[K]> };

@@ -54,6 +54,8 @@ export interface StrataServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+const keepIdleConnections = (): void => {};
+
 const CLIENT_GONE = new Set([
   'ECONNRESET',
   'EPIPE',
@@ -258,7 +260,9 @@ export async function serve(
   const requestDone = (): void => {
     inFlight -= 1;
   };
+  const requestStarted = options.onRequestStart;
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (requestStarted !== undefined) requestStarted(req);
     if (draining) res.shouldKeepAlive = false;
     if (metrics !== undefined) {
       const record = new RequestRecord(metrics, req, res);
@@ -364,8 +368,25 @@ export async function serve(
       else perIp.set(peer, count - 1);
     });
   });
-  const closeUnused = (): void => {
-    for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+  // The drain closes a connection that is idle (no response under way) or unused only once it has
+  // stayed so, with no byte read, for drainGrace: closing at once races a request the client may
+  // be sending on it at that moment, and the client sees a reset instead of an answer.
+  const quietSince = new Map<Socket, { at: number; bytesRead: number }>();
+  const closeQuiet = (now: number): void => {
+    for (const socket of sockets) {
+      const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+      if (current != null) {
+        quietSince.delete(socket);
+        continue;
+      }
+      const seen = quietSince.get(socket);
+      if (seen === undefined || seen.bytesRead !== socket.bytesRead) {
+        quietSince.set(socket, { at: now, bytesRead: socket.bytesRead });
+      } else if (now - seen.at >= config.drainGrace) {
+        quietSince.delete(socket);
+        socket.destroy();
+      }
+    }
   };
   // node's own answers to requests its parser refuses, with one change: an unknown method is
   // 501 (RFC 9110 §9.1), not 400. The connection is closed after the answer in every case.
@@ -417,7 +438,7 @@ export async function serve(
     };
     server.once('error', onListenError);
     server.once('listening', onListening);
-    server.listen(config.port, config.host);
+    server.listen({ port: config.port, host: config.host, reusePort: config.reusePort });
   });
   server.on('error', (err) => log.error({ err }, 'server error'));
 
@@ -447,16 +468,17 @@ export async function serve(
       draining = true;
       gateway.closing = true;
       markClosing();
+      // http's close() also closes every idle connection at once, racing requests already on
+      // their way (see closeQuiet): it runs here with that one step switched off, and is
+      // otherwise unchanged (stops accepting, stops the connection-checking timer, one 'close').
+      server.closeIdleConnections = keepIdleConnections;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // WebSockets get 1001 now; the server's close waits for their sockets too.
       const realtimeClosed = realtime?.close();
-      server.closeIdleConnections();
-      closeUnused();
+      delete (server as { closeIdleConnections?: unknown }).closeIdleConnections;
+      closeQuiet(Date.now());
       // A connection turns idle when a response begun before the drain finishes: sweep for those.
-      const sweep = setInterval(() => {
-        server.closeIdleConnections();
-        closeUnused();
-      }, 20);
+      const sweep = setInterval(() => closeQuiet(Date.now()), Math.max(5, Math.min(20, config.drainGrace)));
       const deadline = setTimeout(() => {
         log.warn({ timeout: config.shutdownTimeout }, 'shutdown timeout: closing the remaining connections');
         server.closeAllConnections();
@@ -465,6 +487,7 @@ export async function serve(
       await realtimeClosed;
       clearInterval(sweep);
       clearTimeout(deadline);
+      quietSince.clear();
       if (pending.size > 0) {
         // waitUntil work gets its own shutdownTimeout, after the connections are gone.
         let timer: NodeJS.Timeout | undefined;

@@ -83,7 +83,7 @@ describe('cluster broker messages', () => {
     return {
       channel: {
         send: (_type: string, payload: unknown) => void sent.push(payload),
-        handle: (type: string, fn: (payload: unknown) => void) => void handlers.set(type, fn),
+        on: (type: string, fn: (payload: unknown) => void) => void handlers.set(type, fn),
       },
       deliver: (payload: unknown) => handlers.get('strata:publish')?.(payload),
       sent,
