@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parseServeFlags } from '../../src/cli/serve-command.ts';
 import { ROOT, runCli, startCli, stopCli } from '../fixtures/cli.ts';
+import { freePort } from '../fixtures/ports.ts';
 import { seriesValue } from '../fixtures/prometheus.ts';
 
 const APP = join(ROOT, 'test', 'fixtures', 'apps', 'fetch-app.ts');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('strata serve flags', () => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-flags-'));

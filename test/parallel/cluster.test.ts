@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import WebSocket from 'ws';
+import { freePort } from '../fixtures/ports.ts';
 import { seriesValue } from '../fixtures/prometheus.ts';
 import { killAll, ROOT, startPrimary } from '../fixtures/supervisor.ts';
 
 after(killAll);
 
 const APP = join(ROOT, 'test', 'fixtures', 'apps', 'cluster-room.ts');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Client {
   ws: WebSocket;

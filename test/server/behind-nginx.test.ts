@@ -13,13 +13,13 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ServeInfo } from '../../src/gateway/types.ts';
 import { type StrataServer, serve } from '../../src/server/index.ts';
 import { rawRequest, waitFor } from '../fixtures/http.ts';
+import { freePort } from '../fixtures/ports.ts';
 
 function findNginx(): string | undefined {
   for (const path of ['/usr/sbin/nginx', '/usr/bin/nginx', '/usr/local/sbin/nginx'])
@@ -31,18 +31,6 @@ const NGINX = findNginx();
 const CI = process.env.CI === 'true';
 const skip =
   NGINX === undefined && !CI ? 'nginx is not installed (apt-get install nginx-light); skipped' : false;
-
-/** A free loopback port (the usual small race between close and nginx's bind is accepted). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 interface Seen {
   path: string;
