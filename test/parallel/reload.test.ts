@@ -23,14 +23,20 @@ for (const mode of ['reusePort', 'cluster'] as const) {
     const mark = primary.lines.length;
     primary.signal('SIGHUP');
     await primary.waitForLine((l) => l.msg === 'supervisor: rolling reload finished', 20_000, 'the reload');
-    // Load keeps running on the new workers for a moment.
-    await sleep(300);
-    const result = await load.stop();
+    // Load keeps running on the new workers for a moment (until each has answered, at most 3 s).
     const after = readyPids(primary, mark);
+    const answered = (): boolean => [...after].every((pid) => load.result.pids.has(String(pid)));
+    for (let waited = 0; waited < 3000 && !answered(); waited += 50) await sleep(50);
+    await sleep(100);
+    const result = await load.stop();
     assert.equal(after.size, 2, 'two new workers');
     for (const pid of before) assert.ok(!after.has(pid), `old worker ${pid} is gone`);
     const servedBy = new Set([...result.pids].map(Number));
-    for (const pid of after) assert.ok(servedBy.has(pid), `new worker ${pid} answered`);
+    // cluster: the primary deals connections in turn, so both new workers must have answered.
+    // reusePort: the kernel hashes each reconnecting keep-alive socket, and all of a drained
+    // worker's few sockets can land on one replacement: one new worker answering is the claim.
+    const newAnswered = [...after].filter((pid) => servedBy.has(pid)).length;
+    assert.ok(newAnswered >= (mode === 'cluster' ? 2 : 1), `new workers answered (${newAnswered} of 2)`);
     assert.ok(result.ok > 100, `the load ran (${result.ok} requests)`);
     assert.deepEqual(
       { non2xx: result.non2xx, errors: result.errors, codes: [...new Set(result.errorCodes)] },
@@ -47,22 +53,25 @@ test('max-requests with jitter: workers are recycled under load without a failed
     '--workers',
     '2',
     '--max-requests',
-    '300',
-    '--max-requests-jitter',
     '100',
+    '--max-requests-jitter',
+    '50',
   ]);
-  const load = loadLoop(primary.url, { connections: 8, maxRequests: 4000, maxMs: 25_000 });
-  const result = await load.done;
+  // Until two replacements have answered (or 20 s): a fixed request count can finish before a
+  // replacement has even started when the machine is fast.
+  const load = loadLoop(primary.url, { connections: 8, maxMs: 20_000 });
+  for (let waited = 0; waited < 20_000 && load.result.pids.size < 4; waited += 50) await sleep(50);
+  const result = await load.stop();
   await sleep(200);
   const recycled = primary.lines.filter((l) => l.msg === 'supervisor: worker reached maxRequests');
   assert.ok(recycled.length >= 2, `workers were recycled (${recycled.length})`);
   for (const l of recycled) {
     const served = l.served as number;
-    assert.ok(served >= 300 && served <= 400, `recycled within maxRequests + jitter (${served})`);
+    assert.ok(served >= 100 && served <= 150, `recycled within maxRequests + jitter (${served})`);
   }
-  assert.equal(result.ok, 4000);
+  assert.ok(result.ok > 300, `the load ran (${result.ok} requests)`);
   assert.deepEqual({ non2xx: result.non2xx, errors: result.errors }, { non2xx: 0, errors: 0 });
-  assert.ok(result.pids.size >= 3, `requests reached replacements too (${result.pids.size} pids)`);
+  assert.ok(result.pids.size >= 4, `requests reached two replacements too (${result.pids.size} pids)`);
   primary.signal('SIGTERM');
   assert.equal((await primary.exited).code, 0);
 });
