@@ -114,6 +114,11 @@ function load(url: string, connections: number, fresh: boolean) {
         res.on('error', (e: NodeJS.ErrnoException) => done(false, e.code ?? e.message));
       });
       req.on('error', (e: NodeJS.ErrnoException) => done(false, e.code ?? e.message));
+      // A request left unanswered is a failure too (and must not hang the bench): in cluster
+      // mode a connection the primary accepted while a worker drained has been seen stranded.
+      req.setTimeout(10_000, () =>
+        req.destroy(Object.assign(new Error('no answer in 10 s'), { code: 'TIMEOUT' })),
+      );
       req.end();
     });
   const loops = Array.from({ length: connections }, async () => {

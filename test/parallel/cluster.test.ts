@@ -45,7 +45,7 @@ function join_(url: string): Promise<Client> {
   });
 }
 
-test('--workers 2: a message published in worker A reaches a client of worker B; /metrics sums both', async () => {
+test('--workers 2: a message published in worker A reaches a client of worker B; /metrics sums both and counts reloads', async () => {
   const adminPort = await freePort();
   const primary = await startPrimary(['--workers', '2', '--admin', `127.0.0.1:${adminPort}`], APP);
   const clients: Client[] = [];
@@ -70,6 +70,12 @@ test('--workers 2: a message published in worker A reaches a client of worker B;
     );
     assert.equal(seriesValue(text, 'strata_workers{state="ready"}'), 2);
     assert.equal((await fetch(`${primary.url}/metrics`)).status, 404, 'the public port has no /metrics');
+
+    // A rolling reload shows in the supervisor's own series.
+    primary.signal('SIGHUP');
+    await primary.waitForLine((l) => l.msg === 'supervisor: rolling reload finished', 20_000, 'the reload');
+    const after = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    assert.equal(seriesValue(after, 'strata_worker_restarts_total{reason="reload"}'), 2);
   } finally {
     for (const c of clients) c.ws.terminate();
     primary.signal('SIGTERM');
