@@ -139,7 +139,13 @@ export async function runReloadBench(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     strict: false,
-    options: { reloads: { type: 'string', default: '3' }, connections: { type: 'string', default: '32' } },
+    options: {
+      reloads: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '32' },
+      // Rows to run: e.g. `--modes cluster --clients fresh` to chase one case.
+      modes: { type: 'string', default: 'reusePort,cluster' },
+      clients: { type: 'string', default: 'keep-alive,fresh' },
+    },
   });
   const reloads = Number(values.reloads);
   const connections = Number(values.connections);
@@ -154,8 +160,9 @@ export async function runReloadBench(argv: string[]): Promise<void> {
   // documented reason it is not the default, and are printed, not hidden.
   const floorMode = defaultMode();
   let failedTotal = 0;
-  for (const mode of ['reusePort', 'cluster']) {
-    for (const fresh of [false, true]) {
+  const clientKinds = String(values.clients).split(',');
+  for (const mode of String(values.modes).split(',')) {
+    for (const fresh of [false, true].filter((f) => clientKinds.includes(f ? 'fresh' : 'keep-alive'))) {
       const server = await startSupervisor(mode);
       const client = load(server.url, connections, fresh);
       await new Promise((r) => setTimeout(r, 1500));

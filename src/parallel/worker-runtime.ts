@@ -4,6 +4,9 @@ import { isSupervisorMessage, sendToPrimary, WORKER_ID_ENV } from './ipc.ts';
 import { SUPERVISOR_DEFAULTS, type SupervisorMode } from './options.ts';
 import { Watchdog } from './watchdog.ts';
 
+/** How long a drained cluster-mode worker keeps its IPC channel open before it exits. */
+const CLUSTER_EXIT_GRACE_MS = 200;
+
 /** The settings the supervisor hands a worker, through its environment. */
 export const WORKER_ENV = {
   mode: 'STRATA_WORKER_MODE',
@@ -109,6 +112,12 @@ class SupervisedWorkerRuntime implements SupervisedWorker {
       )
       .then(async (code) => {
         await this.#watchdog?.stop();
+        // cluster mode: the primary may have handed this worker a connection just before it
+        // learnt that the server closed. Alive, the worker refuses it and the primary gives it to
+        // another worker; exited, the hand-off is never answered and the primary keeps the
+        // connection unanswered (seen once in a reload benchmark). Stay a moment to refuse them.
+        if (this.mode === 'cluster')
+          await new Promise((resolve) => setTimeout(resolve, CLUSTER_EXIT_GRACE_MS));
         process.exit(code);
       });
   }
