@@ -1,51 +1,16 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { App } from '../../src/index.ts';
 import { RedisBroker } from '../../src/realtime/index.ts';
 import { type StrataServer, serve } from '../../src/server/index.ts';
+import { ROOT, runCli, startCli, stopCli } from '../fixtures/cli.ts';
 import { memoryLogger, waitFor } from '../fixtures/http.ts';
 import { type RedisProcess, redisAvailable, startRedis } from '../fixtures/redis.ts';
 import { openClient, type TestClient, wsUrl } from '../fixtures/ws.ts';
 
 const available = redisAvailable();
-const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'src', 'cli', 'main.ts');
 const CHAT = join(ROOT, 'test', 'fixtures', 'apps', 'chat-app.ts');
-
-/** `strata serve chat-app.ts --redis URL`, resolved with its URL once it listens. */
-function startCli(redisUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', CHAT, '--port', '0', '--redis', redisUrl], {
-    cwd: ROOT,
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c) => (out += c));
-  child.stderr.on('data', (c) => (err += c));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${err}`)), 10_000);
-    child.stdout.on('data', () => {
-      const match = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1]! });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(Object.assign(new Error(`exited ${code}; stderr: ${err}`), { code, stderr: err }));
-    });
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
 
 function chatApp(): App {
   const app = new App();
@@ -149,7 +114,10 @@ describe('Redis broker across two server instances', { skip: available === true 
   });
 
   test('strata serve --redis: two CLI instances share a room', async () => {
-    const [x, y] = await Promise.all([startCli(redis.url), startCli(redis.url)]);
+    const [x, y] = await Promise.all([
+      startCli([CHAT, '--redis', redis.url]),
+      startCli([CHAT, '--redis', redis.url]),
+    ]);
     try {
       const a = await openClient(wsUrl(x.url, '/room/cli'));
       const b = await openClient(wsUrl(y.url, '/room/cli'));
@@ -165,15 +133,12 @@ describe('Redis broker across two server instances', { skip: available === true 
       a.ws.close();
       b.ws.close();
     } finally {
-      await Promise.all([stopChild(x.child), stopChild(y.child)]);
+      await Promise.all([stopCli(x.child), stopCli(y.child)]);
     }
   });
 
   test('an unreachable Redis at startup is a clear error', async () => {
-    const failed = (await startCli('redis://127.0.0.1:1').catch((e: unknown) => e)) as {
-      code: number;
-      stderr: string;
-    };
+    const failed = await runCli(['serve', CHAT, '--port', '0', '--redis', 'redis://127.0.0.1:1']);
     assert.equal(failed.code, 1);
     assert.match(failed.stderr, /STRATA_ERR_REDIS_CONNECT/);
     await assert.rejects(RedisBroker.connect({ url: 'redis://127.0.0.1:1' }), {
