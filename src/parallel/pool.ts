@@ -97,7 +97,6 @@ function moduleHref(task: TaskModule): string {
 export class ThreadPool {
   #piscina: Piscina;
   #retryAfter: number;
-  #hrefs = new Map<TaskModule, string>();
   #closed = false;
   #untrack: () => void;
 
@@ -128,11 +127,9 @@ export class ThreadPool {
    */
   run<Output = unknown>(task: TaskModule, input: unknown, options: RunOptions = {}): Promise<Output> {
     if (this.#closed) return Promise.reject(PoolError.closed());
-    let href = this.#hrefs.get(task);
-    if (href === undefined) {
-      href = moduleHref(task);
-      this.#hrefs.set(task, href);
-    }
+    // Not cached: a handler that builds `new URL(…)` per call would grow a cache keyed by the
+    // URL object without bound, and the conversion is nothing beside a thread hop.
+    const href = moduleHref(task);
     return this.#piscina
       .run(input, {
         filename: href,
