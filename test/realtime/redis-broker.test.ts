@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { App } from '../../src/index.ts';
+import type { App } from '../../src/index.ts';
 import { RedisBroker } from '../../src/realtime/index.ts';
 import { type StrataServer, serve } from '../../src/server/index.ts';
+import { createChatApp } from '../fixtures/apps/chat-app.ts';
 import { ROOT, runCli, startCli, stopCli } from '../fixtures/cli.ts';
 import { memoryLogger, waitFor } from '../fixtures/http.ts';
 import { type RedisProcess, redisAvailable, startRedis } from '../fixtures/redis.ts';
@@ -11,22 +12,6 @@ import { openClient, type TestClient, wsUrl } from '../fixtures/ws.ts';
 
 const available = redisAvailable();
 const CHAT = join(ROOT, 'test', 'fixtures', 'apps', 'chat-app.ts');
-
-function chatApp(): App {
-  const app = new App();
-  app.get('/room/:name', (c) =>
-    c.upgrade({
-      open(ws) {
-        ws.subscribe(c.params.name);
-        ws.send('joined');
-      },
-      message(ws, data) {
-        ws.publish(c.params.name, data);
-      },
-    }),
-  );
-  return app;
-}
 
 /** Publishes from `from` until `to` receives it: after a reconnect, the resubscribe may lag. */
 async function deliverEventually(app: App, to: TestClient, text: string, local: TestClient): Promise<void> {
@@ -49,8 +34,8 @@ describe('Redis broker across two server instances', { skip: available === true 
   let redis: RedisProcess;
   let one: StrataServer;
   let two: StrataServer;
-  const appOne = chatApp();
-  const appTwo = chatApp();
+  const appOne = createChatApp();
+  const appTwo = createChatApp();
   const log = memoryLogger();
 
   before(async () => {
