@@ -48,6 +48,39 @@ for (const mode of ['reusePort', 'cluster'] as const) {
   });
 }
 
+// The hardest case for a reload: every request is a new connection, so connections are being
+// accepted (and, in cluster mode, handed from the primary to a worker) at every instant of the
+// drain. A hand-off to a worker that has just exited once left a request unanswered (TIMEOUT).
+test('SIGHUP (cluster): three reloads with a new connection per request, 0 failed or unanswered', async () => {
+  const primary = await startPrimary([
+    '--workers',
+    '2',
+    '--worker-mode',
+    'cluster',
+    '--graceful-timeout',
+    '5',
+  ]);
+  const load = loadLoop(primary.url, { connections: 16, maxMs: 40_000, fresh: true, timeoutMs: 5000 });
+  await sleep(300);
+  const finished = (): number =>
+    primary.lines.filter((l) => l.msg === 'supervisor: rolling reload finished').length;
+  for (let i = 1; i <= 3; i++) {
+    primary.signal('SIGHUP');
+    await primary.waitForLine(() => finished() === i, 20_000, `reload ${i}`);
+    await sleep(300);
+  }
+  const result = await load.stop();
+  assert.ok(result.ok > 300, `the load ran (${result.ok} requests)`);
+  assert.ok(result.pids.size >= 6, `three generations of two workers answered (${result.pids.size} pids)`);
+  assert.deepEqual(
+    { non2xx: result.non2xx, errors: result.errors, codes: [...new Set(result.errorCodes)] },
+    { non2xx: 0, errors: 0, codes: [] },
+    `failures during the reloads (${result.ok} ok)`,
+  );
+  primary.signal('SIGTERM');
+  assert.deepEqual(await primary.exited, { code: 0, signal: null });
+});
+
 test('max-requests with jitter: workers are recycled under load without a failed request', async () => {
   const primary = await startPrimary([
     '--workers',
