@@ -55,6 +55,11 @@ export const SERVER_DEFAULTS = {
   dev: false,
   /** Replace globalThis.Response with the lazy FastResponse (see docs/gateway.md). */
   fastResponse: true,
+  /**
+   * Serve plain bodiless HTTP/1.1 requests of a fetch app on strata's own fast lane instead of
+   * node's IncomingMessage/ServerResponse (see docs/server.md); anything else is node's.
+   */
+  fastLane: true,
 } as const;
 
 type Defaults = typeof SERVER_DEFAULTS;

@@ -26,6 +26,8 @@ import { ResponseCompressor } from './compression/compressor.ts';
 import { compressNodeResponse } from './compression/node-response.ts';
 import { resolveCompressionOptions } from './compression/options.ts';
 import { ServerError } from './errors.ts';
+import { FastLane } from './h1/lane.ts';
+import { createLaneHandler } from './h1/lane-handler.ts';
 import { resolveServeOptions, type ServeOptions } from './options.ts';
 import { RequestRecord } from './request-metrics.ts';
 import { declaredBodyLength, sendPlain } from './responses.ts';
@@ -272,29 +274,41 @@ export async function serve(
       currentInfo = undefined;
     } else route(req, res);
   };
-  const route = (req: IncomingMessage, res: ServerResponse): void => {
-    if (monitor?.underPressure === true) {
-      res.setHeader('retry-after', retryAfter);
-      sendPlain(res, 503, 'The server is overloaded; retry shortly');
-      return;
-    }
+  // The server's own refusals, decided from the request alone (the lane asks too, and hands a
+  // refused request to `route` for the answer).
+  const OVERLOADED = 1;
+  const FORBIDDEN = 2;
+  const MISDIRECTED = 3;
+  const URI_TOO_LONG = 4;
+  const refusal = (req: IncomingMessage): number => {
+    if (monitor?.underPressure === true) return OVERLOADED;
     if (allowList !== undefined || denyList !== undefined) {
       const address = remoteOf !== undefined ? remoteOf(req).address : (req.socket.remoteAddress ?? '');
-      if (denyList?.has(address) === true || (allowList !== undefined && !allowList.has(address))) {
+      if (denyList?.has(address) === true || (allowList !== undefined && !allowList.has(address)))
+        return FORBIDDEN;
+    }
+    if (hostAllowed !== undefined && !hostAllowed(req.rawHeaders)) return MISDIRECTED;
+    if (req.url!.length > maxUrlLength) return URI_TOO_LONG;
+    return 0;
+  };
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
+    switch (refusal(req)) {
+      case OVERLOADED:
+        res.setHeader('retry-after', retryAfter);
+        sendPlain(res, 503, 'The server is overloaded; retry shortly');
+        return;
+      case FORBIDDEN:
         res.shouldKeepAlive = false;
         sendPlain(res, 403, 'Forbidden');
         return;
-      }
-    }
-    if (hostAllowed !== undefined && !hostAllowed(req.rawHeaders)) {
-      res.shouldKeepAlive = false;
-      sendPlain(res, 421, 'This server does not answer for that Host');
-      return;
-    }
-    if (req.url!.length > maxUrlLength) {
-      res.shouldKeepAlive = false;
-      sendPlain(res, 414, `The request target is longer than ${maxUrlLength} bytes`);
-      return;
+      case MISDIRECTED:
+        res.shouldKeepAlive = false;
+        sendPlain(res, 421, 'This server does not answer for that Host');
+        return;
+      case URI_TOO_LONG:
+        res.shouldKeepAlive = false;
+        sendPlain(res, 414, `The request target is longer than ${maxUrlLength} bytes`);
+        return;
     }
     if (maxInFlight > 0) {
       if (inFlight >= maxInFlight) {
@@ -316,6 +330,25 @@ export async function serve(
     else handler(req, res);
   };
 
+  const createFastLane = (server: Server, fetchApp: App): FastLane => {
+    const laneHandler = createLaneHandler(fetchApp, gateway);
+    return new FastLane({
+      server,
+      maxHeaderSize: config.maxHeaderSize,
+      keepAliveTimeout: config.keepAliveTimeout,
+      headersTimeout: config.headersTimeout,
+      idleTimeout: config.idleTimeout,
+      maxRequestsPerSocket: config.maxRequestsPerSocket,
+      closing: () => draining,
+      onRequest: (laneReq, exchange) => {
+        const req = laneReq as unknown as IncomingMessage;
+        if (requestStarted !== undefined) requestStarted(req);
+        // A refusal is answered by the node path's own code, on a node response.
+        if (refusal(req) !== 0) route(req, exchange.bridge(draining));
+        else laneHandler(laneReq, exchange);
+      },
+    });
+  };
   const server = createServer(
     {
       headersTimeout: config.headersTimeout,
@@ -332,6 +365,20 @@ export async function serve(
     },
     onRequest,
   );
+  // The fast lane (src/server/h1/): plain bodiless HTTP/1.1 requests of a fetch app without
+  // node's request/response streams. The features that live on node's ServerResponse (static
+  // files with sendfile, compression, the access log, metrics, the in-flight cap) keep every
+  // connection on node:http for now.
+  const lane =
+    config.fastLane &&
+    app !== undefined &&
+    staticFiles === undefined &&
+    compressor === undefined &&
+    accessLog === undefined &&
+    metrics === undefined &&
+    maxInFlight === 0
+      ? createFastLane(server, app)
+      : undefined;
   // WebSockets: the app's fetch decides each upgrade; the RealtimeServer completes it.
   const realtime =
     app === undefined
@@ -375,7 +422,7 @@ export async function serve(
   const closeQuiet = (now: number): void => {
     for (const socket of sockets) {
       const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-      if (current != null) {
+      if (current != null || lane?.busy(socket) === true) {
         quietSince.delete(socket);
         continue;
       }
@@ -482,11 +529,13 @@ export async function serve(
       const deadline = setTimeout(() => {
         log.warn({ timeout: config.shutdownTimeout }, 'shutdown timeout: closing the remaining connections');
         server.closeAllConnections();
+        lane?.destroyAll();
       }, config.shutdownTimeout);
       await closed;
       await realtimeClosed;
       clearInterval(sweep);
       clearTimeout(deadline);
+      lane?.close();
       quietSince.clear();
       if (pending.size > 0) {
         // waitUntil work gets its own shutdownTimeout, after the connections are gone.

@@ -1,0 +1,67 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { badResponse } from '../../gateway/errors.ts';
+import { FastResponse } from '../../gateway/fast-response.ts';
+import { type NodeAdapterOptions, NodeServeInfo } from '../../gateway/node.ts';
+import { NodeRequest } from '../../gateway/node-request.ts';
+import { writeResponse } from '../../gateway/node-response.ts';
+import type { App } from '../../gateway/types.ts';
+import type { Exchange, LaneRequest } from './lane.ts';
+
+/**
+ * A strata app on the fast lane: the same lazy `Request` and `ServeInfo` as on node:http (the
+ * lane's request has the shape they read), the response written by the lane when its body is
+ * known, through node's ServerResponse (`bridge`) otherwise. Errors go to the server's sink on
+ * a bridged response, so they are answered and logged exactly as on the node path.
+ */
+export function createLaneHandler(
+  app: App,
+  options: NodeAdapterOptions,
+): (req: LaneRequest, exchange: Exchange) => void {
+  const onError = options.onError;
+  const onServeInfo = options.onServeInfo;
+  const fail = (req: LaneRequest, exchange: Exchange, error: unknown): void => {
+    onError(error, req as unknown as IncomingMessage, exchange.bridge(options.closing === true));
+  };
+  const settle = (req: LaneRequest, exchange: Exchange, result: unknown): void => {
+    if (!(result instanceof Response)) {
+      fail(req, exchange, badResponse(result));
+      return;
+    }
+    const closing = options.closing === true;
+    if (options.encoder === undefined) {
+      const parts = FastResponse.parts(result);
+      if (parts !== undefined && exchange.writeKnown(parts, closing)) return;
+    }
+    const res: ServerResponse = exchange.bridge(closing);
+    const nodeReq = req as unknown as IncomingMessage;
+    try {
+      writeResponse(result, nodeReq, res, onError, options.encoder);
+    } catch (err) {
+      onError(err, nodeReq, res);
+    }
+  };
+  return function strataLaneRequest(req: LaneRequest, exchange: Exchange): void {
+    const nodeReq = req as unknown as IncomingMessage;
+    const request = new NodeRequest(
+      nodeReq,
+      exchange as unknown as ServerResponse,
+      options,
+    ) as unknown as Request;
+    const info = new NodeServeInfo(nodeReq, options);
+    if (onServeInfo !== undefined) onServeInfo(info);
+    let result: Response | Promise<Response>;
+    try {
+      result = app.fetch(request, info);
+    } catch (err) {
+      fail(req, exchange, err);
+      return;
+    }
+    if (result instanceof Response) settle(req, exchange, result);
+    else if (result !== null && typeof (result as Promise<Response>)?.then === 'function') {
+      (result as Promise<Response>).then(
+        (value) => settle(req, exchange, value),
+        (err: unknown) => fail(req, exchange, err),
+      );
+    } else fail(req, exchange, badResponse(result));
+  };
+}

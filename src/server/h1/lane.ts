@@ -1,0 +1,556 @@
+import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
+import { ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { FastHeaders } from '../../gateway/fast-headers.ts';
+import type { FastParts } from '../../gateway/fast-response.ts';
+import { DECLINE, INCOMPLETE, parseRequestHead, type RequestHead } from './request-head.ts';
+
+/**
+ * The HTTP/1.1 fast lane: serves the common request — a complete head in one read, no body —
+ * straight off the socket, and writes a known response body in one `socket.write`, without
+ * node's IncomingMessage/ServerResponse streams. It takes node:http's connection listener and
+ * hands a connection over to it (with the bytes read so far) the moment anything else arrives:
+ * a body, an upgrade, a partial or unusual head. Responses the lane does not write itself
+ * (streams, files, errors, refusals) go out through a real node `ServerResponse` attached to
+ * the socket for that one response (`Exchange.bridge`), after which the lane reads on.
+ *
+ * Idle and keep-alive timeouts are kept by one sweep per server instead of a timer per request.
+ */
+
+/** A request on the lane, shaped like the parts of node's IncomingMessage the gateway reads. */
+export class LaneRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly rawHeaders: string[];
+  readonly httpVersionMajor = 1;
+  readonly httpVersionMinor: 0 | 1;
+  readonly socket: Socket;
+  readonly complete = true;
+  readonly readableFlowing = null;
+  #headers: IncomingHttpHeaders | undefined;
+
+  constructor(head: RequestHead, socket: Socket) {
+    this.method = head.method;
+    this.url = head.url;
+    this.rawHeaders = head.rawHeaders;
+    this.httpVersionMinor = head.minor;
+    this.socket = socket;
+    this.#headers = undefined;
+  }
+
+  get httpVersion(): string {
+    return this.httpVersionMinor === 1 ? '1.1' : '1.0';
+  }
+
+  get connection(): Socket {
+    return this.socket;
+  }
+
+  get destroyed(): boolean {
+    return this.socket.destroyed;
+  }
+
+  /** node's `req.headers`: lowercase names, duplicates combined as node combines them. */
+  get headers(): IncomingHttpHeaders {
+    let headers = this.#headers;
+    if (headers === undefined) {
+      headers = combineHeaders(this.rawHeaders);
+      this.#headers = headers;
+    }
+    return headers;
+  }
+}
+
+// node's IncomingMessage keeps the first of these and drops repeats (matchKnownFields).
+const SINGLE = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+]);
+
+function combineHeaders(raw: string[]): IncomingHttpHeaders {
+  const out: Record<string, string | string[]> = Object.create(null);
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!.toLowerCase();
+    const value = raw[i + 1]!;
+    const prev = out[key];
+    if (prev === undefined) out[key] = key === 'set-cookie' ? [value] : value;
+    else if (key === 'set-cookie') (prev as string[]).push(value);
+    else if (SINGLE.has(key)) continue;
+    else out[key] = `${prev}${key === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  return out as IncomingHttpHeaders;
+}
+
+export interface LaneOptions {
+  /** The node:http server: its connection listener is taken over and called on hand-over. */
+  server: Server;
+  maxHeaderSize: number;
+  keepAliveTimeout: number;
+  headersTimeout: number;
+  /** Inactivity with a response under way, like node's `server.timeout`; 0 for none. */
+  idleTimeout: number;
+  maxRequestsPerSocket: number;
+  /** True once the server drains: responses say `Connection: close`. */
+  closing: () => boolean;
+  /** Every request the lane parsed; it must answer through the exchange, once. */
+  onRequest: (req: LaneRequest, exchange: Exchange) => void;
+}
+
+const kConnection = Symbol('strata.lane');
+type LaneSocket = Socket & { [kConnection]?: Connection };
+
+// What node's 'connection' listener is, for the hand-over.
+type ConnectionListener = (this: Server, socket: Socket) => void;
+
+let dateCache: string | undefined;
+function resetDate(): void {
+  dateCache = undefined;
+}
+/** The Date header's value, made once a second as node does. */
+function httpDate(): string {
+  if (dateCache === undefined) {
+    const now = new Date();
+    dateCache = now.toUTCString();
+    setTimeout(resetDate, 1000 - now.getMilliseconds()).unref();
+  }
+  return dateCache;
+}
+
+const STATUS_LINES: string[] = [];
+function statusLine(status: number, text: string): string {
+  if (text !== '') return `HTTP/1.1 ${status} ${text}\r\n`;
+  let line = STATUS_LINES[status];
+  if (line === undefined) {
+    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
+    STATUS_LINES[status] = line;
+  }
+  return line;
+}
+
+// What node's writeHead refuses in a value (checkInvalidHeaderChar): such a response goes
+// through node, which throws, and the app's error answer is a 500 as on the node path.
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+export class FastLane {
+  readonly #options: LaneOptions;
+  readonly #nodeListener: ConnectionListener;
+  readonly #connections = new Set<Connection>();
+  #sweep: NodeJS.Timeout | undefined;
+  /** A coarse clock (ms), advanced by the sweep: idle accounting without a syscall per request. */
+  clock = Date.now();
+  readonly keepAliveTail: string;
+  readonly closeTail = 'Connection: close\r\n\r\n';
+
+  constructor(options: LaneOptions) {
+    this.#options = options;
+    const server = options.server;
+    const listeners = server.listeners('connection') as ConnectionListener[];
+    if (listeners.length !== 1) throw new Error('the fast lane must be installed on a fresh http.Server');
+    this.#nodeListener = listeners[0]!;
+    server.off('connection', this.#nodeListener);
+    server.on('connection', (socket: Socket) => this.#accept(socket));
+    const seconds = Math.floor(options.keepAliveTimeout / 1000);
+    this.keepAliveTail =
+      seconds > 0
+        ? `Connection: keep-alive\r\nKeep-Alive: timeout=${seconds}${options.maxRequestsPerSocket > 0 ? `, max=${options.maxRequestsPerSocket}` : ''}\r\n\r\n`
+        : 'Connection: keep-alive\r\n\r\n';
+  }
+
+  get options(): LaneOptions {
+    return this.#options;
+  }
+
+  #accept(socket: Socket): void {
+    if (socket.destroyed) return;
+    const connection = new Connection(this, socket);
+    this.#connections.add(connection);
+    if (this.#sweep === undefined) {
+      const o = this.#options;
+      const every = Math.max(
+        25,
+        Math.min(1000, Math.floor(Math.min(o.keepAliveTimeout, o.headersTimeout) / 4)),
+      );
+      this.#sweep = setInterval(() => this.#expire(), every);
+      this.#sweep.unref();
+    }
+  }
+
+  /** Gives the connection to node:http, with what was read and not yet parsed. */
+  handOver(connection: Connection, rest: Buffer | undefined): void {
+    this.#connections.delete(connection);
+    const socket = connection.socket;
+    this.#nodeListener.call(this.#options.server, socket);
+    connection.detach();
+    if (socket.isPaused()) socket.resume();
+    if (rest !== undefined && rest.length > 0) socket.emit('data', rest);
+  }
+
+  forget(connection: Connection): void {
+    this.#connections.delete(connection);
+  }
+
+  /** Whether a response is under way on `socket` (for the drain's idle check). */
+  busy(socket: Socket): boolean {
+    return (socket as LaneSocket)[kConnection]?.current !== undefined;
+  }
+
+  /** The connections the lane still holds (the drain's deadline destroys them). */
+  destroyAll(): void {
+    for (const connection of this.#connections) connection.socket.destroy();
+  }
+
+  close(): void {
+    clearInterval(this.#sweep);
+    this.#sweep = undefined;
+  }
+
+  #expire(): void {
+    const now = Date.now();
+    this.clock = now;
+    const o = this.#options;
+    for (const c of this.#connections) {
+      if (c.current === undefined) {
+        if (now - c.idleSince > (c.served === 0 ? o.headersTimeout : o.keepAliveTimeout)) c.socket.destroy();
+      } else if (o.idleTimeout > 0 && now - c.activeAt > o.idleTimeout) c.socket.destroy();
+    }
+    if (this.#connections.size === 0) this.close();
+  }
+}
+
+export class Connection {
+  readonly lane: FastLane;
+  readonly socket: LaneSocket;
+  current: Exchange | undefined;
+  served = 0;
+  idleSince: number;
+  activeAt: number;
+  #pending: Buffer | undefined;
+  #driving = false;
+  #ended = false;
+  #closed = false;
+  #waitingDrain = false;
+  readonly #head: RequestHead = { method: '', url: '', rawHeaders: [], minor: 1, close: false };
+
+  constructor(lane: FastLane, socket: Socket) {
+    this.lane = lane;
+    this.socket = socket as LaneSocket;
+    this.current = undefined;
+    this.idleSince = lane.clock;
+    this.activeAt = lane.clock;
+    this.#pending = undefined;
+    this.socket[kConnection] = this;
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onClose);
+    socket.on('error', this.#onError);
+  }
+
+  detach(): void {
+    const socket = this.socket;
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('close', this.#onClose);
+    socket.off('error', this.#onError);
+    socket.off('drain', this.#onDrain);
+    delete socket[kConnection];
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    this.activeAt = this.lane.clock;
+    if (this.#closed) return;
+    const pending = this.#pending;
+    if (this.current !== undefined || this.#waitingDrain) {
+      // Pipelined while a response is under way: keep it, and stop reading past a bound.
+      const kept = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
+      this.#pending = kept;
+      if (kept.length > this.lane.options.maxHeaderSize * 4) this.socket.pause();
+      return;
+    }
+    this.#pending = undefined;
+    this.#drive(pending === undefined ? chunk : Buffer.concat([pending, chunk]));
+  };
+
+  // The client half-closed: as node's server does (httpAllowHalfOpen off), the request under
+  // way is aborted (its signal fires) and our side is ended too.
+  readonly #onEnd = (): void => {
+    this.#ended = true;
+    const current = this.current;
+    if (current !== undefined) current.abort();
+    this.#shut();
+  };
+
+  readonly #onClose = (): void => {
+    this.#closed = true;
+    this.lane.forget(this);
+    const current = this.current;
+    if (current !== undefined) current.abort();
+  };
+
+  readonly #onError = (): void => {
+    // ECONNRESET and the like: 'close' follows and does the cleanup.
+  };
+
+  readonly #onDrain = (): void => {
+    this.#waitingDrain = false;
+    this.#continue();
+  };
+
+  /** Parses and answers the requests in `buf`, in order, while each is answered at once. */
+  #drive(buf: Buffer): void {
+    this.#driving = true;
+    const lane = this.lane;
+    const head = this.#head;
+    const max = lane.options.maxHeaderSize;
+    let at = 0;
+    while (at < buf.length) {
+      const next = parseRequestHead(buf, at, max, head);
+      if (next === INCOMPLETE || next === DECLINE) {
+        this.#driving = false;
+        lane.handOver(this, at === 0 ? buf : buf.subarray(at));
+        return;
+      }
+      at = next;
+      const maxRequests = lane.options.maxRequestsPerSocket;
+      const keepAlive = !head.close && (maxRequests === 0 || this.served + 1 < maxRequests);
+      const exchange = new Exchange(this, new LaneRequest(head, this.socket), keepAlive);
+      this.current = exchange;
+      lane.options.onRequest(exchange.req, exchange);
+      if (this.current !== undefined || this.#waitingDrain || this.#closed) {
+        // Answered later (or the connection is done): keep the rest for then.
+        if (at < buf.length && !this.#closed) this.#pending = buf.subarray(at);
+        this.#driving = false;
+        return;
+      }
+    }
+    this.#driving = false;
+  }
+
+  /** The exchange's response is written: read on, or close. */
+  done(keepAlive: boolean, writable: boolean): void {
+    this.current = undefined;
+    this.served += 1;
+    this.idleSince = this.lane.clock;
+    if (!keepAlive || this.#ended) {
+      this.#shut();
+      return;
+    }
+    if (!writable) {
+      this.#waitingDrain = true;
+      this.socket.once('drain', this.#onDrain);
+      return;
+    }
+    if (!this.#driving) this.#continue();
+  }
+
+  #continue(): void {
+    if (this.#closed || this.current !== undefined) return;
+    const pending = this.#pending;
+    if (this.socket.isPaused()) this.socket.resume();
+    if (pending !== undefined) {
+      this.#pending = undefined;
+      this.#drive(pending);
+    }
+  }
+
+  #shut(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pending = undefined;
+    this.socket.end();
+  }
+}
+
+/**
+ * One request and its response on the lane. To the gateway's request it looks like node's
+ * ServerResponse as far as the abort signal needs (`writableFinished`, `destroyed`, `'close'`).
+ */
+export class Exchange {
+  readonly connection: Connection;
+  readonly req: LaneRequest;
+  keepAlive: boolean;
+  writableFinished = false;
+  destroyed = false;
+  #onClose: (() => void)[] | undefined;
+
+  constructor(connection: Connection, req: LaneRequest, keepAlive: boolean) {
+    this.connection = connection;
+    this.req = req;
+    this.keepAlive = keepAlive;
+    this.#onClose = undefined;
+  }
+
+  once(event: string, listener: () => void): this {
+    if (event !== 'close') return this;
+    if (this.#onClose === undefined) this.#onClose = [listener];
+    else this.#onClose.push(listener);
+    return this;
+  }
+
+  on(event: string, listener: () => void): this {
+    return this.once(event, listener);
+  }
+
+  off(event: string, listener: () => void): this {
+    if (event === 'close' && this.#onClose !== undefined) {
+      const i = this.#onClose.indexOf(listener);
+      if (i !== -1) this.#onClose.splice(i, 1);
+    }
+    return this;
+  }
+
+  removeListener(event: string, listener: () => void): this {
+    return this.off(event, listener);
+  }
+
+  /** The client left before the response was complete. */
+  abort(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.#fireClose();
+  }
+
+  #fireClose(): void {
+    const listeners = this.#onClose;
+    this.#onClose = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener();
+  }
+
+  /**
+   * Writes a response whose body is known (string, bytes, none) in one write. False when the
+   * response needs node (a stream or file body, a 1xx, hop-by-hop or framing headers the app
+   * set itself, a value node would refuse): the caller then writes it through `bridge()`.
+   */
+  writeKnown(parts: FastParts, closing: boolean): boolean {
+    const status = parts.status;
+    if (status < 200 || status > 999) return false;
+    const body = parts.body;
+    let length: number;
+    if (typeof body === 'string') length = Buffer.byteLength(body);
+    else if (body === null) length = 0;
+    else if (body instanceof Uint8Array) length = body.byteLength;
+    else return false;
+    let head = statusLine(status, parts.statusText);
+    const headers = parts.headers;
+    if (headers === undefined) {
+      if (parts.contentType !== undefined) head += `content-type: ${parts.contentType}\r\n`;
+    } else if (headers instanceof FastHeaders) {
+      const record = FastHeaders.record(headers);
+      for (const key in record) {
+        const value = record[key]!;
+        switch (key.length) {
+          case 4:
+            if (key === 'date') return false;
+            break;
+          case 7:
+            if (key === 'trailer') return false;
+            break;
+          case 10:
+            if (key === 'connection' || key === 'keep-alive') return false;
+            break;
+          case 14:
+            if (key === 'content-length') continue;
+            break;
+          case 17:
+            if (key === 'transfer-encoding') return false;
+            break;
+        }
+        if (typeof value === 'string') {
+          if (INVALID_VALUE.test(value)) return false;
+          head += `${key}: ${value}\r\n`;
+        } else {
+          for (const v of value) {
+            if (INVALID_VALUE.test(v)) return false;
+            head += `${key}: ${v}\r\n`;
+          }
+        }
+      }
+    } else return false;
+    // RFC 9110 §8.6: no Content-Length on 204 and 304 (node omits it too).
+    if (status !== 204 && status !== 304) head += `content-length: ${length}\r\n`;
+    const keepAlive = this.keepAlive && !closing;
+    const lane = this.connection.lane;
+    head += `Date: ${httpDate()}\r\n${keepAlive ? lane.keepAliveTail : lane.closeTail}`;
+    const socket = this.connection.socket;
+    const noBody = this.req.method === 'HEAD' || status === 204 || status === 304 || length === 0;
+    let writable: boolean;
+    if (!socket.writable) writable = true;
+    else if (noBody) writable = socket.write(head, 'latin1');
+    else if (typeof body === 'string') writable = socket.write(head + body);
+    else {
+      socket.cork();
+      socket.write(head, 'latin1');
+      writable = socket.write(body as Uint8Array);
+      socket.uncork();
+    }
+    this.#finish(keepAlive, writable);
+    return true;
+  }
+
+  #finish(keepAlive: boolean, writable: boolean): void {
+    this.writableFinished = true;
+    this.#onClose = undefined;
+    this.connection.done(keepAlive, writable);
+  }
+
+  /**
+   * A node ServerResponse on this socket for this one response, for what the lane does not
+   * write itself. When it finishes, the lane reads the next request (or closes, as node would).
+   */
+  bridge(closing: boolean): ServerResponse {
+    const socket = this.connection.socket;
+    const res = new ServerResponse(this.req as unknown as IncomingMessage);
+    const internal = res as ServerResponse & { _keepAliveTimeout: number; _last?: boolean };
+    res.shouldKeepAlive = this.keepAlive && !closing;
+    internal._keepAliveTimeout = this.connection.lane.options.keepAliveTimeout;
+    if (!socket.writable) {
+      // Nothing to write to: a response nobody reads, which reports itself closed.
+      res.destroyed = true;
+      queueMicrotask(() => res.emit('close'));
+      this.abort();
+      return res;
+    }
+    res.assignSocket(socket);
+    // node's server passes the socket's 'drain' on to the response writing to it (a streamed
+    // body waits for it); without node's connection listener, that is this one's job.
+    const drain = (): void => {
+      if (!res.writableFinished) res.emit('drain');
+    };
+    socket.on('drain', drain);
+    res.once('close', () => {
+      socket.off('drain', drain);
+      // node's own close handler (the socket closed first) or ours after finish.
+      if (!this.writableFinished) this.abort();
+    });
+    res.once('finish', () => {
+      socket.off('drain', drain);
+      res.detachSocket(socket);
+      process.nextTick(emitClose, res);
+      this.#finish(res.shouldKeepAlive && internal._last !== true, true);
+    });
+    return res;
+  }
+}
+
+function emitClose(res: ServerResponse): void {
+  const internal = res as ServerResponse & { _closed?: boolean };
+  if (internal._closed === true) return;
+  internal._closed = true;
+  res.destroyed = true;
+  res.emit('close');
+}
