@@ -126,6 +126,18 @@ export function createNodeUpgradeHandler(
       refuseHandshake(socket, refusal);
       return;
     }
+    // An upgrade pipelined behind a request whose response is still being written: the socket
+    // is that response's until it ends (assigning it again threw, uncaught, and took the
+    // process down). Answer the upgrade once node has let go of the socket.
+    const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (pending != null) {
+      pending.once('finish', () =>
+        setImmediate(() => {
+          if (!socket.destroyed) strataUpgrade(req, socket, head);
+        }),
+      );
+      return;
+    }
     // A ServerResponse on the raw socket: refusals go out through the ordinary response writer,
     // and `request.signal` aborts if the client leaves while the app decides.
     const res = new ServerResponse(req);

@@ -26,7 +26,7 @@ import { ResponseCompressor } from './compression/compressor.ts';
 import { compressNodeResponse } from './compression/node-response.ts';
 import { resolveCompressionOptions } from './compression/options.ts';
 import { ServerError } from './errors.ts';
-import { FastLane } from './h1/lane.ts';
+import { type Exchange, FastLane, type LaneRequest } from './h1/lane.ts';
 import { createLaneHandler } from './h1/lane-handler.ts';
 import { resolveServeOptions, type ServeOptions } from './options.ts';
 import { RequestRecord } from './request-metrics.ts';
@@ -266,13 +266,19 @@ export async function serve(
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (requestStarted !== undefined) requestStarted(req);
     if (draining) res.shouldKeepAlive = false;
-    if (metrics !== undefined) {
-      const record = new RequestRecord(metrics, req, res);
-      currentInfo = undefined;
-      route(req, res);
-      record.info = currentInfo;
-      currentInfo = undefined;
-    } else route(req, res);
+    recorded(req, res, route);
+  };
+  // With metrics on, `next` runs inside a RequestRecord that learns the route from the ServeInfo.
+  const recorded = <R>(req: IncomingMessage, res: R, next: (req: IncomingMessage, res: R) => void): void => {
+    if (metrics === undefined) {
+      next(req, res);
+      return;
+    }
+    const record = new RequestRecord(metrics, req, res as unknown as ServerResponse);
+    currentInfo = undefined;
+    next(req, res);
+    record.info = currentInfo;
+    currentInfo = undefined;
   };
   // The server's own refusals, decided from the request alone (the lane asks too, and hands a
   // refused request to `route` for the answer).
@@ -332,6 +338,11 @@ export async function serve(
 
   const createFastLane = (server: Server, fetchApp: App): FastLane => {
     const laneHandler = createLaneHandler(fetchApp, gateway);
+    const laneRoute = (req: IncomingMessage, exchange: Exchange): void => {
+      // A refusal is answered by the node path's own code, on a node response.
+      if (refusal(req) !== 0) route(req, exchange.bridge(draining));
+      else laneHandler(req as unknown as LaneRequest, exchange);
+    };
     return new FastLane({
       server,
       maxHeaderSize: config.maxHeaderSize,
@@ -343,9 +354,7 @@ export async function serve(
       onRequest: (laneReq, exchange) => {
         const req = laneReq as unknown as IncomingMessage;
         if (requestStarted !== undefined) requestStarted(req);
-        // A refusal is answered by the node path's own code, on a node response.
-        if (refusal(req) !== 0) route(req, exchange.bridge(draining));
-        else laneHandler(laneReq, exchange);
+        recorded(req, exchange, laneRoute);
       },
     });
   };
@@ -367,15 +376,14 @@ export async function serve(
   );
   // The fast lane (src/server/h1/): plain bodiless HTTP/1.1 requests of a fetch app without
   // node's request/response streams. The features that live on node's ServerResponse (static
-  // files with sendfile, compression, the access log, metrics, the in-flight cap) keep every
-  // connection on node:http for now.
+  // files with sendfile, compression, the access log, the in-flight cap) keep every connection
+  // on node:http for now.
   const lane =
     config.fastLane &&
     app !== undefined &&
     staticFiles === undefined &&
     compressor === undefined &&
     accessLog === undefined &&
-    metrics === undefined &&
     maxInFlight === 0
       ? createFastLane(server, app)
       : undefined;

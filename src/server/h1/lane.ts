@@ -167,7 +167,7 @@ export class FastLane {
     server.on('connection', (socket: Socket) => this.#accept(socket));
     const seconds = Math.floor(options.keepAliveTimeout / 1000);
     this.keepAliveTail =
-      seconds > 0
+      options.keepAliveTimeout > 0
         ? `Connection: keep-alive\r\nKeep-Alive: timeout=${seconds}${options.maxRequestsPerSocket > 0 ? `, max=${options.maxRequestsPerSocket}` : ''}\r\n\r\n`
         : 'Connection: keep-alive\r\n\r\n';
   }
@@ -178,6 +178,8 @@ export class FastLane {
 
   #accept(socket: Socket): void {
     if (socket.destroyed) return;
+    // The clock stands still while no sweep runs: a new connection must not start in the past.
+    if (this.#sweep === undefined) this.clock = Date.now();
     const connection = new Connection(this, socket);
     this.#connections.add(connection);
     if (this.#sweep === undefined) {
@@ -227,7 +229,15 @@ export class FastLane {
     for (const c of this.#connections) {
       if (c.current === undefined) {
         if (now - c.idleSince > (c.served === 0 ? o.headersTimeout : o.keepAliveTimeout)) c.socket.destroy();
-      } else if (o.idleTimeout > 0 && now - c.activeAt > o.idleTimeout) c.socket.destroy();
+      } else if (o.idleTimeout > 0) {
+        // Inactivity as node's socket timeout sees it: no byte read or written (a streamed
+        // response that keeps moving is active).
+        const bytes = c.socket.bytesRead + c.socket.bytesWritten;
+        if (bytes !== c.seenBytes) {
+          c.seenBytes = bytes;
+          c.activeAt = now;
+        } else if (now - c.activeAt > o.idleTimeout) c.socket.destroy();
+      }
     }
     if (this.#connections.size === 0) this.close();
   }
@@ -239,7 +249,9 @@ export class Connection {
   current: Exchange | undefined;
   served = 0;
   idleSince: number;
+  /** When the sweep last saw bytes move with a response under way, and how many had. */
   activeAt: number;
+  seenBytes = 0;
   #pending: Buffer | undefined;
   #driving = false;
   #ended = false;
@@ -272,7 +284,6 @@ export class Connection {
   }
 
   readonly #onData = (chunk: Buffer): void => {
-    this.activeAt = this.lane.clock;
     if (this.#closed) return;
     const pending = this.#pending;
     if (this.current !== undefined || this.#waitingDrain) {
@@ -330,6 +341,7 @@ export class Connection {
       const keepAlive = !head.close && (maxRequests === 0 || this.served + 1 < maxRequests);
       const exchange = new Exchange(this, new LaneRequest(head, this.socket), keepAlive);
       this.current = exchange;
+      this.activeAt = lane.clock;
       lane.options.onRequest(exchange.req, exchange);
       if (this.current !== undefined || this.#waitingDrain || this.#closed) {
         // Answered later (or the connection is done): keep the rest for then.
@@ -384,6 +396,8 @@ export class Exchange {
   readonly connection: Connection;
   readonly req: LaneRequest;
   keepAlive: boolean;
+  /** The status sent (read by the server's metrics once the exchange reports 'close'). */
+  statusCode = 200;
   writableFinished = false;
   destroyed = false;
   #onClose: (() => void)[] | undefined;
@@ -422,6 +436,11 @@ export class Exchange {
   abort(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.#fireClose();
+  }
+
+  /** @internal */
+  fireClose(): void {
     this.#fireClose();
   }
 
@@ -498,13 +517,16 @@ export class Exchange {
       writable = socket.write(body as Uint8Array);
       socket.uncork();
     }
+    this.statusCode = status;
     this.#finish(keepAlive, writable);
     return true;
   }
 
   #finish(keepAlive: boolean, writable: boolean): void {
     this.writableFinished = true;
-    this.#onClose = undefined;
+    // Like a ServerResponse, the exchange reports 'close' once it is done, on the next tick (the
+    // server's metrics record learns the route after a synchronous answer has been written).
+    if (this.#onClose !== undefined) process.nextTick(closeExchange, this);
     this.connection.done(keepAlive, writable);
   }
 
@@ -515,9 +537,16 @@ export class Exchange {
   bridge(closing: boolean): ServerResponse {
     const socket = this.connection.socket;
     const res = new ServerResponse(this.req as unknown as IncomingMessage);
-    const internal = res as ServerResponse & { _keepAliveTimeout: number; _last?: boolean };
+    const internal = res as ServerResponse & {
+      _keepAliveTimeout: number;
+      _maxRequestsPerSocket: number;
+      _last?: boolean;
+    };
+    const options = this.connection.lane.options;
+    // What node's server sets on each response it makes (parserOnIncoming).
     res.shouldKeepAlive = this.keepAlive && !closing;
-    internal._keepAliveTimeout = this.connection.lane.options.keepAliveTimeout;
+    internal._keepAliveTimeout = options.keepAliveTimeout;
+    internal._maxRequestsPerSocket = options.maxRequestsPerSocket;
     if (!socket.writable) {
       // Nothing to write to: a response nobody reads, which reports itself closed.
       res.destroyed = true;
@@ -539,12 +568,17 @@ export class Exchange {
     });
     res.once('finish', () => {
       socket.off('drain', drain);
+      this.statusCode = res.statusCode;
       res.detachSocket(socket);
       process.nextTick(emitClose, res);
       this.#finish(res.shouldKeepAlive && internal._last !== true, true);
     });
     return res;
   }
+}
+
+function closeExchange(exchange: Exchange): void {
+  exchange.fireClose();
 }
 
 function emitClose(res: ServerResponse): void {

@@ -137,7 +137,10 @@ export function parseRequestHead(
 
   const raw: string[] = [];
   let hosts = 0;
-  let close = minor === 0;
+  // RFC 9112 §9.3: 1.1 persists unless `close`; 1.0 only with `keep-alive`. A `close` anywhere
+  // wins (llhttp would keep a 1.0 connection that says both; closing is the safe reading).
+  let sawClose = false;
+  let sawKeepAlive = false;
   // `end` is the CR of the blank line's CRLF pair's first half: every header line ends at or
   // before it, and the line ending at `end` is the last.
   while (i < end + 2) {
@@ -171,8 +174,8 @@ export function parseRequestHead(
         if (nameIs(buf, nameStart, 'connection')) {
           const option = connectionOption(buf, valueStart, valueEnd);
           if (option === DECLINE) return DECLINE;
-          if (option === 1) close = true;
-          else if (option === 2 && minor === 0) close = false;
+          if (option === 1) sawClose = true;
+          else if (option === 2) sawKeepAlive = true;
         }
         break;
       case 14:
@@ -191,7 +194,7 @@ export function parseRequestHead(
   out.url = latin1(buf, targetStart, targetEnd);
   out.rawHeaders = raw;
   out.minor = minor;
-  out.close = close;
+  out.close = sawClose || (minor === 0 && !sawKeepAlive);
   return end + 4;
 }
 
