@@ -6,6 +6,7 @@ import type { RemoteAddress } from '../gateway/types.ts';
 import { type AccessRecord, combinedLine, timeLocal } from './access-log-line.ts';
 import type { AddressList } from './client-address.ts';
 import { ServerError } from './errors.ts';
+import type { Exchange, LaneRequest } from './h1/lane.ts';
 import { type LoggedResponse, responseClass } from './logged-response.ts';
 import { isWellFormedRequestId, RequestIdGenerator } from './request-id.ts';
 
@@ -218,6 +219,9 @@ export class AccessLog {
   assignId(req: IncomingMessage): string | undefined {
     const header = this.#config.header;
     if (header === undefined) return undefined;
+    // Already given by the fast lane, which then bridged the response to this log's class.
+    const given = (req as { strataRequestId?: string }).strataRequestId;
+    if (given !== undefined) return given;
     const raw = req.rawHeaders;
     const len = header.length;
     let at = -1;
@@ -287,6 +291,40 @@ export class AccessLog {
       referer: headers.referer,
       userAgent: headers['user-agent'],
       requestId: res.strataId,
+    });
+  }
+
+  /**
+   * Starts the line of a request on the fast lane: its id (sent on the response), and the line
+   * written when the exchange ends — unless the response went out bridged, through this log's
+   * response class, which writes its own.
+   */
+  laneRequest(req: LaneRequest, exchange: Exchange): void {
+    const start = performance.now();
+    const id = this.assignId(req as unknown as IncomingMessage);
+    if (id !== undefined) {
+      req.strataRequestId = id;
+      exchange.addHeader(this.#config.header!, id);
+    }
+    exchange.once('close', () => {
+      if (exchange.bridged) return;
+      const remoteOf = this.#context.remoteOf;
+      const headers = req.headers;
+      this.write({
+        remote:
+          remoteOf !== undefined
+            ? remoteOf(req as unknown as IncomingMessage).address
+            : (req.socket.remoteAddress ?? ''),
+        method: req.method,
+        url: req.url,
+        protocol: `HTTP/${req.httpVersion}`,
+        status: exchange.writableFinished ? exchange.statusCode : 499,
+        bytes: exchange.bytes,
+        ms: performance.now() - start,
+        referer: headers.referer,
+        userAgent: headers['user-agent'],
+        requestId: id,
+      });
     });
   }
 

@@ -351,9 +351,11 @@ export async function serve(
       idleTimeout: config.idleTimeout,
       maxRequestsPerSocket: config.maxRequestsPerSocket,
       closing: () => draining,
+      Response: accessLog?.Response,
       onRequest: (laneReq, exchange) => {
         const req = laneReq as unknown as IncomingMessage;
         if (requestStarted !== undefined) requestStarted(req);
+        if (accessLog !== undefined) accessLog.laneRequest(laneReq, exchange);
         recorded(req, exchange, laneRoute);
       },
     });
@@ -376,14 +378,13 @@ export async function serve(
   );
   // The fast lane (src/server/h1/): plain bodiless HTTP/1.1 requests of a fetch app without
   // node's request/response streams. The features that live on node's ServerResponse (static
-  // files with sendfile, compression, the access log, the in-flight cap) keep every connection
-  // on node:http for now.
+  // files with sendfile, compression, the in-flight cap) keep every connection on node:http
+  // for now.
   const lane =
     config.fastLane &&
     app !== undefined &&
     staticFiles === undefined &&
     compressor === undefined &&
-    accessLog === undefined &&
     maxInFlight === 0
       ? createFastLane(server, app)
       : undefined;

@@ -27,6 +27,8 @@ export class LaneRequest {
   readonly socket: Socket;
   readonly complete = true;
   readonly readableFlowing = null;
+  /** The access log's id for this request, once it gave one. */
+  strataRequestId: string | undefined = undefined;
   #headers: IncomingHttpHeaders | undefined;
 
   constructor(head: RequestHead, socket: Socket) {
@@ -108,6 +110,8 @@ export interface LaneOptions {
   maxRequestsPerSocket: number;
   /** True once the server drains: responses say `Connection: close`. */
   closing: () => boolean;
+  /** The class of bridged responses: node's, or the access log's subclass. */
+  Response?: typeof ServerResponse | undefined;
   /** Every request the lane parsed; it must answer through the exchange, once. */
   onRequest: (req: LaneRequest, exchange: Exchange) => void;
 }
@@ -398,6 +402,13 @@ export class Exchange {
   keepAlive: boolean;
   /** The status sent (read by the server's metrics once the exchange reports 'close'). */
   statusCode = 200;
+  /** Body bytes the lane wrote itself (0 for HEAD, 204, 304). */
+  bytes = 0;
+  /** Whether the response went out through `bridge()` (whose response reports for itself). */
+  bridged = false;
+  /** A header every response carries unless the app set it (the access log's request id). */
+  #extraName: string | undefined = undefined;
+  #extraLine = '';
   writableFinished = false;
   destroyed = false;
   #onClose: (() => void)[] | undefined;
@@ -407,6 +418,12 @@ export class Exchange {
     this.req = req;
     this.keepAlive = keepAlive;
     this.#onClose = undefined;
+  }
+
+  /** Sends `name: value` on the response unless the app set `name` itself. */
+  addHeader(name: string, value: string): void {
+    this.#extraName = name;
+    this.#extraLine = `${name}: ${value}\r\n`;
   }
 
   once(event: string, listener: () => void): this {
@@ -466,10 +483,14 @@ export class Exchange {
     else return false;
     let head = statusLine(status, parts.statusText);
     const headers = parts.headers;
+    const extra = this.#extraName;
+    let extraLine = '';
     if (headers === undefined) {
       if (parts.contentType !== undefined) head += `content-type: ${parts.contentType}\r\n`;
+      if (extra !== undefined) extraLine = this.#extraLine;
     } else if (headers instanceof FastHeaders) {
       const record = FastHeaders.record(headers);
+      if (extra !== undefined && record[extra] === undefined) extraLine = this.#extraLine;
       for (const key in record) {
         const value = record[key]!;
         switch (key.length) {
@@ -502,11 +523,14 @@ export class Exchange {
     } else return false;
     // RFC 9110 §8.6: no Content-Length on 204 and 304 (node omits it too).
     if (status !== 204 && status !== 304) head += `content-length: ${length}\r\n`;
+    // After the app's headers and the length, where node's access-logged response puts it.
+    head += extraLine;
     const keepAlive = this.keepAlive && !closing;
     const lane = this.connection.lane;
     head += `Date: ${httpDate()}\r\n${keepAlive ? lane.keepAliveTail : lane.closeTail}`;
     const socket = this.connection.socket;
     const noBody = this.req.method === 'HEAD' || status === 204 || status === 304 || length === 0;
+    if (!noBody) this.bytes = length;
     let writable: boolean;
     if (!socket.writable) writable = true;
     else if (noBody) writable = socket.write(head, 'latin1');
@@ -536,7 +560,9 @@ export class Exchange {
    */
   bridge(closing: boolean): ServerResponse {
     const socket = this.connection.socket;
-    const res = new ServerResponse(this.req as unknown as IncomingMessage);
+    this.bridged = true;
+    const ResponseClass = this.connection.lane.options.Response ?? ServerResponse;
+    const res = new ResponseClass(this.req as unknown as IncomingMessage);
     const internal = res as ServerResponse & {
       _keepAliveTimeout: number;
       _maxRequestsPerSocket: number;

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { App } from '../../../src/app/index.ts';
 import type { App as GatewayApp, ServeInfo } from '../../../src/gateway/index.ts';
@@ -972,6 +975,64 @@ describe('fast lane over raw sockets', () => {
       );
       assert.deepEqual(laneKinds, [false, false]);
     });
+  });
+});
+
+describe('fast lane: with the access log', () => {
+  test('lane requests are logged with status, bytes and id, the id is sent, bridged ones log once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-lane-log-'));
+    const file = join(dir, 'access.log');
+    const kinds: boolean[] = [];
+    const app = {
+      fetch: (request: Request): Response => {
+        const path = new URL(request.url).pathname;
+        if (path === '/stream') return new Response(new Blob(['ab', 'cd']).stream());
+        if (path === '/own-id') return new Response('mine', { headers: { 'x-request-id': 'app-chose' } });
+        return new Response(`id ${request.headers.get('x-request-id')}`);
+      },
+    };
+    try {
+      await withServer(
+        app,
+        {
+          accessLog: { format: 'json', destination: file },
+          onRequestStart: (req) => void kinds.push(req instanceof IncomingMessage),
+        },
+        async (server, list) => {
+          const client = await Client.open(server.port);
+          list.push(client);
+          const plain = await client.request(get('/plain', 'User-Agent: lane-test'));
+          const sentId = header(plain, 'x-request-id');
+          assert.ok(sentId !== undefined && sentId.length > 0, 'the id is sent on a lane response');
+          assert.equal(plain.body, `id ${sentId}`, 'the app saw the id the log writes');
+          const head = await client.request(`HEAD /plain HTTP/1.1\r\nHost: x\r\n\r\n`, { head: true });
+          assert.equal(head.status, 200);
+          const stream = await client.request(get('/stream'));
+          assert.equal(stream.body, 'abcd');
+          const own = await client.request(get('/own-id'));
+          assert.equal(header(own, 'x-request-id'), 'app-chose');
+        },
+      );
+      assert.deepEqual(kinds, [false, false, false, false], 'all four were read by the lane');
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.equal(lines.length, 4, 'one line per request, the bridged stream included');
+      const [plain, head, stream, own] = lines;
+      assert.equal(plain!.url, '/plain');
+      assert.equal(plain!.status, 200);
+      assert.equal(plain!.bytes, Buffer.byteLength(`id ${plain!.requestId}`));
+      assert.equal(plain!.userAgent, 'lane-test');
+      assert.equal(head!.method, 'HEAD');
+      assert.equal(head!.bytes, 0, 'HEAD logs 0 bytes');
+      assert.equal(stream!.url, '/stream');
+      assert.equal(stream!.bytes, 4, 'the bridged stream is logged by the node path, once');
+      assert.equal(own!.status, 200);
+      assert.notEqual(plain!.requestId, head!.requestId, 'every request gets its own id');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
