@@ -188,10 +188,8 @@ export class FastLane {
     this.#connections.add(connection);
     if (this.#sweep === undefined) {
       const o = this.#options;
-      const every = Math.max(
-        25,
-        Math.min(1000, Math.floor(Math.min(o.keepAliveTimeout, o.headersTimeout) / 4)),
-      );
+      const limits = [o.keepAliveTimeout, o.headersTimeout, o.idleTimeout].filter((ms) => ms > 0);
+      const every = Math.max(25, Math.min(1000, Math.floor(Math.min(4000, ...limits) / 4)));
       this.#sweep = setInterval(() => this.#expire(), every);
       this.#sweep.unref();
     }
@@ -232,7 +230,10 @@ export class FastLane {
     const o = this.#options;
     for (const c of this.#connections) {
       if (c.current === undefined) {
-        if (now - c.idleSince > (c.served === 0 ? o.headersTimeout : o.keepAliveTimeout)) c.socket.destroy();
+        // Before the first request headersTimeout, between requests keepAliveTimeout; a 0 is
+        // "no such limit" as in node, and idleTimeout (node's server.timeout) still applies.
+        const limit = (c.served === 0 ? o.headersTimeout : o.keepAliveTimeout) || o.idleTimeout;
+        if (limit > 0 && now - c.idleSince > limit) c.socket.destroy();
       } else if (o.idleTimeout > 0) {
         // Inactivity as node's socket timeout sees it: no byte read or written (a streamed
         // response that keeps moving is active).

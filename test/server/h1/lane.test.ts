@@ -1194,6 +1194,18 @@ describe('fast lane: timeouts', { concurrency: true }, () => {
     });
   });
 
+  test('keepAliveTimeout: 0 means no keep-alive limit (as in node), not "close at once"', async () => {
+    await withServer(makeApp([]), { keepAliveTimeout: 0, headersTimeout: 200 }, async (server, list) => {
+      const client = await Client.open(server.port);
+      list.push(client);
+      await client.request(get('/one'));
+      // Several sweeps (every 50 ms with these timeouts) go by with the connection idle.
+      await sleep(500);
+      assert.equal(client.ended, false, 'still open after 500 ms idle');
+      assert.equal((await client.request(get('/two'))).body, 'path /two');
+    });
+  });
+
   test('a request within keepAliveTimeout of the last response is answered', async () => {
     await withServer(makeApp([]), { keepAliveTimeout: 1000, headersTimeout: 1000 }, async (server, list) => {
       const client = await Client.open(server.port);
