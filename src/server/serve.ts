@@ -341,7 +341,25 @@ export async function serve(
     const laneRoute = (req: IncomingMessage, exchange: Exchange): void => {
       // A refusal is answered by the node path's own code, on a node response.
       if (refusal(req) !== 0) route(req, exchange.bridge(draining));
+      else if (staticFiles !== undefined) laneStatic(staticFiles, req, exchange);
       else laneHandler(req as unknown as LaneRequest, exchange);
+    };
+    // Static files answer on a bridged response, made only when the request names a file; a
+    // request that is not for a file goes on to the app on the lane (or, if the static handler
+    // had already made the response before finding nothing, through node's writer on it).
+    const laneStatic = (files: StaticFiles, req: IncomingMessage, exchange: Exchange): void => {
+      let res: ServerResponse | undefined;
+      files.handle(
+        req,
+        () => {
+          res ??= exchange.bridge(draining);
+          return res;
+        },
+        () => {
+          if (res !== undefined) handler(req, res);
+          else laneHandler(req as unknown as LaneRequest, exchange);
+        },
+      );
     };
     return new FastLane({
       server,
@@ -377,15 +395,10 @@ export async function serve(
     onRequest,
   );
   // The fast lane (src/server/h1/): plain bodiless HTTP/1.1 requests of a fetch app without
-  // node's request/response streams. The features that live on node's ServerResponse (static
-  // files with sendfile, compression, the in-flight cap) keep every connection on node:http
-  // for now.
+  // node's request/response streams. Compression and the in-flight cap, which live on node's
+  // ServerResponse, keep every connection on node:http for now.
   const lane =
-    config.fastLane &&
-    app !== undefined &&
-    staticFiles === undefined &&
-    compressor === undefined &&
-    maxInFlight === 0
+    config.fastLane && app !== undefined && compressor === undefined && maxInFlight === 0
       ? createFastLane(server, app)
       : undefined;
   // WebSockets: the app's fetch decides each upgrade; the RealtimeServer completes it.

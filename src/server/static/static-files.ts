@@ -129,13 +129,23 @@ export class StaticFiles {
     return this.#sendfile ? 'sendfile' : 'stream';
   }
 
-  /** Answers the request if it names a file; otherwise calls `next()`. */
-  handle(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  /**
+   * Answers the request if it names a file; otherwise calls `next()`. `res` may be a function
+   * that makes the response (the fast lane's bridge): it is called only when there is
+   * something to answer, so a request that is not for a file costs no node response.
+   */
+  handle(req: IncomingMessage, res: ServerResponse | (() => ServerResponse), next: () => void): void {
     this.#serve(req, res, next, false);
   }
 
   /** `retried`: the file changed under an earlier attempt at this request, which looked it up again. */
-  #serve(req: IncomingMessage, res: ServerResponse, next: () => void, retried: boolean): void {
+  #serve(
+    req: IncomingMessage,
+    resOrMake: ServerResponse | (() => ServerResponse),
+    next: () => void,
+    retried: boolean,
+  ): void {
+    const res = (): ServerResponse => (typeof resOrMake === 'function' ? resOrMake() : resOrMake);
     const method = req.method;
     if (method !== 'GET' && method !== 'HEAD') {
       next();
@@ -150,15 +160,15 @@ export class StaticFiles {
     }
     const cached = this.#cache.get(pathname);
     if (cached !== undefined && performance.now() - cached.checkedAt < this.#revalidateMs) {
-      this.#send(req, res, next, cached, retried);
+      this.#send(req, res(), next, cached, retried);
       return;
     }
     this.#lookup(pathname).then(
       (found) => {
         if (found === undefined) next();
-        else if (typeof found === 'number') sendStatus(res, found);
-        else if (typeof found === 'string') redirect(res, found, url.slice(pathname.length));
-        else this.#send(req, res, next, found, retried);
+        else if (typeof found === 'number') sendStatus(res(), found);
+        else if (typeof found === 'string') redirect(res(), found, url.slice(pathname.length));
+        else this.#send(req, res(), next, found, retried);
       },
       () => next(),
     );

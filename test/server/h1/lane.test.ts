@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -1030,6 +1030,49 @@ describe('fast lane: with the access log', () => {
       assert.equal(stream!.bytes, 4, 'the bridged stream is logged by the node path, once');
       assert.equal(own!.status, 200);
       assert.notEqual(plain!.requestId, head!.requestId, 'every request gets its own id');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('fast lane: with static files', () => {
+  test('files answer on a bridged response, other paths reach the app on the lane, pipelined in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strata-lane-static-'));
+    writeFileSync(join(dir, 'hello.txt'), 'hello file\n');
+    const kinds: boolean[] = [];
+    try {
+      await withServer(
+        { fetch: (request: Request) => new Response(`app ${new URL(request.url).pathname}`) },
+        { static: dir, onRequestStart: (req) => void kinds.push(req instanceof IncomingMessage) },
+        async (server, list) => {
+          const client = await Client.open(server.port);
+          list.push(client);
+          // The first answer for a file looks it up on disk (async); the others are in the cache.
+          client.write(get('/hello.txt') + get('/api') + get('/hello.txt') + get('/missing.txt'));
+          const answers = [
+            await client.read(),
+            await client.read(),
+            await client.read(),
+            await client.read(),
+          ];
+          assert.deepEqual(
+            answers.map((a) => [a.status, a.body]),
+            [
+              [200, 'hello file\n'],
+              [200, 'app /api'],
+              [200, 'hello file\n'],
+              [200, 'app /missing.txt'],
+            ],
+          );
+          assert.equal(header(answers[0]!, 'content-type'), 'text/plain; charset=utf-8');
+          assert.ok(
+            header(answers[0]!, 'etag') !== undefined || header(answers[0]!, 'last-modified') !== undefined,
+          );
+          assert.equal((await client.request(get('/after'))).body, 'app /after', 'the connection serves on');
+        },
+      );
+      assert.deepEqual(kinds, [false, false, false, false, false], 'every request was read by the lane');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
