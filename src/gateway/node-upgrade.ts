@@ -120,22 +120,24 @@ export function createNodeUpgradeHandler(
   return function strataUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Until a WebSocket owns it, a reset socket must not crash the process.
     socket.on('error', ignore);
-    socket.on('end', destroyOnEnd);
-    const refusal = acceptor.vet(req);
-    if (refusal !== undefined) {
-      refuseHandshake(socket, refusal);
-      return;
-    }
     // An upgrade pipelined behind a request whose response is still being written: the socket
     // is that response's until it ends (assigning it again threw, uncaught, and took the
-    // process down). Answer the upgrade once node has let go of the socket.
+    // process down; a refusal written now would land inside that response). Start over once
+    // node has let go of the socket.
     const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (pending != null) {
       pending.once('finish', () =>
         setImmediate(() => {
+          socket.off('error', ignore);
           if (!socket.destroyed) strataUpgrade(req, socket, head);
         }),
       );
+      return;
+    }
+    socket.on('end', destroyOnEnd);
+    const refusal = acceptor.vet(req);
+    if (refusal !== undefined) {
+      refuseHandshake(socket, refusal);
       return;
     }
     // A ServerResponse on the raw socket: refusals go out through the ordinary response writer,

@@ -266,6 +266,10 @@ export async function serve(
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (requestStarted !== undefined) requestStarted(req);
     if (draining) res.shouldKeepAlive = false;
+    // A connection the lane handed over: node counts from 0, the cap counts every request.
+    if (config.maxRequestsPerSocket > 0 && lane !== undefined) {
+      if (lane.countHandedOver(req.socket) >= config.maxRequestsPerSocket) res.shouldKeepAlive = false;
+    }
     recorded(req, res, route);
   };
   // With metrics on, `next` runs inside a RequestRecord that learns the route from the ServeInfo.

@@ -116,8 +116,12 @@ export interface LaneOptions {
   onRequest: (req: LaneRequest, exchange: Exchange) => void;
 }
 
+// node 24 keeps an idle keep-alive socket this long past keepAliveTimeout (keepAliveTimeoutBuffer).
+const KEEP_ALIVE_BUFFER = 1000;
+
 const kConnection = Symbol('strata.lane');
-type LaneSocket = Socket & { [kConnection]?: Connection };
+const kServed = Symbol('strata.lane.served');
+type LaneSocket = Socket & { [kConnection]?: Connection; [kServed]?: number };
 
 // What node's 'connection' listener is, for the hand-over.
 type ConnectionListener = (this: Server, socket: Socket) => void;
@@ -156,6 +160,7 @@ export class FastLane {
   readonly #nodeListener: ConnectionListener;
   readonly #connections = new Set<Connection>();
   #sweep: NodeJS.Timeout | undefined;
+  #every = 1000;
   /** A coarse clock (ms), advanced by the sweep: idle accounting without a syscall per request. */
   clock = Date.now();
   readonly keepAliveTail: string;
@@ -190,6 +195,7 @@ export class FastLane {
       const o = this.#options;
       const limits = [o.keepAliveTimeout, o.headersTimeout, o.idleTimeout].filter((ms) => ms > 0);
       const every = Math.max(25, Math.min(1000, Math.floor(Math.min(4000, ...limits) / 4)));
+      this.#every = every;
       this.#sweep = setInterval(() => this.#expire(), every);
       this.#sweep.unref();
     }
@@ -199,6 +205,7 @@ export class FastLane {
   handOver(connection: Connection, rest: Buffer | undefined): void {
     this.#connections.delete(connection);
     const socket = connection.socket;
+    socket[kServed] = connection.served;
     this.#nodeListener.call(this.#options.server, socket);
     connection.detach();
     if (socket.isPaused()) socket.resume();
@@ -209,9 +216,26 @@ export class FastLane {
     this.#connections.delete(connection);
   }
 
-  /** Whether a response is under way on `socket` (for the drain's idle check). */
+  /**
+   * Whether a response is under way on `socket` (for the drain's idle check): one the app is
+   * still making, or one the lane wrote that is still in the socket's buffer (a slow reader of
+   * a large body must not be cut off by the drain).
+   */
   busy(socket: Socket): boolean {
-    return (socket as LaneSocket)[kConnection]?.current !== undefined;
+    const connection = (socket as LaneSocket)[kConnection];
+    return connection !== undefined && (connection.current !== undefined || socket.writableLength > 0);
+  }
+
+  /**
+   * For a connection handed to node, the requests it has had in all (the lane's and node's):
+   * node counts its own from 0 after the hand-over, so `maxRequestsPerSocket` is kept here.
+   * Called once per node request; 0 for connections that never were the lane's.
+   */
+  countHandedOver(socket: Socket): number {
+    const before = (socket as LaneSocket)[kServed];
+    if (before === undefined) return 0;
+    (socket as LaneSocket)[kServed] = before + 1;
+    return before + 1;
   }
 
   /** The connections the lane still holds (the drain's deadline destroys them). */
@@ -228,13 +252,26 @@ export class FastLane {
     const now = Date.now();
     this.clock = now;
     const o = this.#options;
+    // The clock is coarse (this sweep's period): a limit is only passed once it is passed by
+    // more than a period. Keep-alive gets node 24's extra second beyond the advertised timeout
+    // (so that a client reusing a connection at the last moment does not meet a close).
+    const slack = this.#every;
     for (const c of this.#connections) {
-      if (c.current === undefined) {
+      const writing = c.socket.writableLength > 0;
+      if (c.current === undefined && !writing) {
         // Before the first request headersTimeout, between requests keepAliveTimeout; a 0 is
         // "no such limit" as in node, and idleTimeout (node's server.timeout) still applies.
-        const limit = (c.served === 0 ? o.headersTimeout : o.keepAliveTimeout) || o.idleTimeout;
-        if (limit > 0 && now - c.idleSince > limit) c.socket.destroy();
-      } else if (o.idleTimeout > 0) {
+        const limit =
+          c.served === 0
+            ? o.headersTimeout || o.idleTimeout
+            : o.keepAliveTimeout > 0
+              ? o.keepAliveTimeout + KEEP_ALIVE_BUFFER
+              : o.idleTimeout;
+        if (limit > 0 && now - c.idleSince > limit + slack) c.socket.destroy();
+      } else {
+        // Still being answered (or its answer is still leaving): idle time starts afterwards.
+        c.idleSince = now;
+        if (o.idleTimeout === 0) continue;
         // Inactivity as node's socket timeout sees it: no byte read or written (a streamed
         // response that keeps moving is active).
         const bytes = c.socket.bytesRead + c.socket.bytesWritten;
@@ -389,7 +426,9 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     this.#pending = undefined;
-    this.socket.end();
+    // As node does after a last response: flush what was written, then close without waiting
+    // for the client's FIN (a client that keeps the connection open must not hold it).
+    this.socket.destroySoon();
   }
 }
 

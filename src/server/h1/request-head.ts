@@ -28,6 +28,9 @@ export interface RequestHead {
   close: boolean;
 }
 
+// node's limit on header lines (its parser answers 431 past it): such heads are node's to refuse.
+const MAX_HEADER_FIELDS = 1000;
+
 const CR = 13;
 const LF = 10;
 const SP = 32;
@@ -181,10 +184,16 @@ export function parseRequestHead(
       case 14:
         if (nameIs(buf, nameStart, 'content-length')) return DECLINE;
         break;
+      case 16:
+        // llhttp reads Proxy-Connection as Connection: so must we, or keep-alive is read two ways.
+        if (nameIs(buf, nameStart, 'proxy-connection')) return DECLINE;
+        break;
       case 17:
         if (nameIs(buf, nameStart, 'transfer-encoding')) return DECLINE;
         break;
     }
+    // node refuses (431) a head with more header lines than this, however small.
+    if (raw.length >= MAX_HEADER_FIELDS * 2) return DECLINE;
     raw.push(latin1(buf, nameStart, nameEnd), latin1(buf, valueStart, valueEnd));
   }
   // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (node's requireHostHeader answers 400).

@@ -1079,6 +1079,123 @@ describe('fast lane: with static files', () => {
   });
 });
 
+// Found in review: each of these failed before its fix.
+describe('fast lane: review findings', { concurrency: true }, () => {
+  const BIG = 'x'.repeat(8 * 1024 * 1024);
+  const bigApp = { fetch: () => new Response(BIG) };
+
+  /** Sends one GET, stops reading for `pauseMs`, then reads to the end; the bytes that arrived. */
+  function slowRead(port: number, pauseMs: number, onSent?: () => void): Promise<number> {
+    return new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let bytes = 0;
+      socket.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (bytes >= BIG.length) socket.destroy();
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => resolve(bytes));
+      socket.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+      socket.pause();
+      onSent?.();
+      setTimeout(() => socket.resume(), pauseMs);
+      setTimeout(() => socket.destroy(), pauseMs + 10_000);
+    });
+  }
+
+  test('a slow reader of a large lane response gets all of it, past keepAliveTimeout', async () => {
+    await withServer(bigApp, { keepAliveTimeout: 300 }, async (server) => {
+      const bytes = await slowRead(server.port, 1500);
+      assert.ok(bytes >= BIG.length, `received ${bytes} of ${BIG.length}+ bytes`);
+    });
+  });
+
+  test('a graceful close waits for a large lane response a slow reader is still taking', async () => {
+    const server = await start(bigApp, {});
+    let closed: Promise<void> | undefined;
+    const bytes = await slowRead(server.port, 1200, () => {
+      setTimeout(() => {
+        closed = server.close();
+      }, 300);
+    });
+    await closed;
+    assert.ok(bytes >= BIG.length, `received ${bytes} of ${BIG.length}+ bytes`);
+  });
+
+  test('a connection reused just before its advertised keep-alive timeout is answered', async () => {
+    await withServer(makeApp([]), { keepAliveTimeout: 1000 }, async (server, list) => {
+      // Staggered over the sweep's period (250 ms here), so that some responses fall just after
+      // a sweep: the coarse clock must not make those connections look idle for longer.
+      const reuse = async (i: number): Promise<string> => {
+        await sleep(i * 40);
+        const c = await Client.open(server.port);
+        list.push(c);
+        assert.match(header(await c.request(get('/one')), 'keep-alive') ?? '', /timeout=1/);
+        await sleep(960);
+        return (await c.request(get('/two'))).body;
+      };
+      const bodies = await Promise.all(Array.from({ length: 8 }, (_, i) => reuse(i)));
+      assert.deepEqual(bodies, Array(8).fill('path /two'));
+    });
+  });
+
+  test('Proxy-Connection is read as node reads it (the connection closes, the pipelined request is not run)', async () => {
+    const data = get('/a', 'Proxy-Connection: close') + get('/b');
+    const seenLane: string[] = [];
+    const seenNode: string[] = [];
+    const [a, b] = [
+      await withAnswers(makeApp(seenLane), {}, data),
+      await withAnswers(makeApp(seenNode), { fastLane: false }, data),
+    ];
+    assert.deepEqual(seenLane, seenNode);
+    assert.equal(statuses(a.text).length, statuses(b.text).length);
+    assert.equal(a.closed, b.closed);
+  });
+
+  test("maxRequestsPerSocket counts the lane's requests after a hand-over to node", async () => {
+    const seen: string[] = [];
+    await withServer(makeApp(seen), { maxRequestsPerSocket: 3 }, async (server, list) => {
+      const client = await Client.open(server.port);
+      list.push(client);
+      assert.equal(header(await client.request(get('/1')), 'connection'), 'keep-alive');
+      assert.equal(header(await client.request(get('/2')), 'connection'), 'keep-alive');
+      // A body: the connection is node's from here on.
+      const third = await client.request('POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nz');
+      assert.equal(header(third, 'connection'), 'close', 'the third request is the last');
+      assert.equal(await client.closed(2000), true);
+    });
+    assert.equal(seen.length, 3);
+  });
+
+  test('more header lines than node allows get what node answers', async () => {
+    const many = Array.from({ length: 1100 }, (_, i) => `a${i}: 1`);
+    const data = get('/', ...many);
+    const [a, b] = [
+      await withAnswers(makeApp([]), {}, data),
+      await withAnswers(makeApp([]), { fastLane: false }, data),
+    ];
+    assert.deepEqual(statuses(a.text), statuses(b.text));
+  });
+
+  test('after its last response the server closes without waiting for the client to end its side', async () => {
+    await withServer(makeApp([]), {}, async (server) => {
+      const socket = connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.on('error', () => {});
+      socket.on('data', () => {});
+      socket.write(get('/', 'Connection: close'));
+      // The client never ends its side and keeps sending.
+      const junk = setInterval(() => socket.writable && socket.write('junk'), 50);
+      try {
+        await within(closed, 2000, 'the server to close the connection');
+      } finally {
+        clearInterval(junk);
+        socket.destroy();
+      }
+    });
+  });
+});
+
 describe('fast lane: client disconnect', () => {
   for (const how of ['destroy', 'end'] as const) {
     test(`the request's signal fires when the client goes away (${how})`, async () => {
