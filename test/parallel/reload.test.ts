@@ -106,7 +106,12 @@ test('max-requests with jitter: workers are recycled under load without a failed
   assert.deepEqual({ non2xx: result.non2xx, errors: result.errors }, { non2xx: 0, errors: 0 });
   assert.ok(result.pids.size >= 4, `requests reached two replacements too (${result.pids.size} pids)`);
   primary.signal('SIGTERM');
-  assert.equal((await primary.exited).code, 0);
+  const exit = await primary.exited;
+  assert.equal(
+    exit.code,
+    0,
+    `the primary's exit (${exit.code ?? exit.signal}); stderr: ${primary.stderr()}; last log lines: ${JSON.stringify(primary.lines.slice(-8))}`,
+  );
 });
 
 test('a burst of SIGHUPs: one reload runs, the rest join the next one; still 0 failures, still 2 workers', async () => {
