@@ -344,8 +344,15 @@ export async function serve(
     const laneHandler = createLaneHandler(fetchApp, gateway);
     const laneRoute = (req: IncomingMessage, exchange: Exchange): void => {
       // A refusal is answered by the node path's own code, on a node response.
-      if (refusal(req) !== 0) route(req, exchange.bridge(draining));
-      else if (staticFiles !== undefined) laneStatic(staticFiles, req, exchange);
+      if (refusal(req) !== 0 || (maxInFlight > 0 && inFlight >= maxInFlight)) {
+        route(req, exchange.bridge(draining));
+        return;
+      }
+      if (maxInFlight > 0) {
+        inFlight += 1;
+        exchange.once('close', requestDone);
+      }
+      if (staticFiles !== undefined) laneStatic(staticFiles, req, exchange);
       else laneHandler(req as unknown as LaneRequest, exchange);
     };
     // Static files answer on a bridged response, made only when the request names a file; a
@@ -399,10 +406,10 @@ export async function serve(
     onRequest,
   );
   // The fast lane (src/server/h1/): plain bodiless HTTP/1.1 requests of a fetch app without
-  // node's request/response streams. Compression and the in-flight cap, which live on node's
-  // ServerResponse, keep every connection on node:http for now.
+  // node's request/response streams. Compression, which lives on node's ServerResponse, keeps
+  // every connection on node:http for now.
   const lane =
-    config.fastLane && app !== undefined && compressor === undefined && maxInFlight === 0
+    config.fastLane && app !== undefined && compressor === undefined
       ? createFastLane(server, app)
       : undefined;
   // WebSockets: the app's fetch decides each upgrade; the RealtimeServer completes it.

@@ -1196,6 +1196,44 @@ describe('fast lane: review findings', { concurrency: true }, () => {
   });
 });
 
+describe('fast lane: maxInFlight', () => {
+  test('the cap holds on the lane and is freed by answers and by clients that leave', async () => {
+    const gates: (() => void)[] = [];
+    let arrived = 0;
+    const app = {
+      fetch: async (request: Request) => {
+        arrived += 1;
+        if (new URL(request.url).pathname === '/slow') await new Promise<void>((r) => gates.push(r));
+        return new Response('done');
+      },
+    };
+    const kinds: boolean[] = [];
+    await withServer(
+      app,
+      { maxInFlight: 1, onRequestStart: (req) => void kinds.push(req instanceof IncomingMessage) },
+      async (server, list) => {
+        const a = await Client.open(server.port);
+        const b = await Client.open(server.port);
+        list.push(a, b);
+        a.write(get('/slow'));
+        await waitFor(() => arrived === 1, 2000, 'the first request in flight');
+        const refused = await b.request(get('/fast'));
+        assert.equal(refused.status, 503, 'over the cap');
+        // The client in flight leaves: its slot is free again.
+        a.destroy();
+        await sleep(50);
+        assert.equal((await b.request(get('/fast'))).status, 200, 'freed by the client that left');
+        assert.equal((await b.request(get('/fast'))).status, 200, 'and by each answer');
+        for (const release of gates) release();
+      },
+    );
+    assert.ok(
+      kinds.every((k) => !k),
+      'all on the lane',
+    );
+  });
+});
+
 describe('fast lane: client disconnect', () => {
   for (const how of ['destroy', 'end'] as const) {
     test(`the request's signal fires when the client goes away (${how})`, async () => {
