@@ -406,12 +406,8 @@ export async function serve(
     onRequest,
   );
   // The fast lane (src/server/h1/): plain bodiless HTTP/1.1 requests of a fetch app without
-  // node's request/response streams. Compression, which lives on node's ServerResponse, keeps
-  // every connection on node:http for now.
-  const lane =
-    config.fastLane && app !== undefined && compressor === undefined
-      ? createFastLane(server, app)
-      : undefined;
+  // node's request/response streams (everything else on a node ServerResponse per response).
+  const lane = config.fastLane && app !== undefined ? createFastLane(server, app) : undefined;
   // WebSockets: the app's fetch decides each upgrade; the RealtimeServer completes it.
   const realtime =
     app === undefined

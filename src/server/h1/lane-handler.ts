@@ -28,10 +28,8 @@ export function createLaneHandler(
       return;
     }
     const closing = options.closing === true;
-    if (options.encoder === undefined) {
-      const parts = FastResponse.parts(result);
-      if (parts !== undefined && exchange.writeKnown(parts, closing)) return;
-    }
+    const parts = FastResponse.parts(result);
+    if (parts !== undefined && exchange.writeKnown(parts, closing, options.encoder)) return;
     const res: ServerResponse = exchange.bridge(closing);
     const nodeReq = req as unknown as IncomingMessage;
     try {

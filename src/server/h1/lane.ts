@@ -1,6 +1,7 @@
-import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, Server } from 'node:http';
 import { ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { BodyEncoder } from '../../gateway/body-encoder.ts';
 import { FastHeaders } from '../../gateway/fast-headers.ts';
 import type { FastParts } from '../../gateway/fast-response.ts';
 import { DECLINE, INCOMPLETE, parseRequestHead, type RequestHead } from './request-head.ts';
@@ -512,27 +513,53 @@ export class Exchange {
    * response needs node (a stream or file body, a 1xx, hop-by-hop or framing headers the app
    * set itself, a value node would refuse): the caller then writes it through `bridge()`.
    */
-  writeKnown(parts: FastParts, closing: boolean): boolean {
+  writeKnown(parts: FastParts, closing: boolean, encoder?: BodyEncoder): boolean {
     const status = parts.status;
     if (status < 200 || status > 999) return false;
-    const body = parts.body;
+    let body = parts.body;
     let length: number;
     if (typeof body === 'string') length = Buffer.byteLength(body);
     else if (body === null) length = 0;
     else if (body instanceof Uint8Array) length = body.byteLength;
     else return false;
-    let head = statusLine(status, parts.statusText);
     const headers = parts.headers;
+    let record: Record<string, string | string[] | number | undefined> | undefined;
+    if (headers instanceof FastHeaders) record = FastHeaders.record(headers);
+    else if (headers !== undefined) return false;
+    if (
+      encoder !== undefined &&
+      body !== null &&
+      this.req.method !== 'HEAD' &&
+      status !== 204 &&
+      status !== 304
+    ) {
+      // The server's compression edits a copy of the headers (a FastHeaders record may be shared
+      // by several responses), exactly as on the node path; its edits (Vary) stand even when it
+      // leaves the body as it is.
+      const copy: OutgoingHttpHeaders =
+        record !== undefined
+          ? { ...record }
+          : parts.contentType !== undefined
+            ? { 'content-type': parts.contentType }
+            : {};
+      const out = encoder.encodeKnown(this.req as unknown as IncomingMessage, status, copy, body);
+      if (out !== body) {
+        body = out;
+        length = typeof out === 'string' ? Buffer.byteLength(out) : out.byteLength;
+      }
+      record = copy;
+    }
+    let head = statusLine(status, parts.statusText);
     const extra = this.#extraName;
     let extraLine = '';
-    if (headers === undefined) {
+    if (record === undefined) {
       if (parts.contentType !== undefined) head += `content-type: ${parts.contentType}\r\n`;
       if (extra !== undefined) extraLine = this.#extraLine;
-    } else if (headers instanceof FastHeaders) {
-      const record = FastHeaders.record(headers);
+    } else {
       if (extra !== undefined && record[extra] === undefined) extraLine = this.#extraLine;
       for (const key in record) {
-        const value = record[key]!;
+        const value = record[key];
+        if (value === undefined) continue;
         switch (key.length) {
           case 4:
             if (key === 'date') return false;
@@ -553,14 +580,15 @@ export class Exchange {
         if (typeof value === 'string') {
           if (INVALID_VALUE.test(value)) return false;
           head += `${key}: ${value}\r\n`;
-        } else {
+        } else if (typeof value === 'number') head += `${key}: ${value}\r\n`;
+        else {
           for (const v of value) {
             if (INVALID_VALUE.test(v)) return false;
             head += `${key}: ${v}\r\n`;
           }
         }
       }
-    } else return false;
+    }
     // RFC 9110 §8.6: no Content-Length on 204 and 304 (node omits it too).
     if (status !== 204 && status !== 304) head += `content-length: ${length}\r\n`;
     // After the app's headers and the length, where node's access-logged response puts it.

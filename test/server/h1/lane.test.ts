@@ -1234,6 +1234,49 @@ describe('fast lane: maxInFlight', () => {
   });
 });
 
+describe('fast lane: with compression', () => {
+  test('known bodies are compressed on the lane byte for byte as on node, Vary and all', async () => {
+    const big = JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ i, name: `item ${i}` })) });
+    const app = {
+      fetch: (request: Request): Response => {
+        const path = new URL(request.url).pathname;
+        if (path === '/big') return new Response(big, { headers: { 'content-type': 'application/json' } });
+        if (path === '/bytes')
+          return new Response(new TextEncoder().encode(big), { headers: { 'content-type': 'text/plain' } });
+        if (path === '/etag')
+          return new Response(big, { headers: { 'content-type': 'application/json', etag: '"v1"' } });
+        return new Response('small', { headers: { 'content-type': 'text/plain' } });
+      },
+    };
+    const kinds: boolean[] = [];
+    const lane = await start(app, {
+      compression: true,
+      onRequestStart: (req) => void kinds.push(req instanceof IncomingMessage),
+    });
+    const node = await start(app, { compression: true, fastLane: false });
+    try {
+      for (const [path, encoding] of [
+        ['/big', 'gzip'],
+        ['/big', 'br'],
+        ['/bytes', 'deflate'],
+        ['/etag', 'gzip'],
+        ['/small', 'gzip'],
+        ['/big', 'identity'],
+      ] as const) {
+        const data = get(path, `Accept-Encoding: ${encoding}`, 'Connection: close');
+        const [a, b] = await Promise.all([
+          rawRequest(lane.port, data, { timeoutMs: 2000 }),
+          rawRequest(node.port, data, { timeoutMs: 2000 }),
+        ]);
+        assert.equal(normalized(a), normalized(b), `${path} with ${encoding}`);
+      }
+      assert.ok(kinds.length === 6 && kinds.every((k) => !k), 'all six were read by the lane');
+    } finally {
+      await Promise.all([lane.close(), node.close()]);
+    }
+  });
+});
+
 describe('fast lane: client disconnect', () => {
   for (const how of ['destroy', 'end'] as const) {
     test(`the request's signal fires when the client goes away (${how})`, async () => {
