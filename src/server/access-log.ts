@@ -270,7 +270,6 @@ export class AccessLog {
   record(res: LoggedResponse): void {
     const req = res.req;
     const ms = performance.now() - res.strataStart;
-    const remoteOf = this.#context.remoteOf;
     const status = res.headersSent ? res.statusCode : res.strataRefused !== 0 ? res.strataRefused : 499;
     let bytes = res.strataBytes;
     if (req.method === 'HEAD' || status === 204 || status === 304 || status < 200) bytes = 0;
@@ -279,6 +278,18 @@ export class AccessLog {
       const length = Number(res.getHeader('content-length'));
       if (length > 0) bytes = length;
     }
+    this.#request(req, status, bytes, ms, res.strataId);
+  }
+
+  /** The line of a request: what it asked, and how it was answered. */
+  #request(
+    req: IncomingMessage,
+    status: number,
+    bytes: number,
+    ms: number,
+    requestId: string | undefined,
+  ): void {
+    const remoteOf = this.#context.remoteOf;
     const headers = req.headers;
     this.write({
       remote: remoteOf !== undefined ? remoteOf(req).address : (req.socket.remoteAddress ?? ''),
@@ -290,7 +301,7 @@ export class AccessLog {
       ms,
       referer: headers.referer,
       userAgent: headers['user-agent'],
-      requestId: res.strataId,
+      requestId,
     });
   }
 
@@ -308,23 +319,13 @@ export class AccessLog {
     }
     exchange.once('close', () => {
       if (exchange.bridged) return;
-      const remoteOf = this.#context.remoteOf;
-      const headers = req.headers;
-      this.write({
-        remote:
-          remoteOf !== undefined
-            ? remoteOf(req as unknown as IncomingMessage).address
-            : (req.socket.remoteAddress ?? ''),
-        method: req.method,
-        url: req.url,
-        protocol: `HTTP/${req.httpVersion}`,
-        status: exchange.writableFinished ? exchange.statusCode : 499,
-        bytes: exchange.bytes,
-        ms: performance.now() - start,
-        referer: headers.referer,
-        userAgent: headers['user-agent'],
-        requestId: id,
-      });
+      this.#request(
+        req as unknown as IncomingMessage,
+        exchange.writableFinished ? exchange.statusCode : 499,
+        exchange.bytes,
+        performance.now() - start,
+        id,
+      );
     });
   }
 

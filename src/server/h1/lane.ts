@@ -440,7 +440,7 @@ export class Connection {
 export class Exchange {
   readonly connection: Connection;
   readonly req: LaneRequest;
-  keepAlive: boolean;
+  readonly keepAlive: boolean;
   /** The status sent (read by the server's metrics once the exchange reports 'close'). */
   statusCode = 200;
   /** Body bytes the lane wrote itself (0 for HEAD, 204, 304). */
@@ -526,13 +526,9 @@ export class Exchange {
     let record: Record<string, string | string[] | number | undefined> | undefined;
     if (headers instanceof FastHeaders) record = FastHeaders.record(headers);
     else if (headers !== undefined) return false;
-    if (
-      encoder !== undefined &&
-      body !== null &&
-      this.req.method !== 'HEAD' &&
-      status !== 204 &&
-      status !== 304
-    ) {
+    // RFC 9110 §9.3.2, §15.3.5, §15.4.5: no body for HEAD, 204 and 304.
+    const bodyless = this.req.method === 'HEAD' || status === 204 || status === 304;
+    if (encoder !== undefined && body !== null && !bodyless) {
       // The server's compression edits a copy of the headers (a FastHeaders record may be shared
       // by several responses), exactly as on the node path; its edits (Vary) stand even when it
       // leaves the body as it is.
@@ -597,7 +593,7 @@ export class Exchange {
     const lane = this.connection.lane;
     head += `Date: ${httpDate()}\r\n${keepAlive ? lane.keepAliveTail : lane.closeTail}`;
     const socket = this.connection.socket;
-    const noBody = this.req.method === 'HEAD' || status === 204 || status === 304 || length === 0;
+    const noBody = bodyless || length === 0;
     if (!noBody) this.bytes = length;
     let writable: boolean;
     if (!socket.writable) writable = true;

@@ -80,6 +80,11 @@ const PRECOMPRESSED: [suffix: string, encoding: Precompressed][] = [
   ['.gz', 'gzip'],
 ];
 
+/** The response `handle` was given, or the one its factory makes (called only when needed). */
+function responseOf(res: ServerResponse | (() => ServerResponse)): ServerResponse {
+  return typeof res === 'function' ? res() : res;
+}
+
 /**
  * Serves files from a directory on node `req`/`res`, before the app and without building a
  * `Request`: ETag and Last-Modified with 304/412, byte ranges (206, multipart, 416), HEAD,
@@ -145,7 +150,6 @@ export class StaticFiles {
     next: () => void,
     retried: boolean,
   ): void {
-    const res = (): ServerResponse => (typeof resOrMake === 'function' ? resOrMake() : resOrMake);
     const method = req.method;
     if (method !== 'GET' && method !== 'HEAD') {
       next();
@@ -160,15 +164,16 @@ export class StaticFiles {
     }
     const cached = this.#cache.get(pathname);
     if (cached !== undefined && performance.now() - cached.checkedAt < this.#revalidateMs) {
-      this.#send(req, res(), next, cached, retried);
+      this.#send(req, responseOf(resOrMake), next, cached, retried);
       return;
     }
     this.#lookup(pathname).then(
       (found) => {
         if (found === undefined) next();
-        else if (typeof found === 'number') sendStatus(res(), found);
-        else if (typeof found === 'string') redirect(res(), found, url.slice(pathname.length));
-        else this.#send(req, res(), next, found, retried);
+        else if (typeof found === 'number') sendStatus(responseOf(resOrMake), found);
+        else if (typeof found === 'string')
+          redirect(responseOf(resOrMake), found, url.slice(pathname.length));
+        else this.#send(req, responseOf(resOrMake), next, found, retried);
       },
       () => next(),
     );
