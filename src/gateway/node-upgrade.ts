@@ -2,7 +2,7 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { badResponse } from './errors.ts';
-import { type NodeAdapterOptions, NodeServeInfo } from './node.ts';
+import { callFetch, type NodeAdapterOptions, NodeServeInfo } from './node.ts';
 import { NodeRequest } from './node-request.ts';
 import { writeResponse } from './node-response.ts';
 import type { App, ServeInfo } from './types.ts';
@@ -117,6 +117,7 @@ export function createNodeUpgradeHandler(
   acceptor: WebSocketAcceptor,
 ): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   const onError = options.onError;
+  const failed = (req: IncomingMessage, res: ServerResponse, err: unknown): void => onError(err, req, res);
   return function strataUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Until a WebSocket owns it, a reset socket must not crash the process.
     socket.on('error', ignore);
@@ -175,16 +176,6 @@ export function createNodeUpgradeHandler(
         onError(err, req, res);
       }
     };
-    let result: Response | Promise<Response>;
-    try {
-      result = app.fetch(request, info);
-    } catch (err) {
-      onError(err, req, res);
-      return;
-    }
-    if (result instanceof Response) settle(result);
-    else if (result !== null && typeof (result as Promise<Response>)?.then === 'function') {
-      (result as Promise<Response>).then(settle, (err: unknown) => onError(err, req, res));
-    } else onError(badResponse(result), req, res);
+    callFetch(app, request, info, req, res, (_req, _res, result) => settle(result), failed);
   };
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { badResponse } from '../../gateway/errors.ts';
 import { FastResponse } from '../../gateway/fast-response.ts';
-import { type NodeAdapterOptions, NodeServeInfo } from '../../gateway/node.ts';
+import { callFetch, type NodeAdapterOptions, NodeServeInfo } from '../../gateway/node.ts';
 import { NodeRequest } from '../../gateway/node-request.ts';
 import { writeResponse } from '../../gateway/node-response.ts';
 import type { App } from '../../gateway/types.ts';
@@ -47,19 +47,6 @@ export function createLaneHandler(
     ) as unknown as Request;
     const info = new NodeServeInfo(nodeReq, options);
     if (onServeInfo !== undefined) onServeInfo(info);
-    let result: Response | Promise<Response>;
-    try {
-      result = app.fetch(request, info);
-    } catch (err) {
-      fail(req, exchange, err);
-      return;
-    }
-    if (result instanceof Response) settle(req, exchange, result);
-    else if (result !== null && typeof (result as Promise<Response>)?.then === 'function') {
-      (result as Promise<Response>).then(
-        (value) => settle(req, exchange, value),
-        (err: unknown) => fail(req, exchange, err),
-      );
-    } else fail(req, exchange, badResponse(result));
+    callFetch(app, request, info, req, exchange, settle, fail);
   };
 }
