@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { getRaw } from '../fixtures/http.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'src', 'cli', 'main.ts');
@@ -172,30 +173,18 @@ test('a port in use gives STRATA_ERR_PORT_IN_USE naming the port', async () => {
 });
 
 test('--compress turns compression on with the defaults', async () => {
-  const { request } = await import('node:http');
   const { gunzipSync } = await import('node:zlib');
   const path = `/${'a'.repeat(1100)}`;
-  const getGzip = (url: string) =>
-    new Promise<{ encoding: string | undefined; body: Buffer }>((resolve, reject) => {
-      request(url + path, { headers: { 'accept-encoding': 'gzip' }, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }),
-        );
-      })
-        .on('error', reject)
-        .end();
-    });
+  const getGzip = (url: string) => getRaw(url + path, { 'accept-encoding': 'gzip' });
   const expected = JSON.stringify({ kind: 'app', path });
   const on = await start([join(APPS, 'fetch-app.ts'), '--compress']);
   const off = await start([join(APPS, 'fetch-app.ts')]);
   try {
     const compressed = await getGzip(on.url);
-    assert.equal(compressed.encoding, 'gzip');
+    assert.equal(compressed.headers['content-encoding'], 'gzip');
     assert.equal(gunzipSync(compressed.body).toString(), expected);
     const plain = await getGzip(off.url);
-    assert.equal(plain.encoding, undefined);
+    assert.equal(plain.headers['content-encoding'], undefined);
     assert.equal(plain.body.toString(), expected);
   } finally {
     await Promise.all([stop(on.child), stop(off.child)]);

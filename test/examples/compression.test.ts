@@ -4,22 +4,13 @@ import { test } from 'node:test';
 import { createGunzip, zstdDecompressSync } from 'node:zlib';
 import app from '../../examples/compression/app.ts';
 import { serve } from '../../src/server/index.ts';
+import { getRaw } from '../fixtures/http.ts';
 
 test('examples/compression: the report is compressed, the events arrive one by one, decodable', async () => {
   const server = await serve(app, { port: 0, logger: false, compression: true });
   try {
-    const report = await new Promise<{ encoding: string | undefined; body: Buffer }>((resolve, reject) => {
-      request(`${server.url}/report`, { headers: { 'accept-encoding': 'zstd' }, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }),
-        );
-      })
-        .on('error', reject)
-        .end();
-    });
-    assert.equal(report.encoding, 'zstd');
+    const report = await getRaw(`${server.url}/report`, { 'accept-encoding': 'zstd' });
+    assert.equal(report.headers['content-encoding'], 'zstd');
     assert.equal(JSON.parse(zstdDecompressSync(report.body).toString()).rows.length, 200);
 
     const events = await new Promise<string[]>((resolve, reject) => {

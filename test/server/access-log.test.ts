@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -13,9 +12,11 @@ import { ACCESS_LOG_DEFAULTS, type AccessLogOptions } from '../../src/server/acc
 import { escapeLogValue, timeLocal } from '../../src/server/access-log-line.ts';
 import { type ServeOptions, type StrataServer, serve } from '../../src/server/index.ts';
 import { isWellFormedRequestId, RequestIdGenerator } from '../../src/server/request-id.ts';
+import { startCli, stopCli } from '../fixtures/cli.ts';
 import { rawRequest, waitFor } from '../fixtures/http.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+const FETCH_APP = join(ROOT, 'test', 'fixtures', 'apps', 'fetch-app.ts');
 const dir = mkdtempSync(join(tmpdir(), 'strata-access-log-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
@@ -748,31 +749,15 @@ describe('buffering', () => {
 
 describe('strata serve', () => {
   test('--access-log json writes its lines to stdout beside the server log, flushed on SIGTERM', async (t) => {
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'src', 'cli', 'main.ts'),
-        'serve',
-        join(ROOT, 'test', 'fixtures', 'apps', 'fetch-app.ts'),
-        '--access-log',
-        'json',
-        '--port',
-        '0',
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const cli = await startCli([FETCH_APP, '--access-log', 'json']);
     t.after(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
     });
-    let out = '';
-    child.stdout!.on('data', (c) => (out += c));
-    await waitFor(() => /"url":"http:\/\/[^"]+"/.test(out), 10_000, 'strata serve to listen');
-    const url = /"url":"(http:\/\/[^"]+)"/.exec(out)![1]!;
+    const url = cli.url;
     const res = await fetch(`${url}/hello?from=cli`, { headers: { 'user-agent': 'cli-test' } });
     assert.equal(res.status, 200);
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    assert.equal(await stopCli(cli.child), 0);
+    const out = cli.stdout();
     const access = out
       .split('\n')
       .filter((l) => l.startsWith('{'))
@@ -788,26 +773,12 @@ describe('strata serve', () => {
 describe('file rotation', () => {
   test('SIGUSR1 reopens the file: after a rename, new lines go to a new file (strata serve)', async (t) => {
     const file = join(dir, 'rotated.log');
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'src', 'cli', 'main.ts'),
-        'serve',
-        join(ROOT, 'test', 'fixtures', 'apps', 'fetch-app.ts'),
-        '--port',
-        '0',
-        '--access-log-file',
-        file,
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const cli = await startCli([FETCH_APP, '--access-log-file', file]);
+    const child = cli.child;
     t.after(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
-    let out = '';
-    child.stdout!.on('data', (c) => (out += c));
-    await waitFor(() => /"url":"http:\/\/[^"]+"/.test(out), 10_000, 'strata serve to listen');
-    const url = /"url":"(http:\/\/[^"]+)"/.exec(out)![1]!;
+    const url = cli.url;
 
     assert.equal((await fetch(`${url}/before`)).status, 200);
     await waitFor(() => readFileSync(file, 'utf8').includes('/before'), 5000, 'the first line');
@@ -831,9 +802,7 @@ describe('file rotation', () => {
       5000,
       'a line in the new file',
     );
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+    await stopCli(child);
     const old = readFileSync(`${file}.1`, 'utf8');
     const fresh = readFileSync(file, 'utf8');
     assert.match(old, /"GET \/before HTTP\/1.1" 200/);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { type IncomingHttpHeaders, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ import {
   serve,
   varyWithAcceptEncoding,
 } from '../../src/server/index.ts';
-import { waitFor } from '../fixtures/http.ts';
+import { getRaw as get, waitFor } from '../fixtures/http.ts';
 
 const CODINGS: ContentCoding[] = ['zstd', 'br', 'gzip', 'deflate'];
 const JSON_BODY = JSON.stringify(
@@ -63,28 +63,6 @@ function decoder(coding: string): Transform {
   if (coding === 'br') return createBrotliDecompress();
   if (coding === 'gzip') return createGunzip();
   return createInflate();
-}
-
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** A plain node:http request: unlike fetch, it leaves the body encoded. */
-function get(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 function textStream(chunks: string[]): ReadableStream<Uint8Array> {
