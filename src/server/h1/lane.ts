@@ -434,8 +434,9 @@ export class Connection {
 }
 
 /**
- * One request and its response on the lane. To the gateway's request it looks like node's
- * ServerResponse as far as the abort signal needs (`writableFinished`, `destroyed`, `'close'`).
+ * One request and its response on the lane. To the gateway's request, the metrics record and
+ * the access log it looks like node's ServerResponse as far as they read one
+ * (`writableFinished`, `destroyed`, `statusCode`, `once('close')`).
  */
 export class Exchange {
   readonly connection: Connection;
@@ -472,22 +473,6 @@ export class Exchange {
     if (this.#onClose === undefined) this.#onClose = [listener];
     else this.#onClose.push(listener);
     return this;
-  }
-
-  on(event: string, listener: () => void): this {
-    return this.once(event, listener);
-  }
-
-  off(event: string, listener: () => void): this {
-    if (event === 'close' && this.#onClose !== undefined) {
-      const i = this.#onClose.indexOf(listener);
-      if (i !== -1) this.#onClose.splice(i, 1);
-    }
-    return this;
-  }
-
-  removeListener(event: string, listener: () => void): this {
-    return this.off(event, listener);
   }
 
   /** The client left before the response was complete. */
