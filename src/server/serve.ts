@@ -284,12 +284,13 @@ export async function serve(
     record.info = currentInfo;
     currentInfo = undefined;
   };
-  // The server's own refusals, decided from the request alone (the lane asks too, and hands a
-  // refused request to `route` for the answer).
+  // The server's own refusals, decided before the request goes further (the lane asks too, and
+  // hands a refused request to `route` for the answer).
   const OVERLOADED = 1;
   const FORBIDDEN = 2;
   const MISDIRECTED = 3;
   const URI_TOO_LONG = 4;
+  const AT_CAPACITY = 5;
   const refusal = (req: IncomingMessage): number => {
     if (monitor?.underPressure === true) return OVERLOADED;
     if (allowList !== undefined || denyList !== undefined) {
@@ -299,6 +300,7 @@ export async function serve(
     }
     if (hostAllowed !== undefined && !hostAllowed(req.rawHeaders)) return MISDIRECTED;
     if (req.url!.length > maxUrlLength) return URI_TOO_LONG;
+    if (maxInFlight > 0 && inFlight >= maxInFlight) return AT_CAPACITY;
     return 0;
   };
   const route = (req: IncomingMessage, res: ServerResponse): void => {
@@ -319,13 +321,12 @@ export async function serve(
         res.shouldKeepAlive = false;
         sendPlain(res, 414, `The request target is longer than ${maxUrlLength} bytes`);
         return;
-    }
-    if (maxInFlight > 0) {
-      if (inFlight >= maxInFlight) {
+      case AT_CAPACITY:
         res.setHeader('retry-after', retryAfter);
         sendPlain(res, 503, 'The server is at its concurrency limit; retry shortly');
         return;
-      }
+    }
+    if (maxInFlight > 0) {
       inFlight += 1;
       res.once('close', requestDone);
     }
@@ -344,7 +345,7 @@ export async function serve(
     const laneHandler = createLaneHandler(fetchApp, gateway);
     const laneRoute = (req: IncomingMessage, exchange: Exchange): void => {
       // A refusal is answered by the node path's own code, on a node response.
-      if (refusal(req) !== 0 || (maxInFlight > 0 && inFlight >= maxInFlight)) {
+      if (refusal(req) !== 0) {
         route(req, exchange.bridge(draining));
         return;
       }
