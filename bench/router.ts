@@ -1,5 +1,5 @@
 /**
- * router: ns per lookup over every route of shared/data/github-api-routes.txt (203 GitHub API
+ * router: ns per lookup over every route of test/fixtures/routes/github-api-routes.txt (203 GitHub API
  * routes, params filled in with realistic values), strata's Router (src/app/router) beside
  * find-my-way, koa-tree-router, memoirist, rou3 and Hono's RegExpRouter and TrieRouter, all in
  * the same run.
@@ -36,7 +36,7 @@ const BATCHES = 4;
 const PASSES = 200;
 const WARMUP_PASSES = 100;
 
-const file = join(import.meta.dirname, '..', '..', 'shared', 'data', 'github-api-routes.txt');
+const file = join(import.meta.dirname, '..', 'test', 'fixtures', 'routes', 'github-api-routes.txt');
 const routes = readFileSync(file, 'utf8')
   .trim()
   .split('\n')

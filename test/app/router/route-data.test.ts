@@ -1,5 +1,5 @@
 /**
- * Every route of the three route sets in shared/data resolves to its own value with its own
+ * Every route of the three route sets in test/fixtures/routes (copied from the project's shared data) resolves to its own value with its own
  * params (filled with generated values, some needing percent-decoding), and near misses
  * (an extra or a missing segment, a trailing slash, another method) do not resolve to it.
  */
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { MALFORMED, Router } from '../../../src/app/router/index.ts';
 
-const DATA = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'data');
+const DATA = join(import.meta.dirname, '..', '..', 'fixtures', 'routes');
 const FILES = ['github-api-routes.txt', 'parse-api-routes.txt', 'static-routes.txt'];
 
 /** Values for route `index`: plain, with reserved characters, with non-ASCII, by turns. */
