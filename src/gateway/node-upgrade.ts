@@ -64,8 +64,12 @@ class NodeUpgradeInfo extends NodeServeInfo {
   }
 }
 
+// The status a handshake was refused with on each socket, for the report of how it ended.
+const refusedWith = new WeakMap<Duplex, number>();
+
 /** Writes a refusal straight to the socket (nothing has been read past the head) and closes it. */
 export function refuseHandshake(socket: Duplex, refusal: HandshakeRefusal): void {
+  refusedWith.set(socket, refusal.status);
   // node removed its own error listener at the upgrade: a reset during the answer must not throw.
   if (!socket.listeners('error').includes(ignore)) socket.on('error', ignore);
   if (!socket.writable) {
@@ -85,6 +89,8 @@ function statusText(status: number): string {
       return 'Bad Request';
     case 403:
       return 'Forbidden';
+    case 413:
+      return 'Content Too Large';
     case 426:
       return 'Upgrade Required';
     case 503:
@@ -96,6 +102,14 @@ function statusText(status: number): string {
 
 function ignore(): void {}
 
+function discardBody(response: Response): void {
+  try {
+    response.body?.cancel().catch(ignore);
+  } catch {
+    // A body already used or locked: nothing to release.
+  }
+}
+
 // node:http sockets allow half-open connections: a client that leaves while the app decides
 // only ends its side. Nothing more can come from it, so close ours (and `request.signal` aborts).
 function destroyOnEnd(this: Duplex): void {
@@ -106,7 +120,10 @@ function destroyOnEnd(this: Duplex): void {
  * Turns a strata app into a node `upgrade` listener. The handshake is vetted first; then the
  * app runs like for any request (its middleware can refuse with 401/403). If it returns the
  * response of `info.upgrade(...)`, `acceptor` completes the handshake; any other response is
- * written to the socket, which is then closed.
+ * written to the socket, which is then closed — except a successful (2xx) one, which means the
+ * route has no WebSocket handler: that is a `400` (RFC 6455 §4.2.2), never a `200` a client
+ * could take for an accepted handshake. `ended`, when given, is told once how the handshake
+ * ended: `101`, the refusal's or the response's status, or `499` when the client left first.
  *
  * @example
  * server.on('upgrade', createNodeUpgradeHandler(app, gatewayOptions, realtime));
@@ -115,10 +132,15 @@ export function createNodeUpgradeHandler(
   app: App,
   options: NodeAdapterOptions,
   acceptor: WebSocketAcceptor,
-): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+): (req: IncomingMessage, socket: Duplex, head: Buffer, ended?: (status: number) => void) => void {
   const onError = options.onError;
   const failed = (req: IncomingMessage, res: ServerResponse, err: unknown): void => onError(err, req, res);
-  return function strataUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  return function strataUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    ended?: (status: number) => void,
+  ): void {
     // Until a WebSocket owns it, a reset socket must not crash the process.
     socket.on('error', ignore);
     // An upgrade pipelined behind a request whose response is still being written: the socket
@@ -130,15 +152,23 @@ export function createNodeUpgradeHandler(
       pending.once('finish', () =>
         setImmediate(() => {
           socket.off('error', ignore);
-          if (!socket.destroyed) strataUpgrade(req, socket, head);
+          if (!socket.destroyed) strataUpgrade(req, socket, head, ended);
+          else ended?.(499);
         }),
       );
       return;
     }
+    let reported = ended === undefined;
+    const report = (status: number): void => {
+      if (reported) return;
+      reported = true;
+      ended!(status);
+    };
     socket.on('end', destroyOnEnd);
     const refusal = acceptor.vet(req);
     if (refusal !== undefined) {
       refuseHandshake(socket, refusal);
+      report(refusal.status);
       return;
     }
     // A ServerResponse on the raw socket: refusals go out through the ordinary response writer,
@@ -149,6 +179,8 @@ export function createNodeUpgradeHandler(
     res.once('finish', () => {
       if (!socket.destroyed) (socket as Socket).destroySoon();
     });
+    // The app answered (or failed, or the client left): the response's status, or 499.
+    res.once('close', () => report(res.headersSent ? res.statusCode : 499));
     const info = new NodeUpgradeInfo(req, options);
     const request = new NodeRequest(req, res, options) as unknown as Request;
     const settle = (result: unknown): void => {
@@ -161,17 +193,38 @@ export function createNodeUpgradeHandler(
         res.detachSocket(socket as Socket);
         socket.off('error', ignore);
         socket.off('end', destroyOnEnd);
-        if (socket.destroyed) return;
+        if (socket.destroyed) {
+          report(499);
+          return;
+        }
         try {
           acceptor.accept(req, socket, head, pending, result.headers, info);
         } catch (err) {
           socket.destroy();
+          report(500);
           onError(err, req, res);
+          return;
         }
+        // The acceptor completes the handshake synchronously (a 101 and the socket stays open),
+        // or refuses it (a refusal, or the WebSocket library's own 400, ends the socket).
+        const refused = refusedWith.get(socket);
+        if (refused !== undefined) report(refused);
+        else if (socket.destroyed && !socket.writableEnded) report(499);
+        else report(socket.writableEnded ? 400 : 101);
         return;
       }
+      let answer: Response = result;
+      if (answer.status < 300) {
+        // RFC 6455 §4.2.2: a handshake the server does not accept gets an error status. The app
+        // answered as for a plain GET: this route has no WebSocket handler.
+        discardBody(answer);
+        answer = new Response('This route does not accept WebSocket connections\n', {
+          status: 400,
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+        });
+      }
       try {
-        writeResponse(result, req, res, onError);
+        writeResponse(answer, req, res, onError);
       } catch (err) {
         onError(err, req, res);
       }

@@ -306,6 +306,14 @@ export class AccessLog {
   }
 
   /**
+   * The line of a WebSocket handshake, once it has ended: `101`, a refusal written straight to
+   * the socket, the app's own answer, or 499 when the client left first.
+   */
+  handshake(req: IncomingMessage, status: number, startedAt: number, requestId: string | undefined): void {
+    this.#request(req, status, 0, performance.now() - startedAt, requestId);
+  }
+
+  /**
    * Starts the line of a request on the fast lane: its id (sent on the response), and the line
    * written when the exchange ends — unless the response went out bridged, through this log's
    * response class, which writes its own.

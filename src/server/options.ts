@@ -19,14 +19,20 @@ export const SERVER_DEFAULTS = {
   host: '127.0.0.1',
   /** Time allowed to receive a request's headers, in ms (slowloris: trickled headers get 408). */
   headersTimeout: 20_000,
-  /** Time allowed to receive a whole request, headers and body, in ms (0 = no limit). */
-  requestTimeout: 300_000,
+  /**
+   * Time allowed to receive a whole request, headers and body, in ms (0 = no limit): how long a
+   * slow upload (or a slow-POST attack) may hold a connection. 60 s takes the default 1 MiB
+   * body at ~18 KB/s; raise it with `maxBodySize`.
+   */
+  requestTimeout: 60_000,
   /** How long an idle keep-alive connection is kept open, in ms. */
   keepAliveTimeout: 5_000,
   /** Socket inactivity (no byte read or written) tolerated mid-request or mid-response, in ms (0 = none). */
   idleTimeout: 60_000,
   /** Largest request head (request line + headers), in bytes; beyond it, 431. */
   maxHeaderSize: 16_384,
+  /** Most header lines in a request (0 = node's own limit); beyond it, 431 (Apache's LimitRequestFields). */
+  maxHeaderCount: 100,
   /** Longest request target (path and query), in bytes; beyond it, 414. */
   maxUrlLength: 8192,
   /** Most requests being answered at once (0 = no cap); beyond it, 503 with Retry-After. */
@@ -37,8 +43,12 @@ export const SERVER_DEFAULTS = {
   maxBodySize: 1_048_576,
   /** Most simultaneous connections; further ones are closed on accept. */
   maxConnections: 10_000,
-  /** Most simultaneous connections from one peer address (0 = no cap); further ones are closed on accept. */
-  maxConnectionsPerIp: 0,
+  /**
+   * Most simultaneous connections from one peer address — an IPv6 peer's /64 — (0 = no cap);
+   * further ones are closed on accept. Peers in `trustProxy` are not capped (a proxy carries
+   * many clients).
+   */
+  maxConnectionsPerIp: 256,
   /** Most requests served on one keep-alive connection (0 = unlimited). */
   maxRequestsPerSocket: 0,
   /** How long a graceful shutdown waits for in-flight work before closing connections, in ms. */

@@ -6,6 +6,7 @@ import {
   STATUS_CODES,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import {
   createNodeHandler,
@@ -25,13 +26,14 @@ import { AddressList, clientAddress, forwardedProto } from './client-address.ts'
 import { ResponseCompressor } from './compression/compressor.ts';
 import { compressNodeResponse } from './compression/node-response.ts';
 import { resolveCompressionOptions } from './compression/options.ts';
+import { headRefusal, hostMatcher, peerKey } from './edge-policy.ts';
 import { ServerError } from './errors.ts';
 import { type Exchange, FastLane, type LaneRequest } from './h1/lane.ts';
 import { createLaneHandler } from './h1/lane-handler.ts';
 import { resolveServeOptions, type ServeOptions } from './options.ts';
 import { RequestRecord } from './request-metrics.ts';
 import { declaredBodyLength, sendPlain } from './responses.ts';
-import { StaticFiles } from './static/static-files.ts';
+import { isNavigation, StaticFiles } from './static/static-files.ts';
 
 /** A running server. */
 export interface StrataServer {
@@ -76,21 +78,45 @@ function silentLogger(): Logger {
   return createLogger({ level: 'silent' });
 }
 
-/** Host allowlist: exact names and `*.suffix` wildcards, compared without the port, case-insensitively. */
-function hostMatcher(hosts: string[]): (rawHeaders: string[]) => boolean {
-  const exact = new Set(hosts.filter((h) => !h.startsWith('*.')).map((h) => h.toLowerCase()));
-  const suffixes = hosts.filter((h) => h.startsWith('*.')).map((h) => h.slice(1).toLowerCase());
-  return (raw) => {
-    for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i]!.length !== 4 || raw[i]!.toLowerCase() !== 'host') continue;
-      let host = raw[i + 1]!.toLowerCase();
-      if (host.startsWith('[')) host = host.slice(0, host.indexOf(']') + 1);
-      else if (host.includes(':')) host = host.slice(0, host.lastIndexOf(':'));
-      if (host.endsWith('.')) host = host.slice(0, -1);
-      if (exact.has(host)) return true;
-      return suffixes.some((s) => host.endsWith(s) && host.length > s.length);
+// A well-formed request line whose HTTP major version is not 1 (llhttp refuses `HTTP/3.0`
+// itself): RFC 9110 §15.6.6 answers it 505, a malformed version stays a 400.
+const OTHER_MAJOR = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [^ ]+ HTTP\/[02-9]\.[0-9]\r?\n/;
+function otherMajorVersion(packet: Buffer | undefined): boolean {
+  return (
+    packet !== undefined && OTHER_MAJOR.test(packet.toString('latin1', 0, Math.min(packet.length, 8192)))
+  );
+}
+
+/**
+ * The app with the static `spaFallback`: a browser navigation it answers 404 gets the
+ * single-page app's page instead, so that the app's own routes (API calls, and any page it
+ * serves) are never hidden behind the fallback, as they are behind nginx's `try_files`.
+ */
+function withSpaFallback(app: App, files: StaticFiles): App {
+  const fallback = async (request: Request, answer: Response): Promise<Response> => {
+    const page = await files.spaResponse(request);
+    if (page === undefined) return answer;
+    try {
+      await answer.body?.cancel();
+    } catch {
+      // A body already read or locked: nothing to release.
     }
-    return false;
+    return page;
+  };
+  const check = (request: Request, answer: Response | Promise<Response>): Response | Promise<Response> =>
+    answer instanceof Response &&
+    answer.status === 404 &&
+    isNavigation(request.method, request.headers.get('accept'))
+      ? fallback(request, answer)
+      : answer;
+  return {
+    fetch(request: Request, info: ServeInfo): Response | Promise<Response> {
+      const answer = app.fetch(request, info);
+      if (answer instanceof Response) return check(request, answer);
+      if (answer !== null && typeof (answer as Promise<Response>)?.then === 'function')
+        return answer.then((value) => check(request, value));
+      return answer;
+    },
   };
 }
 
@@ -212,34 +238,6 @@ export async function serve(
     encoder: compressor,
   };
 
-  let handler: NodeHandler;
-  let app: App | undefined;
-  let markClosing = (): void => {};
-  if (resolved.kind === 'fetch') {
-    app = resolved.app;
-    handler = createNodeHandler(app, gateway);
-  } else {
-    const nodeApp = resolved.handler;
-    // Node apps write their own headers, so the drain must reach the responses in flight.
-    const inFlight = new Set<ServerResponse>();
-    const forget = function (this: ServerResponse): void {
-      inFlight.delete(this);
-    };
-    markClosing = () => {
-      for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
-    };
-    handler = (req, res) => {
-      inFlight.add(res);
-      res.once('close', forget);
-      if (compressor !== undefined) compressNodeResponse(compressor, req, res);
-      try {
-        nodeApp(req, res);
-      } catch (err) {
-        onError(err, req, res);
-      }
-    };
-  }
-
   const staticFiles =
     options.static === undefined
       ? undefined
@@ -254,8 +252,46 @@ export async function serve(
     );
   }
 
+  let handler: NodeHandler;
+  let app: App | undefined;
+  // What the request paths call: the app, or the app behind the static spaFallback.
+  let served: App | undefined;
+  let markClosing = (): void => {};
+  if (resolved.kind === 'fetch') {
+    app = resolved.app;
+    served = staticFiles?.hasSpaFallback === true ? withSpaFallback(app, staticFiles) : app;
+    handler = createNodeHandler(served, gateway);
+  } else {
+    const nodeApp = resolved.handler;
+    // Node apps write their own headers, so the drain must reach the responses in flight.
+    const inFlight = new Set<ServerResponse>();
+    const forget = function (this: ServerResponse): void {
+      inFlight.delete(this);
+    };
+    markClosing = () => {
+      for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+    };
+    const nodeHandler: NodeHandler = (req, res) => {
+      inFlight.add(res);
+      res.once('close', forget);
+      if (compressor !== undefined) compressNodeResponse(compressor, req, res);
+      try {
+        nodeApp(req, res);
+      } catch (err) {
+        onError(err, req, res);
+      }
+    };
+    // A node app's 404 cannot be caught before it is written: the page answers navigations
+    // that named no file, before the app; every other request reaches the app.
+    handler =
+      staticFiles?.hasSpaFallback === true
+        ? (req, res) => staticFiles.serveSpa(req, res, () => nodeHandler(req, res))
+        : nodeHandler;
+  }
+
   const maxBodySize = config.maxBodySize;
   const maxUrlLength = config.maxUrlLength;
+  const maxHeaderCount = config.maxHeaderCount;
   const maxInFlight = config.maxInFlight;
   const retryAfter = String(config.retryAfter);
   let inFlight = 0;
@@ -263,14 +299,19 @@ export async function serve(
     inFlight -= 1;
   };
   const requestStarted = options.onRequestStart;
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  // Every request node parsed: `next` is `route`, or `routeExpecting` for `Expect: 100-continue`.
+  const onRequest = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: (req: IncomingMessage, res: ServerResponse) => void = route,
+  ): void => {
     if (requestStarted !== undefined) requestStarted(req);
     if (draining) res.shouldKeepAlive = false;
     // A connection the lane handed over: node counts from 0, the cap counts every request.
     if (config.maxRequestsPerSocket > 0 && lane !== undefined) {
       if (lane.countHandedOver(req.socket) >= config.maxRequestsPerSocket) res.shouldKeepAlive = false;
     }
-    recorded(req, res, route);
+    recorded(req, res, next);
   };
   // With metrics on, `next` runs inside a RequestRecord that learns the route from the ServeInfo.
   const recorded = <R>(req: IncomingMessage, res: R, next: (req: IncomingMessage, res: R) => void): void => {
@@ -284,27 +325,43 @@ export async function serve(
     record.info = currentInfo;
     currentInfo = undefined;
   };
-  // The server's own refusals, decided before the request goes further (the lane asks too, and
-  // hands a refused request to `route` for the answer).
+  // The edge policy: the server's own refusals, decided before the request goes further, in this
+  // one place for every request of both transports and for every upgrade (node's
+  // shouldUpgradeCallback asks it: a refused upgrade is answered as an ordinary request).
   const OVERLOADED = 1;
   const FORBIDDEN = 2;
   const MISDIRECTED = 3;
   const URI_TOO_LONG = 4;
   const AT_CAPACITY = 5;
-  const refusal = (req: IncomingMessage): number => {
+  const BAD_REQUEST = 6;
+  const TOO_MANY_HEADERS = 7;
+  const VERSION = 8;
+  const TOO_LARGE = 9;
+  // `onLane`: the lane's parser has vouched for the head (HTTP/1.x, one valid Host, origin-form
+  // target, no body, at most maxHeaderCount lines); node's path checks those here.
+  const refusal = (req: IncomingMessage, onLane: boolean): number => {
     if (monitor?.underPressure === true) return OVERLOADED;
     if (allowList !== undefined || denyList !== undefined) {
       const address = remoteOf !== undefined ? remoteOf(req).address : (req.socket.remoteAddress ?? '');
       if (denyList?.has(address) === true || (allowList !== undefined && !allowList.has(address)))
         return FORBIDDEN;
     }
+    if (!onLane) {
+      const head = headRefusal(req, maxHeaderCount);
+      if (head !== 0) return head === 505 ? VERSION : head === 431 ? TOO_MANY_HEADERS : BAD_REQUEST;
+    }
     if (hostAllowed !== undefined && !hostAllowed(req.rawHeaders)) return MISDIRECTED;
     if (req.url!.length > maxUrlLength) return URI_TOO_LONG;
+    // 413 from the declared length, before a byte of the body is read (and before 100 Continue).
+    if (!onLane && declaredBodyLength(req.rawHeaders) > maxBodySize) return TOO_LARGE;
     if (maxInFlight > 0 && inFlight >= maxInFlight) return AT_CAPACITY;
     return 0;
   };
-  const route = (req: IncomingMessage, res: ServerResponse): void => {
-    switch (refusal(req)) {
+  const refuse = (kind: number, req: IncomingMessage, res: ServerResponse): void => {
+    // Whatever the answer, a refused upgrade's connection is not reused: the client may already
+    // be sending WebSocket frames behind its handshake.
+    if (req.headers.upgrade !== undefined) res.shouldKeepAlive = false;
+    switch (kind) {
       case OVERLOADED:
         res.setHeader('retry-after', retryAfter);
         sendPlain(res, 503, 'The server is overloaded; retry shortly');
@@ -325,17 +382,45 @@ export async function serve(
         res.setHeader('retry-after', retryAfter);
         sendPlain(res, 503, 'The server is at its concurrency limit; retry shortly');
         return;
+      case BAD_REQUEST:
+        res.shouldKeepAlive = false;
+        sendPlain(res, 400, 'Bad request: an invalid request target or Host');
+        return;
+      case TOO_MANY_HEADERS:
+        res.shouldKeepAlive = false;
+        sendPlain(res, 431, `More than ${maxHeaderCount} header fields`);
+        return;
+      case VERSION:
+        res.shouldKeepAlive = false;
+        sendPlain(res, 505, 'Only HTTP/1.x is spoken on this connection');
+        return;
+      case TOO_LARGE:
+        log.info({ method: req.method, url: req.url, status: 413 }, 'request body over maxBodySize');
+        res.shouldKeepAlive = false;
+        sendPlain(res, 413, `Request body is larger than the limit of ${maxBodySize} bytes`);
+        return;
     }
+  };
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
+    const kind = refusal(req, false);
+    if (kind !== 0) refuse(kind, req, res);
+    else pass(req, res);
+  };
+  // `Expect: 100-continue`: the refusals first, so that a request refused (a declared body over
+  // maxBodySize, a denied client) gets its answer at once and never a 100 (RFC 9110 §10.1.1).
+  const routeExpecting = (req: IncomingMessage, res: ServerResponse): void => {
+    const kind = refusal(req, false);
+    if (kind !== 0) {
+      refuse(kind, req, res);
+      return;
+    }
+    res.writeContinue();
+    pass(req, res);
+  };
+  const pass = (req: IncomingMessage, res: ServerResponse): void => {
     if (maxInFlight > 0) {
       inFlight += 1;
       res.once('close', requestDone);
-    }
-    // 413 from the declared length, before a byte of the body is read.
-    if (declaredBodyLength(req.rawHeaders) > maxBodySize) {
-      log.info({ method: req.method, url: req.url, status: 413 }, 'request body over maxBodySize');
-      res.shouldKeepAlive = false;
-      sendPlain(res, 413, `Request body is larger than the limit of ${maxBodySize} bytes`);
-      return;
     }
     if (staticFiles !== undefined) staticFiles.handle(req, res, () => handler(req, res));
     else handler(req, res);
@@ -345,8 +430,9 @@ export async function serve(
     const laneHandler = createLaneHandler(fetchApp, gateway);
     const laneRoute = (req: IncomingMessage, exchange: Exchange): void => {
       // A refusal is answered by the node path's own code, on a node response.
-      if (refusal(req) !== 0) {
-        route(req, exchange.bridge(draining));
+      const kind = refusal(req, true);
+      if (kind !== 0) {
+        refuse(kind, req, exchange.bridge(draining));
         return;
       }
       if (maxInFlight > 0) {
@@ -376,6 +462,7 @@ export async function serve(
     return new FastLane({
       server,
       maxHeaderSize: config.maxHeaderSize,
+      maxHeaderCount: config.maxHeaderCount,
       keepAliveTimeout: config.keepAliveTimeout,
       headersTimeout: config.headersTimeout,
       idleTimeout: config.idleTimeout,
@@ -390,7 +477,7 @@ export async function serve(
       },
     });
   };
-  const server = createServer(
+  const server: Server = createServer(
     {
       headersTimeout: config.headersTimeout,
       requestTimeout: config.requestTimeout,
@@ -401,21 +488,44 @@ export async function serve(
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(config.headersTimeout / 4))),
       requireHostHeader: true,
       ...(accessLog !== undefined && { ServerResponse: accessLog.Response }),
-      // Only WebSocket upgrades leave the request path (h2c and others are ordinary requests).
-      ...(resolved.kind === 'fetch' ? { shouldUpgradeCallback: isWebSocketRequest } : {}),
+      // Only WebSocket upgrades leave the request path (h2c and others are ordinary requests),
+      // and only those the edge policy passes: a refused one is an ordinary request, which
+      // `route` answers (and the access log logs) like any other.
+      shouldUpgradeCallback:
+        resolved.kind === 'fetch'
+          ? (req: IncomingMessage) => isWebSocketRequest(req) && refusal(req, false) === 0
+          : (req: IncomingMessage) => server.listenerCount('upgrade') > 0 && refusal(req, false) === 0,
     },
-    onRequest,
+    (req, res) => onRequest(req, res),
   );
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
+    onRequest(req, res, routeExpecting),
+  );
+  // node stores at most maxHeadersCount lines (dropping the rest silently): one more than the
+  // cap, so that headRefusal sees a head over it.
+  if (config.maxHeaderCount > 0) server.maxHeadersCount = config.maxHeaderCount + 1;
   // The fast lane (src/server/h1/): plain bodiless HTTP/1.1 requests of a fetch app without
   // node's request/response streams (everything else on a node ServerResponse per response).
-  const lane = config.fastLane && app !== undefined ? createFastLane(server, app) : undefined;
+  const lane = config.fastLane && served !== undefined ? createFastLane(server, served) : undefined;
   // WebSockets: the app's fetch decides each upgrade; the RealtimeServer completes it.
   const realtime =
     app === undefined
       ? undefined
       : new RealtimeServer({ ...options.websocket, broker: options.broker, logger: log });
   if (realtime !== undefined && app !== undefined) {
-    server.on('upgrade', createNodeUpgradeHandler(app, gateway, realtime));
+    const upgrade = createNodeUpgradeHandler(app, gateway, realtime);
+    // An upgrade the edge policy passed (shouldUpgradeCallback): counted in flight while the app
+    // decides, and logged once the handshake ends (101, a refusal, or the app's answer).
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (requestStarted !== undefined) requestStarted(req);
+      if (maxInFlight > 0) inFlight += 1;
+      const start = performance.now();
+      const id = accessLog?.assignId(req);
+      upgrade(req, socket, head, (status) => {
+        if (maxInFlight > 0) inFlight -= 1;
+        accessLog?.handshake(req, status, start, id);
+      });
+    });
     app.attachPubSub?.(realtime);
   }
   // Connections that have not sent a byte yet (browser preconnects) are not "idle" to node's
@@ -425,9 +535,11 @@ export async function serve(
   const maxPerIp = config.maxConnectionsPerIp;
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
-    const peer = socket.remoteAddress ?? '';
+    const address = socket.remoteAddress ?? '';
+    // An IPv6 peer is counted by its /64; a trusted proxy is not counted (it carries many clients).
+    const peer = maxPerIp > 0 && !trusted.has(address) ? peerKey(address) : '';
     let counted = false;
-    if (maxPerIp > 0) {
+    if (peer !== '') {
       const count = (perIp.get(peer) ?? 0) + 1;
       if (count > maxPerIp) {
         log.debug({ peer, count }, 'connection over maxConnectionsPerIp closed');
@@ -467,7 +579,7 @@ export async function serve(
   };
   // node's own answers to requests its parser refuses, with one change: an unknown method is
   // 501 (RFC 9110 §9.1), not 400. The connection is closed after the answer in every case.
-  server.on('clientError', (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: Socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
     // As node does: no answer when the socket is gone or a response has already started on it.
     const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (err.code === 'ECONNRESET' || !socket.writable || current?.headersSent === true) {
@@ -477,13 +589,15 @@ export async function serve(
     const status =
       err.code === 'HPE_INVALID_METHOD'
         ? 501
-        : err.code === 'HPE_HEADER_OVERFLOW'
-          ? 431
-          : err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
-            ? 413
-            : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-              ? 408
-              : 400;
+        : err.code === 'HPE_INVALID_VERSION' && otherMajorVersion(err.rawPacket)
+          ? 505
+          : err.code === 'HPE_HEADER_OVERFLOW'
+            ? 431
+            : err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+              ? 413
+              : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+                ? 408
+                : 400;
     log.debug({ code: err.code, status }, 'request refused by the parser');
     if (accessLog !== undefined) accessLog.refused(socket, status, current);
     socket.end(

@@ -64,7 +64,9 @@ describe('HTTP hygiene over raw sockets', () => {
     ],
     ['too many headers', `GET / HTTP/1.1\r\nHost: x\r\n${'X-H: v\r\n'.repeat(3000)}\r\n`, 431],
     ['a NUL in a header value', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n', 400],
-    ['an unsupported HTTP version', 'GET / HTTP/3.0\r\nHost: x\r\n\r\n', 400],
+    // RFC 9110 §15.6.6: a major version other than 1 is 505; a malformed one stays 400.
+    ['an unsupported HTTP version', 'GET / HTTP/3.0\r\nHost: x\r\n\r\n', 505],
+    ['a malformed HTTP version', 'GET / HTTP/1.x\r\nHost: x\r\n\r\n', 400],
   ];
   for (const [name, raw, status] of cases) {
     test(`${name} → ${status}, the connection closes, the server keeps serving`, async () => {

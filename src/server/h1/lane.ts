@@ -104,6 +104,8 @@ export interface LaneOptions {
   /** The node:http server: its connection listener is taken over and called on hand-over. */
   server: Server;
   maxHeaderSize: number;
+  /** Most header lines the lane takes; a head with more goes to node's path (which answers 431). */
+  maxHeaderCount?: number;
   keepAliveTimeout: number;
   headersTimeout: number;
   /** Inactivity with a response under way, like node's `server.timeout`; 0 for none. */
@@ -371,9 +373,10 @@ export class Connection {
     const lane = this.lane;
     const head = this.#head;
     const max = lane.options.maxHeaderSize;
+    const maxCount = lane.options.maxHeaderCount;
     let at = 0;
     while (at < buf.length) {
-      const next = parseRequestHead(buf, at, max, head);
+      const next = parseRequestHead(buf, at, max, head, maxCount);
       if (next === INCOMPLETE || next === DECLINE) {
         this.#driving = false;
         lane.handOver(this, at === 0 ? buf : buf.subarray(at));

@@ -7,7 +7,8 @@
  *
  * Declined (handed to llhttp): anything with Content-Length or Transfer-Encoding (bodies, and
  * every smuggling shape), Upgrade, Expect, a Connection option other than close/keep-alive,
- * a missing or repeated Host, obs-fold, bare LF or CR, control or non-ASCII bytes, a method
+ * a missing or repeated Host, a Host other than `host[:port]` in DNS characters, more
+ * header lines than the server's `maxHeaderCount`, obs-fold, bare LF or CR, control or non-ASCII bytes, a method
  * outside the usual seven, a target that is not origin-form in plain URI characters, a version
  * other than HTTP/1.0 or 1.1, and a head larger than `maxHeaderSize`.
  */
@@ -52,6 +53,14 @@ for (const c of "-._~!$&'()*+,;=:@/?%[]") TARGET[c.charCodeAt(0)] = 1;
 for (let c = 48; c <= 57; c++) TARGET[c] = 1;
 for (let c = 65; c <= 90; c++) TARGET[c] = 1;
 for (let c = 97; c <= 122; c++) TARGET[c] = 1;
+
+// Host bytes the lane takes (RFC 3986 reg-name in DNS characters): anything else, an IPv6
+// literal included, is declined and checked on node's path (edge-policy.ts, `headRefusal`).
+const HOST = new Uint8Array(256);
+for (const c of '-._~') HOST[c.charCodeAt(0)] = 1;
+for (let c = 48; c <= 57; c++) HOST[c] = 1;
+for (let c = 65; c <= 90; c++) HOST[c] = 1;
+for (let c = 97; c <= 122; c++) HOST[c] = 1;
 
 // Field-value bytes (RFC 9110 §5.5 without obs-text): VCHAR, SP, HTAB.
 const VALUE = new Uint8Array(256);
@@ -106,6 +115,7 @@ export function parseRequestHead(
   start: number,
   maxHeaderSize: number,
   out: RequestHead,
+  maxHeaderCount = MAX_HEADER_FIELDS,
 ): number {
   const end = buf.indexOf(CRLFCRLF, start);
   if (end === -1) return buf.length - start > maxHeaderSize ? DECLINE : INCOMPLETE;
@@ -139,6 +149,9 @@ export function parseRequestHead(
   i += 11;
 
   const raw: string[] = [];
+  // Past the server's `maxHeaderCount` (node's path answers 431), or node's own limit.
+  const maxFields =
+    maxHeaderCount > 0 && maxHeaderCount < MAX_HEADER_FIELDS ? maxHeaderCount : MAX_HEADER_FIELDS;
   let hosts = 0;
   // RFC 9112 §9.3: 1.1 persists unless `close`; 1.0 only with `keep-alive`. A `close` anywhere
   // wins (llhttp would keep a 1.0 connection that says both; closing is the safe reading).
@@ -165,7 +178,10 @@ export function parseRequestHead(
     const nameLength = nameEnd - nameStart;
     switch (nameLength) {
       case 4:
-        if (nameIs(buf, nameStart, 'host')) hosts++;
+        if (nameIs(buf, nameStart, 'host')) {
+          if (!plainHost(buf, valueStart, valueEnd)) return DECLINE;
+          hosts++;
+        }
         break;
       case 6:
         if (nameIs(buf, nameStart, 'expect')) return DECLINE;
@@ -192,8 +208,7 @@ export function parseRequestHead(
         if (nameIs(buf, nameStart, 'transfer-encoding')) return DECLINE;
         break;
     }
-    // node refuses (431) a head with more header lines than this, however small.
-    if (raw.length >= MAX_HEADER_FIELDS * 2) return DECLINE;
+    if (raw.length >= maxFields * 2) return DECLINE;
     raw.push(latin1(buf, nameStart, nameEnd), latin1(buf, valueStart, valueEnd));
   }
   // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (node's requireHostHeader answers 400).
@@ -205,6 +220,23 @@ export function parseRequestHead(
   out.minor = minor;
   out.close = sawClose || (minor === 0 && !sawKeepAlive);
   return end + 4;
+}
+
+/** Whether `buf[start, end)` is `host[:port]` with a DNS-character host and a port up to 65535. */
+function plainHost(buf: Buffer, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && HOST[buf[i]!] === 1) i++;
+  if (i === start) return false;
+  if (i === end) return true;
+  if (buf[i] !== COLON) return false;
+  let port = 0;
+  const digits = i + 1;
+  for (i++; i < end; i++) {
+    const d = buf[i]! - 48;
+    if (d < 0 || d > 9) return false;
+    port = port * 10 + d;
+  }
+  return end - digits <= 5 && port <= 65535;
 }
 
 /** A Connection value: 1 close, 2 keep-alive, 0 empty, DECLINE for any other option. */

@@ -21,7 +21,12 @@ export interface StaticOptions {
   dotfiles?: boolean;
   /** Symlinks: `inside` (default) follows only those whose target stays under root; `follow` any; `deny` none. */
   symlinks?: 'inside' | 'follow' | 'deny';
-  /** Serve this file (relative to root) for GET requests that match no file: single-page apps. */
+  /**
+   * Serve this file (relative to root) for a browser navigation (GET or HEAD accepting
+   * `text/html`) that matches no file and that the app answers 404: single-page apps. The app's
+   * routes, and requests that are not navigations (an API call for a missing path), keep the
+   * app's answer.
+   */
   spaFallback?: string;
   /** `Cache-Control` max-age in seconds for ordinary files. Default 0 (revalidate every time). */
   maxAge?: number;
@@ -198,10 +203,6 @@ export class StaticFiles {
         }
       }
     }
-    if (entry === undefined && this.#spa !== undefined) {
-      const fallback = await this.#entryFor(resolve(this.#root, this.#spa), `\u0000spa`);
-      if (fallback !== undefined && fallback !== 'directory') return fallback;
-    }
     return entry;
   }
 
@@ -375,6 +376,80 @@ export class StaticFiles {
     this.#multipart(res, method, headers, variant, ranges, entry.type);
   }
 
+  /** Whether a `spaFallback` page is configured. */
+  get hasSpaFallback(): boolean {
+    return this.#spa !== undefined;
+  }
+
+  /**
+   * The `spaFallback` page as a `Response` (200, or 304 for a matching validator), for a
+   * navigation a fetch app answered 404; undefined when the page is missing.
+   */
+  async spaResponse(request: Request): Promise<Response | undefined> {
+    const entry = await this.#spaEntry();
+    if (entry === undefined) return undefined;
+    const headers: Record<string, string> = {
+      'content-type': entry.type,
+      'last-modified': entry.lastModified,
+      'cache-control': entry.cacheControl,
+      etag: entry.etag,
+      'x-content-type-options': 'nosniff',
+    };
+    const h = request.headers;
+    const precondition = evaluatePreconditions(
+      {
+        ifMatch: h.get('if-match') ?? undefined,
+        ifNoneMatch: h.get('if-none-match') ?? undefined,
+        ifModifiedSince: h.get('if-modified-since') ?? undefined,
+        ifUnmodifiedSince: h.get('if-unmodified-since') ?? undefined,
+      },
+      entry.etag,
+      entry.mtimeMs,
+      request.method,
+    );
+    if (precondition === 'not-modified') {
+      delete headers['content-type'];
+      return new Response(null, { status: 304, headers });
+    }
+    if (precondition === 'failed') return new Response(null, { status: 412 });
+    let body = entry.identity.body;
+    if (body === undefined) {
+      try {
+        body = await readFile(entry.identity.path);
+      } catch {
+        return undefined;
+      }
+    }
+    return new Response(body as unknown as BodyInit, { status: 200, headers });
+  }
+
+  /**
+   * For a node-style app, whose 404 cannot be told from its other answers before it is written:
+   * the `spaFallback` page for a navigation that named no file, before the app; `next()` for
+   * any other request (an API call keeps reaching the app).
+   */
+  serveSpa(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+    if (!isNavigation(req.method ?? '', req.headers.accept)) {
+      next();
+      return;
+    }
+    this.#spaEntry().then(
+      (entry) => {
+        if (entry === undefined) next();
+        else this.#send(req, res, next, entry, false);
+      },
+      () => next(),
+    );
+  }
+
+  async #spaEntry(): Promise<Entry | undefined> {
+    if (this.#spa === undefined) return undefined;
+    const cached = this.#cache.get('\u0000spa');
+    if (cached !== undefined && performance.now() - cached.checkedAt < this.#revalidateMs) return cached;
+    const entry = await this.#entryFor(resolve(this.#root, this.#spa), '\u0000spa');
+    return entry === 'directory' ? undefined : entry;
+  }
+
   /** RFC 9110 §14.6 multipart/byteranges. */
   #multipart(
     res: ServerResponse,
@@ -487,6 +562,16 @@ export class StaticFiles {
     });
     stream.pipe(res, { end: false });
   }
+}
+
+/**
+ * A browser navigation, the only kind of request a single-page app's page answers: GET or HEAD
+ * whose Accept names `text/html` (`fetch()` and XHR calls send `*\/*` or a JSON type).
+ */
+export function isNavigation(method: string, accept: string | null | undefined): boolean {
+  return (
+    (method === 'GET' || method === 'HEAD') && accept != null && accept.toLowerCase().includes('text/html')
+  );
 }
 
 function header(value: string | string[] | undefined): string | undefined {

@@ -147,7 +147,12 @@ function reference(buf: Buffer, start: number, max: number): Reading | undefined
     const value = raw.replace(/^[ \t]+|[ \t]+$/g, '');
     const lower = name.toLowerCase();
     if (['content-length', 'transfer-encoding', 'upgrade', 'expect'].includes(lower)) return undefined;
-    if (lower === 'host') hosts += 1;
+    if (lower === 'host') {
+      // host[:port], the host in DNS characters, the port up to 65535 (else node's path decides).
+      const m = /^[A-Za-z0-9._~-]+(?::([0-9]{0,5}))?$/.exec(value);
+      if (m === null || Number(m[1] ?? 0) > 65535) return undefined;
+      hosts += 1;
+    }
     if (lower === 'connection') {
       for (const part of value.toLowerCase().split(',')) {
         const option = part.trim();

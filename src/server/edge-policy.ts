@@ -1,0 +1,133 @@
+import type { IncomingMessage } from 'node:http';
+import { ipBytes } from './client-address.ts';
+
+/**
+ * The pure parts of the edge policy: what a request head must be before the server lets it go
+ * further (RFC 9112's MUSTs that llhttp leaves to the server), the authority a request is for,
+ * the host allowlist, and the key a connection is counted under for `maxConnectionsPerIp`.
+ * `serve()` asks these through its one `refusal()`, for every request and every upgrade, on
+ * both transports.
+ */
+
+/** A head that passes. */
+export const HEAD_OK = 0;
+
+// RFC 3986 §3.2.2 host (a reg-name of DNS characters, or an IPv6 literal), then an optional
+// port (§3.2.3: `*DIGIT`). Stricter than the URI grammar on purpose: sub-delims, `%`, `@`, `#`,
+// `/` or `?` in a Host have no use in a DNS name, and are what makes one parser (a suffix
+// match) and another (WHATWG URL) disagree about which host was meant.
+const HOST_SHAPE = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{0,5}))?$/;
+
+/** Whether a Host value (or an absolute-form target's authority) is a usable `host[:port]`. */
+export function isValidHost(value: string): boolean {
+  const match = HOST_SHAPE.exec(value);
+  if (match === null) return false;
+  const port = match[1];
+  return port === undefined || port === '' || Number(port) <= 65535;
+}
+
+/**
+ * The node path's checks of a request head, beyond what llhttp refuses: `505` for an HTTP major
+ * version other than 1, `431` past `maxHeaderCount` header lines, `400` for a Host that is
+ * missing (HTTP/1.1), repeated or malformed, and for a request target that is neither
+ * origin-form, `*` (OPTIONS only) nor an http(s) absolute-form without userinfo. An
+ * absolute-form target's authority replaces the Host header (RFC 9112 §3.2.2: the server MUST
+ * ignore Host then), so the allowlist, the app and a node app all see the host that was asked for.
+ * Returns 0 or the status to answer. The fast lane's parser vouches for all of this itself.
+ */
+export function headRefusal(req: IncomingMessage, maxHeaderCount: number): number {
+  // RFC 9112 §2.3 / RFC 9110 §15.6.6: only HTTP/1.x is spoken on this connection.
+  if (req.httpVersionMajor !== 1) return 505;
+  const raw = req.rawHeaders;
+  if (maxHeaderCount > 0 && raw.length > maxHeaderCount * 2) return 431;
+  let at = -1;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (key.length !== 4 || key.toLowerCase() !== 'host') continue;
+    // RFC 9112 §3.2: more than one Host is a 400.
+    if (at !== -1) return 400;
+    at = i + 1;
+  }
+  const target = req.url ?? '';
+  if (target.charCodeAt(0) !== 47 /* / */) {
+    // RFC 9112 §3.2.4: asterisk-form is for OPTIONS only.
+    if (target === '*') {
+      if (req.method !== 'OPTIONS') return 400;
+    } else {
+      const authority = absoluteAuthority(target);
+      if (authority === undefined) return 400;
+      // RFC 9112 §3.2.2: the target's authority wins over Host, which the client MUST still
+      // send (§3.2) — it is replaced, not added.
+      if (at === -1 && req.httpVersionMinor >= 1) return 400;
+      if (at === -1) raw.push('Host', authority);
+      else raw[at] = authority;
+      req.headers.host = authority;
+      return HEAD_OK;
+    }
+  }
+  if (at === -1) return req.httpVersionMinor >= 1 ? 400 : HEAD_OK;
+  // RFC 9110 §4.2.1: an http URI with an empty host is invalid; RFC 9112 §3.2: a Host that is
+  // not a valid host[:port] gets 400.
+  return isValidHost(raw[at]!) ? HEAD_OK : 400;
+}
+
+/**
+ * The authority of an http(s) absolute-form target, as sent, or undefined when it is not one we
+ * serve. Read from the raw text, not through WHATWG URL, which repairs what it should refuse
+ * (`http:///x` is `http://x/` to it).
+ */
+function absoluteAuthority(target: string): string | undefined {
+  const from = target.startsWith('http://') ? 7 : target.startsWith('https://') ? 8 : -1;
+  if (from === -1) {
+    // The scheme is case-insensitive (RFC 3986 §3.1); rare enough to lowercase here.
+    const lower = target.slice(0, 8).toLowerCase();
+    if (lower.startsWith('http://')) return absoluteAuthority(`http://${target.slice(7)}`);
+    if (lower === 'https://') return absoluteAuthority(`https://${target.slice(8)}`);
+    return undefined;
+  }
+  let to = from;
+  while (to < target.length && target[to] !== '/' && target[to] !== '?' && target[to] !== '#') to++;
+  // No userinfo (RFC 9110 §4.2.4: an error in http(s)), no empty host (§4.2.1).
+  const authority = target.slice(from, to);
+  return isValidHost(authority) ? authority : undefined;
+}
+
+/**
+ * Host allowlist: exact names and `*.suffix` wildcards, compared without the port,
+ * case-insensitively, on the request's one Host (the authority of an absolute-form target once
+ * `headRefusal` has put it there). A request without a valid Host matches nothing.
+ */
+export function hostMatcher(hosts: string[]): (rawHeaders: string[]) => boolean {
+  const exact = new Set(hosts.filter((h) => !h.startsWith('*.')).map((h) => h.toLowerCase()));
+  const suffixes = hosts.filter((h) => h.startsWith('*.')).map((h) => h.slice(1).toLowerCase());
+  return (raw) => {
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i]!.length !== 4 || raw[i]!.toLowerCase() !== 'host') continue;
+      // The value is a valid host[:port]: the lane's parser and `headRefusal` have refused any
+      // other (`evil.com#.example.com` ends with the suffix, and is a URL for evil.com).
+      let host = raw[i + 1]!.toLowerCase();
+      if (host.startsWith('[')) host = host.slice(0, host.indexOf(']') + 1);
+      else if (host.includes(':')) host = host.slice(0, host.lastIndexOf(':'));
+      if (host.endsWith('.')) host = host.slice(0, -1);
+      if (exact.has(host)) return true;
+      return suffixes.some((s) => host.endsWith(s) && host.length > s.length);
+    }
+    return false;
+  };
+}
+
+/**
+ * The key a connection is counted under for `maxConnectionsPerIp`: the IPv4 address, or an IPv6
+ * address's /64 (one subscriber's usual allocation: counting single IPv6 addresses would let
+ * one client open a connection from each of its 2^64 addresses).
+ */
+export function peerKey(address: string): string {
+  if (!address.includes(':') || address.startsWith('::ffff:')) {
+    return address.startsWith('::ffff:') ? address.slice(7) : address;
+  }
+  const bytes = ipBytes(address);
+  if (bytes === undefined) return address;
+  let key = '';
+  for (let i = 0; i < 8; i += 2) key += `${((bytes[i]! << 8) | bytes[i + 1]!).toString(16)}:`;
+  return `${key}:/64`;
+}
