@@ -352,7 +352,8 @@ export function describeValue(value: unknown): string {
       const proto = Object.getPrototypeOf(value);
       if (proto === Object.prototype || proto === null) return 'an object';
       const name = typeof proto?.constructor?.name === 'string' ? proto.constructor.name : '';
-      return name === '' ? 'an object with a prototype' : `a ${name}`;
+      if (name === '' || name === 'Object') return 'an object with a prototype';
+      return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}`;
     }
   }
 }
@@ -371,6 +372,8 @@ function unknownKey(key: string, path: string, rule: Extract<Rule, { kind: 'obje
   const elsewhere = pathsNamed(root, key);
   if (elsewhere.length > 0)
     return `unknown key in ${here}; did you mean ${elsewhere.map((p) => `"${p}"`).join(' or ')}?`;
+  const start = sharedStart(key, Object.keys(rule.keys));
+  if (start !== undefined) return `unknown key in ${here}; did you mean "${start}"?`;
   return `unknown key in ${here} (known: ${Object.keys(rule.keys).join(', ')})`;
 }
 
@@ -388,6 +391,16 @@ export function closest(word: string, candidates: readonly string[]): string | u
     }
   }
   return best;
+}
+
+/** `maxPayloadSize` for `maxPayload`: the one candidate that begins the word, or that it begins. */
+function sharedStart(word: string, candidates: readonly string[]): string | undefined {
+  const lower = word.toLowerCase();
+  const starts = candidates.filter((c) => {
+    const k = c.toLowerCase();
+    return Math.min(k.length, lower.length) >= 5 && (k.startsWith(lower) || lower.startsWith(k));
+  });
+  return starts.length === 1 ? starts[0] : undefined;
 }
 
 /**
