@@ -29,10 +29,10 @@ import {
   workerServeOptions,
 } from './serve-workers.ts';
 
-export const SERVE_USAGE = `Usage: strata serve <module> [options]
+export const SERVE_USAGE = `Usage: strata serve [<module>] [options]
 
 Serves the module's default export: an app with fetch(), a fetch function, or a node
-(req, res) handler such as an Express app.
+(req, res) handler such as an Express app. The module may instead be the config file's \`app\`.
 
 Options:
       --config <f> the config file (default: strata.config.{ts,mjs,js,json} in this directory,
