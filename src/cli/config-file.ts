@@ -83,7 +83,17 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
       err,
     );
   }
-  return { path, values: checkConfig(exported, { file: path, dataOnly: json }) };
+  try {
+    return { path, values: checkConfig(exported, { file: path, dataOnly: json }) };
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    // A getter or a Proxy trap of the exported object threw while it was being read.
+    throw configError(
+      'STRATA_ERR_CONFIG_LOAD',
+      `Could not read ${path}: ${(err as Error)?.message ?? err}`,
+      err,
+    );
+  }
 }
 
 /** Checks a config value (what the file exported); throws a CliError listing every issue. */

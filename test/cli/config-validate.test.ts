@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { StrataConfig } from '../../src/cli/config.ts';
+import { defineConfig, type StrataConfig } from '../../src/cli/config.ts';
 import { checkConfig } from '../../src/cli/config-file.ts';
-import { closest, editDistance, schemaPaths, validate } from '../../src/cli/config-rules.ts';
+import { closest, editDistance, int, obj, schemaPaths, validate } from '../../src/cli/config-rules.ts';
 import { CONFIG_SCHEMA } from '../../src/cli/config-schema.ts';
 import { createLogger } from '../../src/observe/index.ts';
 import { SUPERVISOR_DEFAULTS } from '../../src/parallel/index.ts';
@@ -513,6 +513,19 @@ describe('hostile shapes', () => {
     assert.ok(runs > 100, `ran ${runs} cases`);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
+});
+
+test('types: defineConfig refuses unknown keys and wrong types; a schema table missing a key does not compile', () => {
+  // @ts-expect-error: an unknown key
+  defineConfig({ maxBodySise: 1 });
+  // @ts-expect-error: a string for a number
+  defineConfig({ maxBodySize: '1' });
+  // @ts-expect-error: signal is not a config key
+  defineConfig({ signal: AbortSignal.abort() });
+  assert.deepEqual(defineConfig({ workers: { count: 2 } }), { workers: { count: 2 } }, 'the identity');
+  // @ts-expect-error: obj<T>() needs a rule for every key of T (here b is missing)
+  obj<{ a?: number; b?: string }>({ a: int() });
+  assert.ok(true);
 });
 
 test('docs/config.md documents every key of the schema, and only those', () => {

@@ -74,6 +74,18 @@ describe('finding and loading the file', () => {
     ['no default export', 'c.mjs', 'export const port = 1;', /has no default export/],
     ['throws while loading', 'c.mjs', 'throw new Error("boom");', /Could not load .*: boom/],
     ['a syntax error', 'c.ts', 'export default {', /Could not load/],
+    [
+      'a getter that throws',
+      'c.mjs',
+      'export default { get port() { throw new Error("no") } };',
+      /Could not read .*: no/,
+    ],
+    [
+      'a Proxy whose traps throw',
+      'c.mjs',
+      'export default new Proxy({}, { getPrototypeOf() { throw new Error("trap"); } });',
+      /Could not read .*: trap/,
+    ],
   ];
   for (const [name, file, text, message] of loadCases) {
     test(`a file that cannot load: ${name}`, async () => {
@@ -114,6 +126,16 @@ describe('finding and loading the file', () => {
     assert.deepEqual(config.values.workers, { count: 2, mode: 'cluster', gracefulTimeout: 5 });
     await assertCode('STRATA_ERR_CONFIG_UNKNOWN_KEY', () => loadConfigFile(INVALID_CONFIG));
   });
+});
+
+test('--help answers without reading a config file', async () => {
+  const at = project({ 'strata.config.mjs': 'throw new Error("read");' });
+  const child = spawn(process.execPath, [CLI, 'serve', '--help'], { cwd: at });
+  let out = '';
+  child.stdout.on('data', (c) => (out += c));
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0);
+  assert.match(out, /--config <f>/);
 });
 
 describe('precedence: flag, then file, then default', () => {
