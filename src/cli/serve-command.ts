@@ -6,7 +6,19 @@ import { GatewayError, resolveApp } from '../gateway/index.ts';
 import { createLogger } from '../observe/logger.ts';
 import { METRICS_ASK, supervisedWorker, workerChannel } from '../parallel/index.ts';
 import { ClusterBroker, RedisBroker } from '../realtime/index.ts';
-import { ADMIN_DEFAULTS, AddressList, SERVER_DEFAULTS, type StrataServer, serve } from '../server/index.ts';
+import type { AccessLogOptions } from '../server/access-log.ts';
+import {
+  ADMIN_DEFAULTS,
+  AddressList,
+  type CompressionOptions,
+  SERVER_DEFAULTS,
+  type ServeOptions,
+  type StaticOptions,
+  type StrataServer,
+  serve,
+} from '../server/index.ts';
+import type { StrataConfig } from './config.ts';
+import { findConfigFile, type LoadedConfig, loadConfigFile } from './config-file.ts';
 import { CliError, usageError } from './errors.ts';
 import {
   parseWorkerFlags,
@@ -17,12 +29,14 @@ import {
   workerServeOptions,
 } from './serve-workers.ts';
 
-export const SERVE_USAGE = `Usage: strata serve <module> [options]
+export const SERVE_USAGE = `Usage: strata serve [<module>] [options]
 
 Serves the module's default export: an app with fetch(), a fetch function, or a node
-(req, res) handler such as an Express app.
+(req, res) handler such as an Express app. The module may instead be the config file's \`app\`.
 
 Options:
+      --config <f> the config file (default: strata.config.{ts,mjs,js,json} in this directory,
+                   if there is one); flags override it — see docs/config.md
   -p, --port <n>   port to listen on (default: $PORT, else ${SERVER_DEFAULTS.port}; 0 picks a free one)
       --host <h>   interface to listen on (default: ${SERVER_DEFAULTS.host})
       --dev        development mode: stack traces in 500 responses
@@ -49,20 +63,24 @@ export interface ServeFlags {
   port: number;
   host: string;
   dev: boolean;
-  static: string | undefined;
+  static: string | StaticOptions | undefined;
   /** The admin listener (`/metrics`, `/healthz`), when asked for. */
   admin: { host: string; port: number } | undefined;
   /** Load shedding threshold in ms, when asked for. */
   maxEventLoopDelay: number | undefined;
-  compress: boolean;
+  compress: boolean | CompressionOptions;
   /** The access log, or undefined when off. */
-  accessLog: { format: 'combined' | 'json'; destination: string } | undefined;
+  accessLog: (AccessLogOptions & { format: 'combined' | 'json'; destination: string }) | undefined;
   /** Redis URL for the pub/sub broker, if any. */
   redis: string | undefined;
   /** Proxies to believe (`trustProxy`), empty when none. */
   trustProxy: string[];
   /** The supervisor's flags (`workers` undefined: one process, as without a supervisor). */
   parallel: WorkerFlags;
+  /** The config file's other serve() options (limits, timeouts, websocket, …): no flag sets them. */
+  options: ServeOptions;
+  /** The config file in use (absolute), if any: the supervisor's workers load the same one. */
+  configPath: string | undefined;
 }
 
 /** `host:port`, `[v6]:port` or `port` → an address; anything else is a usage error. */
@@ -74,7 +92,32 @@ function parseAddress(flag: string, text: string): { host: string; port: number 
   return { host: m[1]?.replace(/^\[|\]$/g, '') ?? ADMIN_DEFAULTS.host, port };
 }
 
-export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFlags | 'help' {
+/**
+ * `strata serve`'s flags over the config file (`--config`, or strata.config.* in `cwd`): loads
+ * and checks the file, then parseServeFlags merges it under the flags.
+ */
+export async function readServeFlags(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<ServeFlags | 'help'> {
+  let given: { config?: string | undefined; help?: boolean | undefined };
+  try {
+    given = parseServeArgs(withAccessLogFormat(args)).values;
+  } catch {
+    return parseServeFlags(args, env); // throws the usage error
+  }
+  if (given.help === true) return 'help';
+  const path = findConfigFile(given.config, cwd);
+  return parseServeFlags(args, env, path === undefined ? undefined : await loadConfigFile(path));
+}
+
+/** The flags, with the config file's values (checked) under them: flag, else file, else default. */
+export function parseServeFlags(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  config?: LoadedConfig,
+): ServeFlags | 'help' {
   let parsed: ReturnType<typeof parseServeArgs>;
   try {
     parsed = parseServeArgs(withAccessLogFormat(args));
@@ -82,16 +125,33 @@ export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFl
     throw usageError((err as Error).message);
   }
   if (parsed.values.help) return 'help';
-  if (parsed.positionals.length !== 1) {
+  const {
+    app,
+    port: filePort,
+    host,
+    dev,
+    static: fileStatic,
+    admin,
+    metrics,
+    compression,
+    accessLog: fileLog,
+    redis,
+    trustProxy,
+    workers,
+    ...options
+  }: StrataConfig = config?.values ?? {};
+  const module = parsed.positionals.length === 0 ? app : parsed.positionals[0];
+  if (module === undefined || parsed.positionals.length > 1) {
     throw usageError(
       parsed.positionals.length === 0
-        ? 'strata serve needs a module to serve, e.g. `strata serve app.ts`'
+        ? 'strata serve needs a module to serve, e.g. `strata serve app.ts` (or `app` in strata.config.ts)'
         : `strata serve takes one module, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`,
     );
   }
-  const portText = parsed.values.port ?? env.PORT ?? String(SERVER_DEFAULTS.port);
-  const port = Number(portText);
-  if (!/^[0-9]+$/.test(portText) || port > 65535) {
+  // flag, then $PORT, then the file: the platform that sets PORT (a PaaS) decides where to listen.
+  const portText = parsed.values.port ?? env.PORT;
+  const port = Number(portText ?? filePort ?? SERVER_DEFAULTS.port);
+  if (portText !== undefined && (!/^[0-9]+$/.test(portText) || port > 65535)) {
     const from = parsed.values.port !== undefined ? '--port' : 'PORT';
     throw usageError(`${from} must be an integer from 0 to 65535, got "${portText}"`);
   }
@@ -100,29 +160,86 @@ export function parseServeFlags(args: string[], env: NodeJS.ProcessEnv): ServeFl
     throw usageError(`--access-log takes combined or json, got "${format}"`);
   const file = parsed.values['access-log-file'];
   if (file === '') throw usageError('--access-log-file needs a path');
+  const logOptions = fileLog === true ? {} : fileLog === false ? undefined : fileLog;
   const accessLog =
-    format === undefined && file === undefined
+    format === undefined && file === undefined && logOptions === undefined
       ? undefined
-      : { format: (format ?? 'combined') as 'combined' | 'json', destination: file ?? 'stdout' };
+      : {
+          ...logOptions,
+          format: (format ?? logOptions?.format ?? 'combined') as 'combined' | 'json',
+          destination: file ?? logOptions?.destination ?? 'stdout',
+        };
+  const staticDir = parsed.values.static;
   return {
-    module: parsed.positionals[0]!,
+    module,
     port,
-    host: parsed.values.host ?? SERVER_DEFAULTS.host,
-    dev: parsed.values.dev ?? false,
-    static: parsed.values.static,
+    host: parsed.values.host ?? host ?? SERVER_DEFAULTS.host,
+    dev: parsed.values.dev ?? dev ?? false,
+    // --static DIR over the file's static options replaces the directory and keeps the rest.
+    static:
+      staticDir === undefined
+        ? fileStatic
+        : typeof fileStatic === 'object'
+          ? { ...fileStatic, root: staticDir }
+          : staticDir,
     admin:
       parsed.values.admin !== undefined
         ? parseAddress('--admin', parsed.values.admin)
-        : parsed.values.metrics === true
+        : parsed.values.metrics === true || admin === true || (metrics === true && admin === undefined)
           ? { ...ADMIN_DEFAULTS }
-          : undefined,
+          : typeof admin === 'object'
+            ? { ...ADMIN_DEFAULTS, ...admin }
+            : undefined,
     maxEventLoopDelay: parseMs('--max-event-loop-delay', parsed.values['max-event-loop-delay']),
-    compress: parsed.values.compress ?? false,
+    compress:
+      parsed.values.compress === true
+        ? typeof compression === 'object'
+          ? compression
+          : true
+        : (compression ?? false),
     accessLog,
-    redis: parsed.values.redis,
-    trustProxy: parseTrustProxy(parsed.values['trust-proxy']),
-    parallel: parseWorkerFlags(parsed.values),
+    redis: parsed.values.redis ?? redis,
+    trustProxy:
+      parsed.values['trust-proxy'] === undefined
+        ? (trustProxy ?? [])
+        : parseTrustProxy(parsed.values['trust-proxy']),
+    parallel: parseWorkerFlags(parsed.values, workers),
+    options,
+    configPath: config?.path,
   };
+}
+
+/** The serve() options of the merged flags and file (runServe adds the process's own: broker, worker). */
+export function serveOptionsOf(flags: ServeFlags): ServeOptions {
+  const shedding = flags.options.loadShedding;
+  const loadShedding =
+    flags.maxEventLoopDelay === undefined
+      ? shedding
+      : { ...shedding, maxEventLoopDelay: flags.maxEventLoopDelay };
+  return {
+    ...flags.options,
+    port: flags.port,
+    host: flags.host,
+    dev: flags.dev,
+    ...(flags.static === undefined ? {} : { static: flags.static }),
+    ...(loadShedding === undefined ? {} : { loadShedding }),
+    compression: flags.compress,
+    ...(flags.accessLog !== undefined && { accessLog: flags.accessLog }),
+    ...(flags.trustProxy.length === 0 ? {} : { trustProxy: flags.trustProxy }),
+  };
+}
+
+/** The workers' arguments: the primary's, with the config file it loaded named absolutely. */
+export function workerArgs(args: string[], configPath: string | undefined): string[] {
+  if (configPath === undefined) return args;
+  const { tokens } = parseArgs({ ...serveArgsConfig(withAccessLogFormat(args)), tokens: true });
+  const drop = new Set<number>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || t.name !== 'config') continue;
+    drop.add(t.index);
+    if (t.inlineValue === false) drop.add(t.index + 1);
+  }
+  return ['--config', configPath, ...withAccessLogFormat(args).filter((_, i) => !drop.has(i))];
 }
 
 function parseTrustProxy(text: string | undefined): string[] {
@@ -154,11 +271,16 @@ function withAccessLogFormat(args: string[]): string[] {
 }
 
 function parseServeArgs(args: string[]) {
-  return parseArgs({
+  return parseArgs(serveArgsConfig(args));
+}
+
+function serveArgsConfig(args: string[]) {
+  return {
     args,
     allowPositionals: true,
     strict: true,
     options: {
+      config: { type: 'string' },
       port: { type: 'string', short: 'p' },
       host: { type: 'string' },
       dev: { type: 'boolean' },
@@ -174,7 +296,7 @@ function parseServeArgs(args: string[]) {
       help: { type: 'boolean', short: 'h' },
       ...WORKER_ARG_OPTIONS,
     },
-  });
+  } as const;
 }
 
 /** Imports the module and returns what it serves, with errors that name the file. */
@@ -211,7 +333,7 @@ export async function loadServable(modulePath: string, cwd: string): Promise<unk
 
 /** `strata serve`: loads, listens, and shuts down gracefully on SIGTERM/SIGINT. */
 export async function runServe(args: string[]): Promise<StrataServer | undefined> {
-  const flags = parseServeFlags(args, process.env);
+  const flags = await readServeFlags(args, process.env, process.cwd());
   if (flags === 'help') {
     process.stdout.write(SERVE_USAGE);
     return undefined;
@@ -219,7 +341,7 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
   // Under a supervisor this process is one of its workers; with --workers, it is the supervisor.
   const worker = process.env.STRATA_WORKER_ID === undefined ? undefined : supervisedWorker(createLogger());
   if (worker === undefined && flags.parallel.workers !== undefined) {
-    await runSupervisor({ ...flags, ...flags.parallel }, args);
+    await runSupervisor({ ...flags, ...flags.parallel }, workerArgs(args, flags.configPath));
     return undefined;
   }
   const servable = await loadServable(flags.module, process.cwd());
@@ -233,23 +355,14 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
           ? new ClusterBroker(channel)
           : undefined;
     server = await serve(servable as Parameters<typeof serve>[0], {
-      port: flags.port,
-      host: flags.host,
-      dev: flags.dev,
-      ...(flags.static === undefined ? {} : { static: flags.static }),
+      ...serveOptionsOf(flags),
       // Under the supervisor the primary serves /metrics for every worker: a worker only records.
       ...(flags.admin === undefined
         ? {}
         : channel === undefined
           ? { admin: flags.admin }
           : { metrics: true }),
-      ...(flags.maxEventLoopDelay === undefined
-        ? {}
-        : { loadShedding: { maxEventLoopDelay: flags.maxEventLoopDelay } }),
-      compression: flags.compress,
-      ...(flags.accessLog !== undefined && { accessLog: flags.accessLog }),
       ...(broker === undefined ? {} : { broker }),
-      ...(flags.trustProxy.length === 0 ? {} : { trustProxy: flags.trustProxy }),
       ...(worker === undefined ? {} : workerServeOptions(worker)),
     });
   } catch (err) {

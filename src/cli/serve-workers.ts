@@ -13,6 +13,7 @@ import {
 import { relayCluster } from '../realtime/index.ts';
 import type { ServeOptions } from '../server/index.ts';
 import { type AdminServer, startAdmin } from '../server/index.ts';
+import type { StrataConfig } from './config.ts';
 import { CliError, usageError, workerStartupError } from './errors.ts';
 
 /**
@@ -70,12 +71,17 @@ export const WORKER_ARG_OPTIONS = {
 export interface WorkerFlags {
   workers: number | 'auto' | undefined;
   mode: SupervisorMode;
-  settings: Partial<Record<(typeof WORKER_FLAGS)[number]['key'], number>>;
+  settings: Partial<Record<keyof typeof SUPERVISOR_DEFAULTS, number>>;
 }
 
-export function parseWorkerFlags(values: Record<string, string | boolean | undefined>): WorkerFlags {
+/** The flags over the config file's `workers` (already checked): flag, else file, else default. */
+export function parseWorkerFlags(
+  values: Record<string, string | boolean | undefined>,
+  file: StrataConfig['workers'] = {},
+): WorkerFlags {
+  const { count, mode, ...fileSettings } = typeof file === 'object' ? file : { count: file };
   const text = values.workers as string | undefined;
-  let workers: number | 'auto' | undefined;
+  let workers: number | 'auto' | undefined = count;
   if (text !== undefined) {
     if (text === 'auto') workers = 'auto';
     else if (/^[0-9]+$/.test(text) && Number(text) >= 1 && Number(text) <= 1024) workers = Number(text);
@@ -84,7 +90,7 @@ export function parseWorkerFlags(values: Record<string, string | boolean | undef
   const modeText = values['worker-mode'] as string | undefined;
   if (modeText !== undefined && modeText !== 'reusePort' && modeText !== 'cluster')
     throw usageError(`--worker-mode must be "reusePort" or "cluster", got "${modeText}"`);
-  const settings: WorkerFlags['settings'] = {};
+  const settings: WorkerFlags['settings'] = { ...fileSettings };
   for (const f of WORKER_FLAGS) {
     const value = values[f.flag] as string | undefined;
     if (value === undefined) continue;
@@ -98,7 +104,7 @@ export function parseWorkerFlags(values: Record<string, string | boolean | undef
   ].flat();
   if (workers === undefined && given.length > 0)
     throw usageError(`--${given[0]} applies to supervised workers: add --workers <n|auto>`);
-  return { workers, mode: modeText ?? defaultMode(), settings };
+  return { workers, mode: modeText ?? mode ?? defaultMode(), settings };
 }
 
 /** What serve() needs in a supervised worker. */

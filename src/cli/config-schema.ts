@@ -1,0 +1,235 @@
+/**
+ * Every key of `strata.config.ts`, in one table: key → rule (type, range, enum, nested table).
+ * A new option is one line here; the mapped types of `obj<T>()` make a key added to an option
+ * type (ServeOptions, StaticOptions, …) without its line here a type error. docs/config.md
+ * lists the same keys, and a test checks the two against each other.
+ */
+import { isIP } from 'node:net';
+import { isAbsolute } from 'node:path';
+import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
+import type { WebSocketOptions } from '../realtime/options.ts';
+import type { AccessLogOptions, AccessLogRequestIdOptions } from '../server/access-log.ts';
+import { AddressList } from '../server/client-address.ts';
+import type { CompressionOptions, ContentCoding } from '../server/compression/options.ts';
+import type { StaticOptions } from '../server/static/static-files.ts';
+import { NOT_IN_CONFIG, type StrataConfig, type WorkersConfig } from './config.ts';
+import {
+  bool,
+  bytes,
+  code,
+  filePath,
+  int,
+  listOf,
+  literal,
+  ms,
+  num,
+  obj,
+  oneOf,
+  type Rule,
+  seconds,
+  str,
+  TIMER_MAX_MS,
+} from './config-rules.ts';
+
+// --- checks of string values: each returns what is wrong, or undefined ---
+
+const LABELS =
+  /^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.?$/i;
+
+/** An interface to listen on: an IP address or a host name. */
+const listenHost = (h: string): string | undefined =>
+  isIP(h) !== 0 || (LABELS.test(h) && !h.startsWith('*')) ? undefined : 'is not an IP address or a host name';
+
+/** An entry of trustProxy / allow / deny, checked by the class that will read it. */
+const addressEntry = (e: string): string | undefined => {
+  try {
+    new AddressList([e]);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.replace(/\.$/, '');
+  }
+};
+
+/** An allowedHosts entry: `example.com`, `*.example.com`, an IPv4 address or `[v6]` (no port). */
+const hostPattern = (h: string): string | undefined => {
+  if (h === '*') return 'is not a host name (leave allowedHosts out to answer any Host)';
+  if (/^\[[0-9a-f:.]+\]$/i.test(h) && isIP(h.slice(1, -1)) === 6) return undefined;
+  if (h.includes(':')) return 'is not a host name: write it without a port (an IPv6 address in [brackets])';
+  return LABELS.test(h) ? undefined : 'is not a host name or a *.wildcard';
+};
+
+/** A file name under the static root: relative, and never above it. */
+const underRoot = (p: string): string | undefined =>
+  isAbsolute(p) || p.split(/[\\/]/).includes('..')
+    ? 'must be relative to static.root, without ".." segments'
+    : undefined;
+
+const redisUrl = (u: string): string | undefined => {
+  try {
+    const url = new URL(u);
+    return url.protocol === 'redis:' || url.protocol === 'rediss:'
+      ? undefined
+      : 'must be a redis:// or rediss:// URL';
+  } catch {
+    return 'must be a redis:// or rediss:// URL';
+  }
+};
+
+/** RFC 9110 §5.6.2 token (a header name). */
+const token = (t: string): string | undefined =>
+  /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(t) ? undefined : 'is not a header name';
+
+const mediaRange = (t: string): string | undefined =>
+  /^[a-z0-9!#$&^_.+-]+\/(?:\*|\*\+[a-z0-9!#$&^_.+-]+|[a-z0-9!#$&^_.+-]+)$/i.test(t)
+    ? undefined
+    : 'is not a media type (type/subtype, type/* or type/*+suffix)';
+
+const origin = (o: string): string | undefined => {
+  try {
+    new URL(o);
+    return undefined;
+  } catch {
+    return 'is not an origin (scheme://host[:port])';
+  }
+};
+
+const isLogger = (v: unknown): boolean =>
+  typeof v === 'object' &&
+  v !== null &&
+  ['info', 'warn', 'error', 'debug', 'child'].every(
+    (m) => typeof (v as Record<string, unknown>)[m] === 'function',
+  );
+
+// --- reusable rules ---
+
+const port = int(0, 65_535);
+const addresses = listOf(str(addressEntry, 'an address, a CIDR range, loopback, private or linklocal'));
+
+// --- the table ---
+
+const staticOptions = obj<StaticOptions>({
+  root: filePath(),
+  prefix: str((p) => (p.startsWith('/') ? undefined : 'must start with "/"'), 'a URL path'),
+  index: listOf(str(underRoot, 'a file name')),
+  dotfiles: bool,
+  symlinks: literal('inside', 'follow', 'deny'),
+  spaFallback: str(underRoot, 'a file under static.root'),
+  maxAge: int(0, 31_536_000 * 10),
+  immutable: code('a RegExp', (v) => v instanceof RegExp),
+  precompressed: bool,
+  memoryCacheMaxFile: bytes(),
+  memoryCacheMaxBytes: bytes(),
+  revalidateMs: ms(),
+  streamChunkSize: bytes(1, 64 * 1024 * 1024),
+  sendfile: bool,
+});
+
+const compressionOptions = obj<CompressionOptions>({
+  threshold: bytes(),
+  encodings: listOf(literal('zstd', 'br', 'gzip', 'deflate'), { min: 1, unique: true }),
+  // The ranges each codec accepts (src/server/compression/options.ts).
+  levels: obj<Record<ContentCoding, number>>({
+    zstd: int(1, 19),
+    br: int(0, 11),
+    gzip: int(1, 9),
+    deflate: int(1, 9),
+  }),
+  types: listOf(str(mediaRange, 'a media type')),
+});
+
+const accessLogOptions = obj<AccessLogOptions>({
+  format: literal('combined', 'json'),
+  destination: filePath(['stdout']),
+  requestId: oneOf(
+    literal(false),
+    obj<AccessLogRequestIdOptions>({
+      header: str(token, 'a header name'),
+      trust: literal('proxy', 'always', 'never'),
+    }),
+  ),
+  bufferSize: bytes(0, 1_048_576),
+  flushInterval: ms(1),
+});
+
+const websocketOptions = obj<WebSocketOptions>({
+  maxPayload: bytes(1, 2 ** 31),
+  heartbeatInterval: ms(),
+  backpressureLimit: bytes(),
+  closeTimeout: ms(),
+  perMessageDeflate: bool,
+  deflateThreshold: bytes(),
+  deflateWindowBits: int(8, 15),
+  deflateMemLevel: int(1, 9),
+  allowedOrigins: oneOf(literal('*'), listOf(str(origin, 'an origin'))),
+});
+
+const loadShedding = obj<LoopMonitorOptions>({
+  maxEventLoopDelay: num(0, TIMER_MAX_MS),
+  maxEventLoopUtilization: num(0, 1),
+  maxHeapUsedBytes: bytes(),
+  maxRssBytes: bytes(),
+  sampleInterval: ms(1),
+  resolution: ms(1),
+});
+
+const workers = obj<WorkersConfig>({
+  count: oneOf(int(1, 1024), literal('auto')),
+  mode: literal('reusePort', 'cluster'),
+  workerTimeout: seconds(),
+  maxRequests: int(),
+  maxRequestsJitter: int(),
+  gracefulTimeout: seconds(),
+  restartDelay: ms(),
+  restartDelayMax: ms(),
+  stableAfter: ms(),
+  maxStartupFailures: int(1, 1_000_000),
+});
+
+/** The whole file. */
+export const CONFIG_SCHEMA: Rule = obj<StrataConfig>(
+  {
+    app: filePath(),
+    // SERVER_DEFAULTS (src/server/options.ts), in its order.
+    port,
+    host: str(listenHost, 'an IP address or a host name'),
+    headersTimeout: ms(1),
+    requestTimeout: ms(),
+    keepAliveTimeout: ms(),
+    idleTimeout: ms(),
+    maxHeaderSize: bytes(1),
+    maxHeaderCount: int(1),
+    maxUrlLength: bytes(1),
+    maxInFlight: int(),
+    retryAfter: int(0, 86_400),
+    maxBodySize: bytes(),
+    maxConnections: int(1),
+    maxConnectionsPerIp: int(),
+    maxRequestsPerSocket: int(),
+    shutdownTimeout: ms(),
+    drainGrace: ms(),
+    reusePort: bool,
+    dev: bool,
+    fastResponse: bool,
+    fastLane: bool,
+    // The rest of ServeOptions.
+    logger: oneOf(literal(false), code('a pino logger (or false)', isLogger)),
+    compression: oneOf(bool, compressionOptions),
+    static: oneOf(filePath(), staticOptions),
+    trustProxy: addresses,
+    allow: addresses,
+    deny: addresses,
+    allowedHosts: listOf(str(hostPattern, 'a host name or *.wildcard')),
+    loadShedding,
+    accessLog: oneOf(bool, accessLogOptions),
+    websocket: websocketOptions,
+    // The CLI's own.
+    admin: oneOf(
+      bool,
+      obj<{ host?: string; port?: number }>({ host: str(listenHost, 'an IP address or a host name'), port }),
+    ),
+    metrics: bool,
+    redis: str(redisUrl, 'a redis:// URL'),
+    workers: oneOf(int(1, 1024), literal('auto'), workers),
+  },
+  NOT_IN_CONFIG,
+);
