@@ -117,6 +117,10 @@ function decodeText(bytes: Uint8Array): string {
 /**
  * JSON without prototype pollution: a body with a `__proto__` key, or a `constructor` key
  * holding a `prototype`, is refused (400) instead of parsed, as secure-json-parse does.
+ *
+ * The check is on the parsed keys: `"\u005f_proto__"` is `__proto__` once parsed, so any
+ * `\u` escape in the text is a reason to look, as are the names themselves. Text with none of
+ * them (the common case) costs three substring searches.
  */
 export function parseJsonSafely(text: string): unknown {
   let value: unknown;
@@ -125,33 +129,55 @@ export function parseJsonSafely(text: string): unknown {
   } catch (err) {
     throw new HttpError(400, `The request body is not valid JSON: ${(err as Error).message}`);
   }
-  if (text.includes('__proto__') || text.includes('constructor')) assertNoPollution(value);
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    (text.includes('\\u') || text.includes('__proto__') || text.includes('constructor'))
+  ) {
+    assertNoPollution(value);
+  }
   return value;
 }
 
-function assertNoPollution(root: unknown): void {
-  const stack: unknown[] = [root];
+function assertNoPollution(root: object): void {
+  const stack: object[] = [root];
   while (stack.length > 0) {
-    const node = stack.pop();
-    if (node === null || typeof node !== 'object') continue;
+    const node = stack.pop() as Record<string, unknown>;
     if (Object.hasOwn(node, '__proto__'))
       throw new HttpError(400, 'The JSON body has a forbidden "__proto__" key');
-    const ctor = (node as Record<string, unknown>).constructor;
-    if (
-      Object.hasOwn(node, 'constructor') &&
-      ctor !== null &&
-      typeof ctor === 'object' &&
-      Object.hasOwn(ctor, 'prototype')
-    ) {
-      throw new HttpError(400, 'The JSON body has a forbidden "constructor.prototype" key');
+    if (Object.hasOwn(node, 'constructor')) {
+      const ctor = node.constructor;
+      if (ctor !== null && typeof ctor === 'object' && Object.hasOwn(ctor, 'prototype'))
+        throw new HttpError(400, 'The JSON body has a forbidden "constructor.prototype" key');
     }
-    for (const key in node) stack.push((node as Record<string, unknown>)[key]);
+    for (const key in node) {
+      const child = node[key];
+      if (child !== null && typeof child === 'object') stack.push(child);
+    }
   }
 }
 
+/**
+ * A form key that walks into a prototype: `__proto__`, `constructor` or `prototype` as the whole
+ * name or as one segment of a bracket or dot path (`a[__proto__][x]`, `constructor.prototype`).
+ * A repeated key is an array and an upload an object, so a recursive merge of the form follows
+ * `__proto__` into `Object.prototype`; the paths are what qs-style expanders follow.
+ */
+const POLLUTING_KEY = /(?:^|[[\].])(?:__proto__|constructor|prototype)(?:$|[[\].])/;
+
+function assertSafeFieldName(name: string): void {
+  if (POLLUTING_KEY.test(name)) throw forbiddenName(name);
+}
+
+const forbiddenName = (name: string): HttpError =>
+  new HttpError(400, `The form has a forbidden field name ${JSON.stringify(name)}`);
+
 function formFromSearchParams(params: URLSearchParams): FormBody {
   const out = Object.create(null) as FormBody;
-  for (const [key, value] of params) addField(out, key, value);
+  for (const [key, value] of params) {
+    assertSafeFieldName(key);
+    addField(out, key, value);
+  }
   return out;
 }
 
@@ -248,12 +274,18 @@ function parseMultipart(request: Request, type: MediaType, limits: BodyLimits): 
         .finally(() => reject(err));
     };
     busboy.on('field', (name: string, value: string, _nameTruncated: boolean, valueTruncated: boolean) => {
-      if (valueTruncated) fail(tooLarge(`field "${name}"`, limits.fieldSize));
+      if (POLLUTING_KEY.test(name)) fail(forbiddenName(name));
+      else if (valueTruncated) fail(tooLarge(`field "${name}"`, limits.fieldSize));
       else addField(out, name, value);
     });
     busboy.on(
       'file',
       (field: string, stream: NodeJS.ReadableStream, filename: string, _enc: string, mime: string) => {
+        if (POLLUTING_KEY.test(field)) {
+          stream.resume();
+          fail(forbiddenName(field));
+          return;
+        }
         const file: UploadedFile = { field, filename: baseName(filename ?? ''), type: mime, size: 0 };
         stream.on('limit', () => fail(tooLarge(`file "${file.filename}"`, limits.fileSize)));
         if (limits.storage === 'disk') {
