@@ -218,6 +218,44 @@ describe('multipart to disk over a real server: hostile uploads', () => {
   });
 });
 
+describe('multipart in memory (the default) over a real server: a body cut mid-file', () => {
+  let server: StrataServer;
+  before(async () => {
+    const app = new App({ log: false });
+    app.post('/small', async (c) => c.json({ fields: Object.keys((await parseBody(c.req)) as FormBody) }));
+    server = await serve(app, { port: 0, logger: false, shutdownTimeout: 500 });
+  });
+  after(() => server.close());
+
+  // A complete HTTP body holding an incomplete multipart body: busboy reports the cut part with
+  // an 'error' event on the file stream, which without a listener is an uncaught exception.
+  const cuts: [string, (body: Buffer) => Buffer][] = [
+    ['Content-Length', (body) => Buffer.concat([Buffer.from(head('/small', body.length)), body])],
+    ['chunked', (body) => Buffer.concat([Buffer.from(head('/small', 'chunked')), chunked(body)])],
+  ];
+  for (const [framing, frame] of cuts) {
+    test(`${framing}: 400, and the process and server live on`, async () => {
+      const uncaught: unknown[] = [];
+      const onUncaught = (err: unknown): void => {
+        uncaught.push(err);
+      };
+      process.on('uncaughtException', onUncaught);
+      const whole = multipart([{ name: 'f', filename: 'a.bin', content: Buffer.alloc(20 * KiB, 5) }]);
+      for (const cut of [200, 10 * KiB, whole.length - 10]) {
+        const res = await rawRequest(server.port, frame(whole.subarray(0, cut)), {
+          timeoutMs: REQUEST_TIMEOUT,
+        });
+        assert.equal(res.status, 400, `cut at ${cut}`);
+      }
+      const res = await rawRequest(server.port, frame(whole), { timeoutMs: REQUEST_TIMEOUT });
+      assert.equal(res.status, 200);
+      await new Promise((r) => setTimeout(r, 20));
+      process.off('uncaughtException', onUncaught);
+      assert.deepEqual(uncaught.map(String), [], 'an uncaught exception (a crash outside the test runner)');
+    });
+  }
+});
+
 describe('uploads belong to the request until its handler keeps them', () => {
   const dir = mkdtempSync(join(tmpdir(), 'strata-mp-own-'));
   const keepDir = mkdtempSync(join(tmpdir(), 'strata-mp-kept-'));
