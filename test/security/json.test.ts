@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { App, parseBody } from '../../src/app/index.ts';
+import { App, BODY_DEFAULTS, parseBody } from '../../src/app/index.ts';
 
 /** The classic vulnerable deep merge: follows every key of `source`, `__proto__` included. */
 function merge(target: Record<string, unknown>, source: unknown): Record<string, unknown> {
@@ -202,4 +202,39 @@ describe('forms: field names that walk into prototypes are refused', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { constructorName: 'a', my_proto: 'b', prototypes: 'c', 'a[b]': 'd' });
   });
+});
+
+describe('body limits hold whatever Content-Length claims', () => {
+  // strata's server refuses a malformed Content-Length before the app; a hand-made Request (the
+  // test client, another runtime's adapter) can carry anything, and must not lift the limit.
+  const app = new App({ log: false });
+  app.post('/', async (c) => {
+    const body = await parseBody(c.req, {
+      ...BODY_DEFAULTS,
+      json: 100,
+      text: 100,
+      urlencoded: 100,
+      bytes: 100,
+    });
+    return c.json({ ok: body !== undefined });
+  });
+  const bodies: [string, string][] = [
+    ['application/json', `{"a":"${'x'.repeat(5000)}"}`],
+    ['text/plain', 'y'.repeat(5000)],
+    ['application/x-www-form-urlencoded', `a=${'z'.repeat(5000)}`],
+    ['application/octet-stream', 'b'.repeat(5000)],
+  ];
+  for (const [type, body] of bodies) {
+    for (const length of ['abc', '1e1', '0x10', ' 10', '10, 10', '-1', '10']) {
+      test(`${type} of 5000 bytes declared as ${JSON.stringify(length)} → 413`, async () => {
+        const request = new Request('http://localhost/', {
+          method: 'POST',
+          body,
+          headers: { 'content-type': type, 'content-length': length },
+        });
+        const res = await app.request(request);
+        assert.equal(res.status, 413, await res.clone().text());
+      });
+    }
+  }
 });
