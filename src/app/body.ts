@@ -155,6 +155,13 @@ function assertNoPollution(root: object): void {
   const stack: object[] = [root];
   while (stack.length > 0) {
     const node = stack.pop() as Record<string, unknown>;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const child: unknown = node[i];
+        if (child !== null && typeof child === 'object') stack.push(child);
+      }
+      continue;
+    }
     if (Object.hasOwn(node, '__proto__'))
       throw new HttpError(400, 'The JSON body has a forbidden "__proto__" key');
     if (Object.hasOwn(node, 'constructor')) {
