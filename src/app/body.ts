@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Busboy } from '@fastify/busboy';
+import type { Readable } from 'node:stream';
+import { Busboy, type BusboyInstance } from '@fastify/busboy';
 import { HttpError } from './http-error.ts';
 import { isJson, type MediaType, parseMediaType } from './media-type.ts';
 
@@ -56,12 +57,17 @@ export interface UploadedFile {
   size: number;
   /** The content, with `storage: 'memory'`. */
   bytes?: Uint8Array;
-  /** Where it was written, with `storage: 'disk'`; delete it when done (or use `discard`). */
+  /**
+   * Where it was written, with `storage: 'disk'`. Inside an app the file is deleted when the
+   * request's response is ready, unless the handler moved it or called `keepUpload(file)`.
+   */
   path?: string;
 }
 
 export type FormValue = string | UploadedFile;
 export type FormBody = Record<string, FormValue | FormValue[]>;
+
+const DIGITS = /^\d{1,16}$/;
 
 const tooLarge = (what: string, limit: number): HttpError =>
   new HttpError(413, `The ${what} is larger than the limit of ${limit} bytes`);
@@ -76,9 +82,15 @@ export async function readBodyBytes(
   what = 'request body',
 ): Promise<Uint8Array> {
   const declared = request.headers.get('content-length');
-  if (declared !== null) {
+  // RFC 9110 §8.6: 1*DIGIT. Anything else (`abc`, `1e3`, `0x10`, a list) is not trusted: the
+  // body is counted as it streams, as if no length had been declared.
+  if (declared !== null && DIGITS.test(declared)) {
     if (Number(declared) > limit) throw tooLarge(what, limit);
-    return request.bytes();
+    // The server's framing holds the body to its declared length; where nothing does (a
+    // hand-made Request), the size is still checked.
+    const bytes = await request.bytes();
+    if (bytes.byteLength > limit) throw tooLarge(what, limit);
+    return bytes;
   }
   const body = request.body;
   if (body === null) return new Uint8Array(0);
@@ -117,6 +129,10 @@ function decodeText(bytes: Uint8Array): string {
 /**
  * JSON without prototype pollution: a body with a `__proto__` key, or a `constructor` key
  * holding a `prototype`, is refused (400) instead of parsed, as secure-json-parse does.
+ *
+ * The check is on the parsed keys: `"\u005f_proto__"` is `__proto__` once parsed, so any
+ * `\u` escape in the text is a reason to look, as are the names themselves. Text with none of
+ * them (the common case) costs three substring searches.
  */
 export function parseJsonSafely(text: string): unknown {
   let value: unknown;
@@ -125,33 +141,59 @@ export function parseJsonSafely(text: string): unknown {
   } catch (err) {
     throw new HttpError(400, `The request body is not valid JSON: ${(err as Error).message}`);
   }
-  if (text.includes('__proto__') || text.includes('constructor')) assertNoPollution(value);
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    (text.includes('\\u') || text.includes('__proto__') || text.includes('constructor'))
+  ) {
+    assertNoPollution(value);
+  }
   return value;
 }
 
-function assertNoPollution(root: unknown): void {
-  const stack: unknown[] = [root];
+function assertNoPollution(root: object): void {
+  const stack: object[] = [root];
   while (stack.length > 0) {
-    const node = stack.pop();
-    if (node === null || typeof node !== 'object') continue;
+    const node = stack.pop() as Record<string, unknown>;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const child: unknown = node[i];
+        if (child !== null && typeof child === 'object') stack.push(child);
+      }
+      continue;
+    }
     if (Object.hasOwn(node, '__proto__'))
       throw new HttpError(400, 'The JSON body has a forbidden "__proto__" key');
-    const ctor = (node as Record<string, unknown>).constructor;
-    if (
-      Object.hasOwn(node, 'constructor') &&
-      ctor !== null &&
-      typeof ctor === 'object' &&
-      Object.hasOwn(ctor, 'prototype')
-    ) {
-      throw new HttpError(400, 'The JSON body has a forbidden "constructor.prototype" key');
+    if (Object.hasOwn(node, 'constructor')) {
+      const ctor = node.constructor;
+      if (ctor !== null && typeof ctor === 'object' && Object.hasOwn(ctor, 'prototype'))
+        throw new HttpError(400, 'The JSON body has a forbidden "constructor.prototype" key');
     }
-    for (const key in node) stack.push((node as Record<string, unknown>)[key]);
+    for (const key in node) {
+      const child = node[key];
+      if (child !== null && typeof child === 'object') stack.push(child);
+    }
   }
+}
+
+/**
+ * A form key that walks into a prototype: `__proto__`, `constructor` or `prototype` as the whole
+ * name or as one segment of a bracket or dot path (`a[__proto__][x]`, `constructor.prototype`).
+ * A repeated key is an array and an upload an object, so a recursive merge of the form follows
+ * `__proto__` into `Object.prototype`; the paths are what qs-style expanders follow.
+ */
+const POLLUTING_KEY = /(?:^|[[\].])(?:__proto__|constructor|prototype)(?:$|[[\].])/;
+
+function assertSafeFieldName(name: string): void {
+  if (POLLUTING_KEY.test(name)) throw forbiddenName(name);
 }
 
 function formFromSearchParams(params: URLSearchParams): FormBody {
   const out = Object.create(null) as FormBody;
-  for (const [key, value] of params) addField(out, key, value);
+  for (const [key, value] of params) {
+    assertSafeFieldName(key);
+    addField(out, key, value);
+  }
   return out;
 }
 
@@ -167,17 +209,21 @@ function addField(out: FormBody, key: string, value: FormValue): void {
  * for anything else. `undefined` when there is no body. A body whose type is required but
  * missing or malformed gets 415.
  */
-export async function parseBody(request: Request, limits: BodyLimits = BODY_DEFAULTS): Promise<unknown> {
+export function parseBody(request: Request, limits: BodyLimits = BODY_DEFAULTS): Promise<unknown> {
   const header = request.headers.get('content-type');
   const hasBody = request.headers.has('content-length')
     ? request.headers.get('content-length') !== '0'
     : request.headers.has('transfer-encoding') || request.body !== null;
-  if (!hasBody) return undefined;
+  if (!hasBody) return Promise.resolve(undefined);
   const type = parseMediaType(header);
   if (type === undefined) {
-    if (header !== null) throw new HttpError(415, `Malformed Content-Type ${JSON.stringify(header)}`);
+    if (header !== null)
+      return Promise.reject(new HttpError(415, `Malformed Content-Type ${JSON.stringify(header)}`));
     return readBodyBytes(request, limits.bytes);
   }
+  // Multipart's own promise goes back as it is (not through an async wrapper), so that a parse
+  // the request no longer waits for can be stopped without an unhandled rejection.
+  if (type.essence === 'multipart/form-data') return parseMultipart(request, type, limits);
   return parseTyped(request, type, limits);
 }
 
@@ -198,7 +244,6 @@ async function parseTyped(request: Request, type: MediaType, limits: BodyLimits)
     const text = decodeText(await readBodyBytes(request, limits.urlencoded, 'form body'));
     return formFromSearchParams(new URLSearchParams(text));
   }
-  if (type.essence === 'multipart/form-data') return parseMultipart(request, type, limits);
   if (type.essence.startsWith('text/'))
     return decodeText(await readBodyBytes(request, limits.text, 'text body'));
   return readBodyBytes(request, limits.bytes);
@@ -207,107 +252,321 @@ async function parseTyped(request: Request, type: MediaType, limits: BodyLimits)
 /** Deletes the files a disk-stored multipart body wrote. */
 export async function discardUploads(body: unknown): Promise<void> {
   if (body === null || typeof body !== 'object') return;
-  const paths: string[] = [];
+  const files: UploadedFile[] = [];
   for (const value of Object.values(body as FormBody)) {
-    for (const v of Array.isArray(value) ? value : [value])
-      if (typeof v === 'object' && v.path) paths.push(v.path);
+    for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'object') files.push(v);
   }
-  await Promise.all(paths.map((p) => rm(p, { force: true })));
+  await removeFiles(files);
 }
 
+function removeFiles(files: readonly UploadedFile[]): Promise<void> {
+  const removals: Promise<void>[] = [];
+  for (const file of files) if (file.path !== undefined) removals.push(rm(file.path, { force: true }));
+  return removals.length === 0 ? Promise.resolve() : Promise.all(removals).then(noop);
+}
+
+const noop = (): void => {};
+
+// ---- who owns a disk upload --------------------------------------------------------------
+//
+// A request owns its disk uploads until it ends: whatever ends it (a validation failure, a
+// middleware that throws or answers early, the handler throwing or returning) the app calls
+// `releaseUploads` once its response is ready, which deletes every file the handler did not
+// `keepUpload()` (a file it renamed away is simply not found). A parse that fails deletes what
+// it wrote before it rejects.
+
+/** The disk uploads of a request in flight, and the parse still reading its body if any. */
+interface UploadRecord {
+  readonly files: UploadedFile[];
+  parse: MultipartParse | undefined;
+  /** What `parseBody` handed the caller for that parse. */
+  result: Promise<FormBody> | undefined;
+}
+
+const records = new WeakMap<Request, UploadRecord>();
+// Records not yet released: while 0 (no disk upload in flight), `releaseUploads` is a compare.
+// (A disk parse outside an app is never released: it only costs the others a WeakMap lookup.)
+let tracked = 0;
+const kept = new WeakSet<UploadedFile>();
+
+/**
+ * Keeps a disk upload past the end of its request: strata will not delete it, and the caller
+ * now owns the file (move it, or delete it when done). Without it, every upload is deleted when
+ * the request's response is ready, so a handler that processes a file in the background
+ * (`c.info.waitUntil(...)`) must keep it, or move it before it returns.
+ *
+ * @example
+ * app.post('/import', validate({ body: Upload }), (c) => {
+ *   const file = keepUpload(c.body.file);
+ *   c.info.waitUntil(importCsv(file.path!).finally(() => rm(file.path!)));
+ *   return c.json({ queued: true }, 202);
+ * });
+ */
+export function keepUpload(file: UploadedFile): UploadedFile {
+  kept.add(file);
+  return file;
+}
+
+/**
+ * Ends a request's hold on its disk uploads: stops a multipart parse still reading the body and
+ * deletes every file not kept. The app calls it once per request, when the response is ready;
+ * it returns the deletion to wait for, or undefined when the request wrote nothing to disk.
+ */
+export function releaseUploads(request: Request): Promise<void> | undefined {
+  if (tracked === 0) return undefined;
+  const record = records.get(request);
+  if (record === undefined) return undefined;
+  records.delete(request);
+  tracked -= 1;
+  const removal = removeFiles(record.files.filter((file) => !kept.has(file)));
+  const parse = record.parse;
+  if (parse === undefined) return removal;
+  // The response is ready but a parse is still reading (a handler that did not await it):
+  // nobody will read its result, and its failure deletes what it wrote.
+  record.result?.catch(noop);
+  parse.fail(new HttpError(400, 'The request ended before its multipart body was read'));
+  return Promise.all([removal, parse.done.then(noop, noop)]).then(noop);
+}
+
+// RFC 2046 §5.1.1: 1 to 70 characters of bchars, not ending with a space.
+const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
+
 function parseMultipart(request: Request, type: MediaType, limits: BodyLimits): Promise<FormBody> {
-  if (type.params.boundary === undefined)
-    return Promise.reject(new HttpError(400, 'multipart/form-data without a boundary'));
+  const boundary = type.params.boundary;
+  if (boundary === undefined || !BOUNDARY.test(boundary)) {
+    return Promise.reject(
+      new HttpError(400, 'multipart/form-data needs a boundary of 1 to 70 characters (RFC 2046 §5.1.1)'),
+    );
+  }
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > limits.multipart) {
     return Promise.reject(tooLarge('multipart body', limits.multipart));
   }
   const body = request.body;
   if (body === null) return Promise.resolve(Object.create(null) as FormBody);
-  return new Promise<FormBody>((resolve, reject) => {
-    const out = Object.create(null) as FormBody;
-    const written: string[] = [];
-    const pending: Promise<void>[] = [];
-    let failed: Error | undefined;
-    const busboy = new Busboy({
-      headers: { 'content-type': request.headers.get('content-type')! },
-      limits: {
-        fileSize: limits.fileSize,
-        files: limits.files,
-        fields: limits.fields,
-        fieldSize: limits.fieldSize,
-        parts: limits.files + limits.fields,
-      },
+  let reader: ReadableStreamDefaultReader<Uint8Array>;
+  try {
+    reader = body.getReader();
+  } catch (err) {
+    return Promise.reject(err); // already being read (a second parse of the same request)
+  }
+  const parse = new MultipartParse(reader, boundary, limits);
+  if (limits.storage !== 'disk') return parse.done;
+  let record = records.get(request);
+  if (record === undefined) {
+    record = { files: [], parse: undefined, result: undefined };
+    records.set(request, record);
+    tracked += 1;
+  }
+  const owner = record;
+  const result = parse.done.then(
+    (form) => {
+      owner.parse = undefined;
+      owner.result = undefined;
+      owner.files.push(...parse.files);
+      return form;
+    },
+    (err: unknown) => {
+      owner.parse = undefined;
+      owner.result = undefined;
+      throw err;
+    },
+  );
+  owner.parse = parse;
+  owner.result = result;
+  return result;
+}
+
+/**
+ * One multipart body read through busboy. The first failure wins and ends everything at once:
+ * the body is cancelled, no further part is read, every file stream and file sink is destroyed,
+ * the files written so far are deleted, and only then does `done` reject.
+ */
+class MultipartParse {
+  readonly done: Promise<FormBody>;
+  /** Files written to disk (or being written). */
+  readonly files: UploadedFile[];
+  #out: FormBody;
+  #limits: BodyLimits;
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #busboy: BusboyInstance | undefined;
+  #streams: NodeJS.ReadableStream[];
+  #sinks: WriteStream[];
+  #closed: Promise<void>[];
+  #failed: boolean;
+  #settled: boolean;
+  #resolve!: (form: FormBody) => void;
+  #reject!: (err: unknown) => void;
+  #wake: (() => void) | undefined;
+  #total: number;
+
+  constructor(reader: ReadableStreamDefaultReader<Uint8Array>, boundary: string, limits: BodyLimits) {
+    this.done = new Promise<FormBody>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
     });
-    const fail = (err: Error): void => {
-      if (failed !== undefined) return;
-      failed = err;
-      reader.cancel(err).catch(() => {});
-      Promise.allSettled(pending)
-        .then(() => Promise.all(written.map((p) => rm(p, { force: true }))))
-        .finally(() => reject(err));
-    };
-    busboy.on('field', (name: string, value: string, _nameTruncated: boolean, valueTruncated: boolean) => {
-      if (valueTruncated) fail(tooLarge(`field "${name}"`, limits.fieldSize));
-      else addField(out, name, value);
-    });
+    this.files = [];
+    this.#out = Object.create(null) as FormBody;
+    this.#limits = limits;
+    this.#reader = reader;
+    this.#busboy = undefined;
+    this.#streams = [];
+    this.#sinks = [];
+    this.#closed = [];
+    this.#failed = false;
+    this.#settled = false;
+    this.#wake = undefined;
+    this.#total = 0;
+    let busboy: BusboyInstance;
+    try {
+      busboy = new Busboy({
+        headers: { 'content-type': `multipart/form-data; boundary="${boundary}"` },
+        limits: {
+          fileSize: limits.fileSize,
+          files: limits.files,
+          fields: limits.fields,
+          fieldSize: limits.fieldSize,
+          parts: limits.files + limits.fields,
+        },
+      });
+    } catch (err) {
+      this.fail(new HttpError(400, `Malformed multipart body: ${(err as Error).message}`));
+      return;
+    }
+    this.#busboy = busboy;
+    busboy.on('field', (name: string, value: string, _nameTruncated: boolean, valueTruncated: boolean) =>
+      this.#onField(name, value, valueTruncated),
+    );
     busboy.on(
       'file',
-      (field: string, stream: NodeJS.ReadableStream, filename: string, _enc: string, mime: string) => {
-        const file: UploadedFile = { field, filename: baseName(filename ?? ''), type: mime, size: 0 };
-        stream.on('limit', () => fail(tooLarge(`file "${file.filename}"`, limits.fileSize)));
-        if (limits.storage === 'disk') {
-          const path = join(limits.uploadDir, `strata-upload-${randomUUID()}`);
-          written.push(path);
-          file.path = path;
-          const sink = createWriteStream(path, { flags: 'wx', mode: 0o600 });
-          stream.on('data', (chunk: Buffer) => (file.size += chunk.length));
-          pending.push(
-            new Promise<void>((done, error) => {
-              sink.on('finish', done);
-              sink.on('error', error);
-              stream.on('error', error);
-            }).catch((err: Error) => fail(err)),
-          );
-          stream.pipe(sink);
-        } else {
-          const chunks: Buffer[] = [];
-          stream.on('data', (chunk: Buffer) => {
-            file.size += chunk.length;
-            chunks.push(chunk);
-          });
-          stream.on('end', () => (file.bytes = new Uint8Array(Buffer.concat(chunks))));
-        }
-        addField(out, field, file);
-      },
+      (name: string, stream: NodeJS.ReadableStream, filename: string, _enc: string, mime: string) =>
+        this.#onFile(name, stream, filename, mime),
     );
-    busboy.on('filesLimit', () => fail(new HttpError(413, `More than ${limits.files} files`)));
-    busboy.on('fieldsLimit', () => fail(new HttpError(413, `More than ${limits.fields} fields`)));
-    busboy.on('partsLimit', () => fail(new HttpError(413, 'Too many parts in the multipart body')));
-    busboy.on('error', (err: Error) => fail(new HttpError(400, `Malformed multipart body: ${err.message}`)));
-    busboy.on('finish', () => {
-      Promise.all(pending).then(() => {
-        if (failed === undefined) resolve(out);
-      });
-    });
+    busboy.on('filesLimit', () => this.fail(new HttpError(413, `More than ${limits.files} files`)));
+    busboy.on('fieldsLimit', () => this.fail(new HttpError(413, `More than ${limits.fields} fields`)));
+    busboy.on('partsLimit', () => this.fail(new HttpError(413, 'Too many parts in the multipart body')));
+    busboy.on('error', (err: Error) => this.fail(malformed(err.message)));
+    busboy.on('finish', () => this.#onFinish());
+    this.#pump().catch((err: unknown) => this.fail(bodyReadError(err)));
+  }
 
-    const reader = body.getReader();
-    let total = 0;
-    const pump = async (): Promise<void> => {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (failed !== undefined) return;
-        if (done) {
-          busboy.end();
-          return;
-        }
-        total += value.byteLength;
-        if (total > limits.multipart) return fail(tooLarge('multipart body', limits.multipart));
-        if (!busboy.write(value)) await new Promise((r) => busboy.once('drain', r));
+  /** Ends the parse with `err` (the first call wins): stop, destroy, delete, then reject. */
+  fail(err: Error): void {
+    if (this.#failed || this.#settled) return;
+    this.#failed = true;
+    this.#wake?.();
+    this.#reader.cancel(err).catch(noop);
+    this.#busboy?.on('error', noop);
+    for (const stream of this.#streams) {
+      stream.unpipe();
+      (stream as Readable).destroy();
+    }
+    for (const sink of this.#sinks) sink.destroy();
+    // The files are deleted once their descriptors are closed (a sink still opening finishes
+    // opening first), so no file is created after its deletion.
+    Promise.all(this.#closed)
+      .then(() => removeFiles(this.files))
+      .catch(noop)
+      .finally(() => {
+        this.#settled = true;
+        this.#reject(err);
+      });
+  }
+
+  async #pump(): Promise<void> {
+    const reader = this.#reader;
+    const busboy = this.#busboy!;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (this.#failed) return;
+      if (done) {
+        busboy.end();
+        return;
       }
-    };
-    pump().catch((err: Error) => fail(err));
-  });
+      this.#total += value.byteLength;
+      if (this.#total > this.#limits.multipart) {
+        this.fail(tooLarge('multipart body', this.#limits.multipart));
+        return;
+      }
+      if (!busboy.write(value)) {
+        await new Promise<void>((wake) => {
+          this.#wake = wake;
+          busboy.once('drain', wake);
+        });
+        this.#wake = undefined;
+        if (this.#failed) return;
+      }
+    }
+  }
+
+  #onField(name: string, value: string, valueTruncated: boolean): void {
+    if (this.#failed) return;
+    if (POLLUTING_KEY.test(name)) this.fail(forbiddenName(name));
+    else if (valueTruncated) this.fail(tooLarge(`field "${name}"`, this.#limits.fieldSize));
+    else addField(this.#out, name, value);
+  }
+
+  #onFile(name: string, stream: NodeJS.ReadableStream, filename: string | undefined, mime: string): void {
+    // A part of a body that has already failed: drain it, write nothing.
+    stream.on('error', (err: Error) => this.fail(malformed(err.message)));
+    if (this.#failed) {
+      stream.resume();
+      return;
+    }
+    if (POLLUTING_KEY.test(name)) {
+      stream.resume();
+      this.fail(forbiddenName(name));
+      return;
+    }
+    const limits = this.#limits;
+    const file: UploadedFile = { field: name, filename: baseName(filename ?? ''), type: mime, size: 0 };
+    this.#streams.push(stream);
+    stream.on('limit', () => this.fail(tooLarge(`file "${file.filename}"`, limits.fileSize)));
+    if (limits.storage === 'disk') {
+      const path = join(limits.uploadDir, `strata-upload-${randomUUID()}`);
+      file.path = path;
+      this.files.push(file);
+      const sink = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+      this.#sinks.push(sink);
+      this.#closed.push(new Promise<void>((closed) => sink.once('close', closed)));
+      // A disk that refuses the file (full, read-only) is the server's problem: 500.
+      sink.on('error', (err: Error) => this.fail(err));
+      stream.on('data', (chunk: Buffer) => {
+        file.size += chunk.length;
+      });
+      stream.pipe(sink);
+    } else {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => {
+        file.size += chunk.length;
+        chunks.push(chunk);
+      });
+      stream.on('end', () => {
+        file.bytes = new Uint8Array(Buffer.concat(chunks));
+      });
+    }
+    addField(this.#out, name, file);
+  }
+
+  #onFinish(): void {
+    Promise.all(this.#closed).then(() => {
+      if (this.#failed || this.#settled) return;
+      this.#settled = true;
+      this.#resolve(this.#out);
+    });
+  }
+}
+
+const malformed = (reason: string): HttpError => new HttpError(400, `Malformed multipart body: ${reason}`);
+
+const forbiddenName = (name: string): HttpError =>
+  new HttpError(400, `The form has a forbidden field name ${JSON.stringify(name)}`);
+
+/** A body that could not be read: the server's own 4xx (too large, aborted) as it is, else 400. */
+function bodyReadError(err: unknown): Error {
+  const status = (err as { status?: unknown } | null)?.status;
+  if (err instanceof Error && typeof status === 'number' && status >= 400 && status < 500) return err;
+  return new HttpError(400, 'The request body could not be read', { cause: err });
 }
 
 /** The last path segment of a client-supplied filename (both separators). */

@@ -1,5 +1,6 @@
 import type { ServeInfo } from '../gateway/types.ts';
 import type { UpgradeOptions, WebSocketHandlers } from '../gateway/websocket.ts';
+import { releaseUploads } from './body.ts';
 import { type CookieOptions, serializeCookie, signCookieValue, verifyCookieValue } from './cookies.ts';
 import { AppError } from './errors.ts';
 import { HttpError } from './http-error.ts';
@@ -293,9 +294,13 @@ export class Context<P extends string = string, V extends Variables = Variables,
    * Applies the headers set with `c.header()`/`c.setCookie()` before the response existed to a
    * response the context did not build (a `new Response(...)` from a handler, an error answer),
    * so that a request id, CORS headers or a cookie set by middleware is never lost. The app
-   * calls it once per request; headers the response already has win.
+   * calls it once per request; headers the response already has win. It also ends the
+   * request's hold on its disk uploads (see `keepUpload`).
    */
   finalize(res: Response): Response {
+    // The request is over for the app: its disk uploads that the handler did not keep go.
+    const removal = releaseUploads(this.req);
+    if (removal !== undefined) this.info.waitUntil(removal);
     const pending = this.#headers;
     if (pending === undefined || res === this.#built) return res;
     try {

@@ -5,6 +5,7 @@ export {
   type BodyLimits,
   discardUploads,
   type FormBody,
+  keepUpload,
   parseBody,
   type UploadedFile,
 } from './body.ts';

@@ -82,22 +82,32 @@ export function validate<T extends ValidationTargets>(
   return middleware as unknown as Middleware<string, {}, {}> & Typed<OutputsOf<T>>;
 }
 
+/**
+ * A part as the schema sees it: a null-prototype object of own keys, so an absent `toString` or
+ * `constructor` reads as absent (not as Object.prototype's), and a `__proto__` key is kept as a key.
+ */
 function rawPart(c: Context, part: 'params' | 'query' | 'headers' | 'cookies'): unknown {
-  if (part === 'params') return { ...c.params };
-  if (part === 'cookies') return { ...c.cookies };
+  if (part === 'params') return ownCopy(c.params);
+  if (part === 'cookies') return ownCopy(c.cookies);
   if (part === 'headers') {
-    const out: Record<string, string> = {};
+    const out = Object.create(null) as Record<string, string>;
     for (const [k, v] of c.req.headers) out[k] = v;
     return out;
   }
   // Query: a repeated key becomes an array, a single one stays a string.
-  const out: Record<string, string | string[]> = {};
+  const out = Object.create(null) as Record<string, string | string[]>;
   for (const [k, v] of c.searchParams) {
     const prev = out[k];
     if (prev === undefined) out[k] = v;
     else if (Array.isArray(prev)) prev.push(v);
     else out[k] = [prev, v];
   }
+  return out;
+}
+
+function ownCopy(source: Record<string, string>): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  for (const k of Object.keys(source)) out[k] = source[k]!;
   return out;
 }
 

@@ -171,16 +171,36 @@ describe('multipart', () => {
     assert.equal(new TextDecoder().decode(doc.bytes), 'file content');
   });
 
-  test('files to disk, in the upload directory, then discarded', async () => {
+  test('files to disk, in the upload directory, deleted when the response is ready', async () => {
     const app = new App();
     let body: FormBody | undefined;
+    let content: string | undefined;
     app.post('/', async (c) => {
       body = (await parseBody(c.req, { ...BODY_DEFAULTS, storage: 'disk', uploadDir: tmpdir() })) as FormBody;
+      content = readFileSync((body.doc as UploadedFile).path!, 'utf8');
       return c.text('ok');
     });
     assert.equal((await post(app, form())).status, 200);
     const doc = body!.doc as UploadedFile;
     assert.ok(doc.path!.startsWith(tmpdir()));
+    assert.equal(content, 'file content');
+    for (let i = 0; i < 100 && existsSync(doc.path!); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(existsSync(doc.path!), false);
+  });
+
+  test('discardUploads() deletes the files of a body parsed outside an app', async () => {
+    const f = new Response(form());
+    const request = new Request('http://x/', {
+      method: 'POST',
+      body: await f.arrayBuffer(),
+      headers: { 'content-type': f.headers.get('content-type')! },
+    });
+    const body = (await parseBody(request, {
+      ...BODY_DEFAULTS,
+      storage: 'disk',
+      uploadDir: tmpdir(),
+    })) as FormBody;
+    const doc = body.doc as UploadedFile;
     assert.equal(readFileSync(doc.path!, 'utf8'), 'file content');
     await discardUploads(body);
     assert.equal(existsSync(doc.path!), false);
