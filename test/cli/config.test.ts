@@ -328,7 +328,7 @@ describe('strata serve with a config file', () => {
       assert.equal((await getRaw(url, { host: 'evil.example' })).status, 421);
       assert.equal((await getRaw(url, { host: 'localhost' })).status, 200);
       assert.equal(await (await fetch(`${url}/assets/file.txt`)).text(), 'a file\n');
-      const spa = await fetch(`${url}/assets/some/client/route`);
+      const spa = await fetch(`${url}/assets/some/client/route`, { headers: { accept: 'text/html' } });
       assert.equal(spa.status, 200);
       assert.match(await spa.text(), /spa shell/);
       assert.match(await (await fetch(`${url}/other`)).text(), /^pid \d+$/, 'outside the prefix: the app');
@@ -416,7 +416,9 @@ describe('strata serve with a config file', () => {
       );
       for (let i = 0; i < 4; i++) assert.equal((await getRaw(url, { host: 'evil.example' })).status, 421);
       assert.match(
-        await (await fetch(`${url}/assets/deep/link`, { headers: { connection: 'close' } })).text(),
+        await (
+          await fetch(`${url}/assets/deep/link`, { headers: { connection: 'close', accept: 'text/html' } })
+        ).text(),
         /spa shell/,
       );
     } finally {
