@@ -76,7 +76,18 @@ export function parseInitFlags(args: string[], cwd: string): InitOptions | 'help
     throw usageError(`--name must be a valid npm package name (lowercase, no spaces), got "${name}"`);
   const from = parsed.values.from ?? `^${ownManifest().version}`;
   if (from === '') throw usageError('--from needs an npm install spec');
-  return { dir, name, from };
+  return { dir, name, from: localSpec(from, cwd) ?? from };
+}
+
+/**
+ * A tarball or directory named by a path (`../strata-stack-0.1.0.tgz`, `./strata`) as a `file:`
+ * spec with an absolute path: npm would read a relative path from the app's directory, not from
+ * where `strata init` ran. Anything else (a range, `file:...`, a git or https URL) is kept.
+ */
+function localSpec(from: string, cwd: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(from) && !/^[a-z]:[\\/]/i.test(from)) return undefined;
+  if (!/^(?:\.{1,2}[\\/]|[\\/]|[a-z]:[\\/])|\.(?:tgz|tar\.gz)$/i.test(from)) return undefined;
+  return `file:${resolve(cwd, from)}`;
 }
 
 function parseInitArgs(args: string[]) {

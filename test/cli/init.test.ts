@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { packageName } from '../../src/cli/init-command.ts';
+import { packageName, parseInitFlags } from '../../src/cli/init-command.ts';
 import { CLI } from '../fixtures/cli.ts';
 import {
   childEnv,
@@ -68,6 +68,14 @@ test('strata init refuses a directory with something in it, and writes nothing t
   assert.equal(extra.code, 2);
   assert.equal(packageName('/x/My App!'), 'my-app-');
   assert.equal(packageName('/x/.hidden'), 'hidden');
+  // --from: a path becomes an absolute file: spec (npm reads relative ones from the app's dir).
+  const from = (spec: string) =>
+    (parseInitFlags(['app', '--from', spec], '/home/u') as { from: string }).from;
+  assert.equal(from('../strata-stack-0.1.0.tgz'), 'file:/home/strata-stack-0.1.0.tgz');
+  assert.equal(from('./strata'), 'file:/home/u/strata');
+  assert.equal(from('git+https://example.com/o/strata.git'), 'git+https://example.com/o/strata.git');
+  assert.equal(from('^0.2.0'), '^0.2.0');
+  assert.match((parseInitFlags(['app'], '/home/u') as { from: string }).from, /^\^\d+\.\d+\.\d+/);
 });
 
 test('the app strata init writes installs, passes its tests and serves its page', {
