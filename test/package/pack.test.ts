@@ -171,8 +171,8 @@ process.stdout.write(JSON.stringify({ loaded, name: manifest.name }));
     assert.ok((count as number) > 0, `${name} exports something`);
 });
 
-/** Strata's modules that the served app saw loaded: each once, all from the expected dist/. */
-function assertOneCopy(modules: string[], dist: string): void {
+/** Strata's modules that the served app saw loaded: each once, all from `dir` (dist/ or src/). */
+function assertOneCopy(modules: string[], dir: string): void {
   const key = (url: string) => url.replace(/^.*\/(?:src|dist)\//, '').replace(/\.(?:ts|js)$/, '');
   const keys = modules.map(key);
   assert.ok(keys.includes('cli/main'), "the CLI's modules are in the list");
@@ -184,25 +184,25 @@ function assertOneCopy(modules: string[], dist: string): void {
     [],
     'no strata module loaded twice (say, src/gateway/index.ts for the CLI, dist/gateway/index.js for the app)',
   );
-  const distUrl = pathToFileURL(dist).href;
+  const dirUrl = pathToFileURL(dir).href;
   assert.deepEqual(
-    modules.filter((u) => !u.startsWith(`${distUrl}/`)).slice(0, 5),
+    modules.filter((u) => !u.startsWith(`${dirUrl}/`)).slice(0, 5),
     [],
-    `every strata module comes from ${dist}`,
+    `every strata module comes from ${dir}`,
   );
 }
 
-async function serveThroughBin(cwd: string): Promise<{ hello: string; strata: string[] }> {
+/**
+ * `strata serve served.ts` in `cwd`, by default through the bin as npm links it, run the way
+ * `npx strata` and npm scripts run it (its #! line).
+ */
+async function serveThroughBin(
+  cwd: string,
+  bin = [join(cwd, 'node_modules', '.bin', 'strata')],
+): Promise<{ hello: string; strata: string[] }> {
   const env = childEnv({ NODE_OPTIONS: `--import=${pathToFileURL(join(cwd, 'load-log.mjs')).href}` });
-  // The bin as npm links it, run the way `npx strata` and npm scripts run it (its #! line).
-  const server = await startServer(
-    join(cwd, 'node_modules', '.bin', 'strata'),
-    ['serve', 'served.ts', '--port', '0'],
-    {
-      cwd,
-      env,
-    },
-  );
+  const [command, ...args] = bin;
+  const server = await startServer(command!, [...args, 'serve', 'served.ts', '--port', '0'], { cwd, env });
   try {
     const res = await fetch(new URL('/hello/bin', server.url));
     assert.equal(res.status, 200, server.output());
@@ -236,6 +236,19 @@ test('a path install (a symlink to a checkout with src/ and dist/) also runs one
   writeFileSync(join(linked, 'served.ts'), SERVED_APP);
   const body = await serveThroughBin(linked);
   assertOneCopy(body.strata, join(packed.stage, 'dist'));
+});
+
+test("the checkout's own project (an example importing src/) runs src/, also one copy", {
+  timeout: TIMEOUT,
+}, async () => {
+  // As `npx strata serve examples/app/app.ts` in a checkout: the bin is found through a link, but
+  // the working directory belongs to the strata-stack package itself.
+  writeFileSync(join(packed.stage, 'load-log.mjs'), LOAD_LOG);
+  writeFileSync(join(packed.stage, 'served.ts'), SERVED_APP.replace("'strata-stack'", "'./src/index.ts'"));
+  const link = join(tempDir('strata-npx-'), 'strata');
+  symlinkSync(join(packed.stage, 'bin', 'strata.js'), link);
+  const body = await serveThroughBin(packed.stage, [link]);
+  assertOneCopy(body.strata, join(packed.stage, 'src'));
 });
 
 test('a TypeScript app type-checks against the shipped declarations', { timeout: TIMEOUT }, async () => {
