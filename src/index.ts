@@ -1,5 +1,5 @@
 /**
- * `strata`: the framework and the gateway contract every strata app implements.
+ * `strata-stack`: the framework and the gateway contract every strata app implements.
  */
 export * from './app/index.ts';
 export { openFile } from './gateway/index.ts';

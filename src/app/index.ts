@@ -1,4 +1,4 @@
-/** The framework: what `strata` exports for apps. */
+/** The framework: what `strata-stack` exports for apps. */
 export { App, type AppOptions, type ErrorHandler, type RouteMethod } from './app.ts';
 export {
   BODY_DEFAULTS,

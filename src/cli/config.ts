@@ -51,7 +51,7 @@ export interface StrataConfig extends Omit<ServeOptions, keyof typeof NOT_IN_CON
  *
  * @example
  * // strata.config.ts
- * import { defineConfig } from 'strata/config';
+ * import { defineConfig } from 'strata-stack/config';
  *
  * export default defineConfig({
  *   app: './app.ts',

@@ -1,10 +1,12 @@
 import { CliError, usageError } from './errors.ts';
+import { runInit } from './init-command.ts';
 import { runServe, SERVE_USAGE } from './serve-command.ts';
 
 const USAGE = `Usage: strata <command> [options]
 
 Commands:
   serve <module>   serve an app (run \`strata serve --help\` for options)
+  init [dir]       write a new app into an empty directory (\`strata init --help\`)
 `;
 
 async function main(argv: string[]): Promise<void> {
@@ -13,6 +15,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n${SERVE_USAGE}`);
     return;
   }
+  if (command === 'init') return runInit(rest);
   if (command !== 'serve') throw usageError(`Unknown command "${command}"`);
   await runServe(rest);
 }

@@ -1,5 +1,5 @@
 /**
- * `strata/gateway`: the contract between servers and apps, and the Node adapter.
+ * `strata-stack/gateway`: the contract between servers and apps, and the Node adapter.
  */
 export type { BodyEncoder } from './body-encoder.ts';
 export { bodyTooLarge, GatewayError } from './errors.ts';

@@ -1,4 +1,4 @@
-/** `strata/observe`: logging and Prometheus metrics. */
+/** `strata-stack/observe`: logging and Prometheus metrics. */
 export { createLogger, type Logger, type LoggerOptions } from './logger.ts';
 export {
   aggregateMetrics,

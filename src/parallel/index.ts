@@ -1,4 +1,4 @@
-/** `strata/parallel`: the process supervisor and its worker side, the thread pool, the event-loop monitor. */
+/** `strata-stack/parallel`: the process supervisor and its worker side, the thread pool, the event-loop monitor. */
 export { RestartBackoff } from './backoff.ts';
 export { type WorkerChannel, workerChannel } from './ipc.ts';
 export {

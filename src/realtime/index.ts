@@ -1,4 +1,4 @@
-/** `strata/realtime`: WebSockets on Node, topics and brokers, behind the gateway's contract. */
+/** `strata-stack/realtime`: WebSockets on Node, topics and brokers, behind the gateway's contract. */
 
 export {
   CLUSTER_PUBLISH,

@@ -1,4 +1,4 @@
-/** `strata/server`: the edge — listeners, limits, graceful shutdown. */
+/** `strata-stack/server`: the edge — listeners, limits, graceful shutdown. */
 
 export { ADMIN_DEFAULTS, type AdminOptions, type AdminServer, startAdmin } from './admin.ts';
 export { AddressList, clientAddress, ipBytes } from './client-address.ts';
