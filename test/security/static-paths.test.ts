@@ -78,5 +78,22 @@ for (const fastLane of [true, false]) {
         });
       }
     }
+
+    test('HEAD of a file with a precompressed sibling gets the headers GET gets', async () => {
+      const headers = async (method: string) => {
+        const res = await rawRequest(
+          server.port,
+          `${method} /b.css HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n`,
+        );
+        return res.text
+          .slice(0, res.text.indexOf('\r\n\r\n'))
+          .split('\r\n')
+          .slice(1)
+          .filter((line) => !/^date:/i.test(line));
+      };
+      const get = await headers('GET');
+      assert.ok(get.some((line) => /^content-encoding: gzip$/i.test(line)));
+      assert.deepEqual(await headers('HEAD'), get);
+    });
   });
 }
