@@ -119,6 +119,7 @@ const staticOptions = obj<StaticOptions>({
   precompressed: bool,
   memoryCacheMaxFile: bytes(),
   memoryCacheMaxBytes: bytes(),
+  memoryCacheMaxEntries: int(),
   revalidateMs: ms(),
   streamChunkSize: bytes(1, 64 * 1024 * 1024),
   sendfile: bool,
@@ -126,6 +127,8 @@ const staticOptions = obj<StaticOptions>({
 
 const compressionOptions = obj<CompressionOptions>({
   threshold: bytes(),
+  syncLimit: bytes(),
+  maxSize: bytes(),
   encodings: listOf(literal('zstd', 'br', 'gzip', 'deflate'), { min: 1, unique: true }),
   // The ranges each codec accepts (src/server/compression/options.ts).
   levels: obj<Record<ContentCoding, number>>({

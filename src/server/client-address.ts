@@ -108,112 +108,265 @@ function family(address: string): RemoteAddress['family'] {
   return kind === 4 ? 'IPv4' : kind === 6 ? 'IPv6' : '';
 }
 
-/** `for=` values of RFC 7239 `Forwarded`, in order; quoted, bracketed and port forms handled. */
-function forwardedFor(header: string): string[] {
-  const out: string[] = [];
-  for (const element of header.split(',')) {
-    for (const pair of element.split(';')) {
-      const eq = pair.indexOf('=');
-      if (eq === -1 || pair.slice(0, eq).trim().toLowerCase() !== 'for') continue;
-      let value = pair.slice(eq + 1).trim();
-      if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-      if (value.startsWith('[')) value = value.slice(1, value.indexOf(']'));
-      else if (value.split(':').length === 2) value = value.slice(0, value.indexOf(':'));
-      out.push(value);
-    }
+/**
+ * At most this many hops of a forwarding header are walked (from the right). Real chains are a
+ * few proxies long; a 16 KB header of 4,000 hops is an attack on the parser, and a chain longer
+ * than this is treated as one whose next hop cannot be read.
+ */
+export const MAX_FORWARDED_HOPS = 32;
+
+/** One hop of a forwarding chain: a node of RFC 7239 §6 that names an IP address. */
+export interface ForwardedNode {
+  address: string;
+  /** The port stated with the address, or 0 (none, or an obfuscated `_port`). */
+  port: number;
+}
+
+const PORT = /^[0-9]{1,5}$/;
+const OBFUSCATED_PORT = /^_[A-Za-z0-9._-]+$/;
+const SCHEME = /^[a-z][a-z0-9+.-]*$/;
+
+function portOf(text: string): number | undefined {
+  if (PORT.test(text)) {
+    const port = Number(text);
+    return port <= 65535 ? port : undefined;
   }
-  return out;
+  return OBFUSCATED_PORT.test(text) ? 0 : undefined;
 }
 
 /**
- * The client address: the socket's peer, unless that peer is a trusted proxy; then the
- * right-most address of `Forwarded` (or else `X-Forwarded-For`) that is not itself trusted.
- * Headers from untrusted peers are ignored, so a client cannot claim another address.
+ * A hop's node: `1.2.3.4`, `1.2.3.4:80`, `[2001:db8::1]`, `[2001:db8::1]:4711`, or a bare
+ * `2001:db8::1` (X-Forwarded-For writes IPv6 without brackets). Anything else — `unknown`, an
+ * obfuscated `_hidden` (RFC 7239 §6.3), a name, an empty hop, a stray character — is
+ * undefined: a hop whose sender cannot be known.
+ */
+export function parseForwardedNode(value: string): ForwardedNode | undefined {
+  if (value.length === 0) return undefined;
+  if (value.charCodeAt(0) === 91 /* [ */) {
+    const close = value.indexOf(']');
+    if (close === -1) return undefined;
+    const address = value.slice(1, close);
+    if (isIP(address) !== 6) return undefined;
+    if (close === value.length - 1) return { address, port: 0 };
+    if (value.charCodeAt(close + 1) !== 58 /* : */) return undefined;
+    const port = portOf(value.slice(close + 2));
+    return port === undefined ? undefined : { address, port };
+  }
+  const colon = value.indexOf(':');
+  if (colon === -1) return isIP(value) === 4 ? { address: value, port: 0 } : undefined;
+  if (value.indexOf(':', colon + 1) === -1) {
+    const address = value.slice(0, colon);
+    if (isIP(address) !== 4) return undefined;
+    const port = portOf(value.slice(colon + 1));
+    return port === undefined ? undefined : { address, port };
+  }
+  return isIP(value) === 6 ? { address: value, port: 0 } : undefined;
+}
+
+/**
+ * The last `max` comma-separated elements of `header`, right-most first, trimmed, into `out`.
+ * Read from the right so that a long client-written head of the
+ * header costs nothing: the hops that matter are the ones the trusted proxies appended.
+ */
+function lastElements(header: string, max: number, out: string[]): void {
+  let end = header.length;
+  for (let n = 0; n < max; n++) {
+    const comma = end === 0 ? -1 : header.lastIndexOf(',', end - 1);
+    out.push(header.slice(comma + 1, end).trim());
+    if (comma === -1) return;
+    end = comma;
+  }
+}
+
+function countElements(header: string): number {
+  let n = 1;
+  for (let at = header.indexOf(','); at !== -1; at = header.indexOf(',', at + 1)) n += 1;
+  return n;
+}
+
+/**
+ * The `for=` and `proto=` of one RFC 7239 element; undefined when the element is malformed (a
+ * parameter twice, a broken quoted-string, a pair without `=`). Elements are split on every
+ * comma and pairs on every semicolon, quotes or not: no `for`, `proto` or `host` value can hold
+ * either, and a quote-aware split would let a client's unterminated `"` swallow the element the
+ * proxy appended after it.
+ */
+function forwardedElement(element: string): { node: string | undefined; proto: string } | undefined {
+  let node: string | undefined;
+  let proto: string | undefined;
+  let start = 0;
+  while (start <= element.length) {
+    let end = element.indexOf(';', start);
+    if (end === -1) end = element.length;
+    const pair = element.slice(start, end).trim();
+    start = end + 1;
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    if (eq <= 0) return undefined;
+    const name = pair.slice(0, eq).trim().toLowerCase();
+    let value = pair.slice(eq + 1).trim();
+    if (value.charCodeAt(0) === 34 /* " */) {
+      if (value.length < 2 || value.charCodeAt(value.length - 1) !== 34) return undefined;
+      value = value.slice(1, -1);
+      // A quoted-pair or an inner quote: no node or scheme needs one.
+      if (value.includes('"') || value.includes('\\')) return undefined;
+    }
+    if (name === 'for') {
+      if (node !== undefined) return undefined;
+      node = value;
+    } else if (name === 'proto') {
+      if (proto !== undefined) return undefined;
+      proto = value.toLowerCase();
+    }
+  }
+  return { node, proto: proto !== undefined && SCHEME.test(proto) ? proto : '' };
+}
+
+/** Which hop of the forwarding headers is the client; see `forwardedHop`. */
+export interface ForwardedHop {
+  /** The client, or undefined for the socket's peer (no hop could be believed). */
+  node: ForwardedNode | undefined;
+  /**
+   * The element (counted from the right, 0 = the one the peer appended) at which the walk
+   * stopped: written by a trusted proxy, it describes the client's leg (its `proto`). -1 when
+   * there is none.
+   */
+  depth: number;
+}
+
+const PEER: ForwardedHop = { node: undefined, depth: -1 };
+
+function sameAddress(a: ForwardedNode, b: ForwardedNode): boolean {
+  const x = ipBytes(a.address)!;
+  const y = ipBytes(b.address)!;
+  for (let i = 0; i < 16; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+/**
+ * The client among the hops of `X-Forwarded-For` and RFC 7239 `Forwarded` (header values as
+ * node combines repeated lines: joined with `, `), for a request whose socket peer is trusted.
+ *
+ * The walk goes right to left, each hop having been written by the trusted proxy to its right
+ * (the peer for the right-most): the first hop that is not trusted is the client. A hop that
+ * cannot be read (`unknown`, `_hidden`, garbage) ends the walk, and so does the hop cap: then
+ * the client is the last address a trusted proxy stated — the hop to its right, or the peer —
+ * never a hop further left, which anyone could have written. A chain trusted all the way is
+ * answered with its left-most hop, which a trusted proxy stated.
+ *
+ * With both headers present, one of them may have come from the client untouched (a proxy that
+ * writes only one passes the other through), so neither is believed alone: a hop counts only
+ * where both state the same address, and the first place they differ ends the walk.
+ */
+export function forwardedHop(
+  xForwardedFor: string | undefined,
+  forwarded: string | undefined,
+  trusted: AddressList,
+): ForwardedHop {
+  if (xForwardedFor === undefined && forwarded === undefined) return PEER;
+  let hops: (ForwardedNode | undefined)[];
+  let xff: (ForwardedNode | undefined)[] | undefined;
+  if (xForwardedFor !== undefined) {
+    const elements: string[] = [];
+    lastElements(xForwardedFor, MAX_FORWARDED_HOPS, elements);
+    xff = elements.map(parseForwardedNode);
+  }
+  let fwd: (ForwardedNode | undefined)[] | undefined;
+  if (forwarded !== undefined) {
+    const elements: string[] = [];
+    lastElements(forwarded, MAX_FORWARDED_HOPS, elements);
+    fwd = elements.map((e) => {
+      const node = forwardedElement(e)?.node;
+      return node === undefined ? undefined : parseForwardedNode(node);
+    });
+  }
+  if (xff !== undefined && fwd !== undefined) {
+    const n = Math.max(xff.length, fwd.length);
+    hops = new Array<ForwardedNode | undefined>(n);
+    for (let d = 0; d < n; d++) {
+      const a = xff[d];
+      const b = fwd[d];
+      hops[d] = a !== undefined && b !== undefined && sameAddress(a, b) ? a : undefined;
+    }
+  } else hops = (xff ?? fwd)!;
+  let answer: ForwardedNode | undefined;
+  for (let d = 0; d < hops.length; d++) {
+    const hop = hops[d];
+    if (hop === undefined) return { node: answer, depth: d };
+    if (!trusted.has(hop.address)) return { node: hop, depth: d };
+    answer = hop;
+  }
+  // Trusted all the way: the left-most hop, stated by a trusted proxy (or, past the cap, the
+  // last one walked: the next was not read).
+  return { node: answer, depth: hops.length - 1 };
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/**
+ * The client address: the socket's peer, unless that peer is a trusted proxy; then the hop of
+ * `X-Forwarded-For` / `Forwarded` that `forwardedHop` picks. Headers from untrusted peers are
+ * ignored, so a client cannot claim another address.
  */
 export function clientAddress(req: IncomingMessage, trusted: AddressList): RemoteAddress {
   const socket = req.socket;
   const peer = socket.remoteAddress ?? '';
   const port = socket.remotePort ?? 0;
   if (trusted.size === 0 || !trusted.has(peer)) return { address: peer, port, family: family(peer) };
-  const forwarded = req.headers.forwarded;
-  const chain =
-    forwarded !== undefined
-      ? forwardedFor(forwarded)
-      : String(req.headers['x-forwarded-for'] ?? '')
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s) => s !== '');
-  for (let i = chain.length - 1; i >= 0; i--) {
-    const hop = chain[i]!;
-    if (ipBytes(hop) === undefined) break; // "unknown" or garbage: stop at the last good peer
-    if (!trusted.has(hop)) return { address: hop, port: 0, family: family(hop) };
-  }
-  const first = chain[0];
-  return first !== undefined && ipBytes(first) !== undefined
-    ? { address: first, port: 0, family: family(first) }
-    : { address: peer, port, family: family(peer) };
+  const headers = req.headers;
+  const node = forwardedHop(
+    headerText(headers['x-forwarded-for']),
+    headerText(headers.forwarded),
+    trusted,
+  ).node;
+  return node === undefined
+    ? { address: peer, port, family: family(peer) }
+    : { address: node.address, port: node.port, family: family(node.address) };
 }
 
-/** `proto=` of each element of RFC 7239 `Forwarded`, in order (`''` where an element has none). */
-function forwardedProtos(header: string): { hops: string[]; protos: string[] } {
-  const hops: string[] = [];
-  const protos: string[] = [];
-  for (const element of header.split(',')) {
-    let hop = '';
-    let proto = '';
-    for (const pair of element.split(';')) {
-      const eq = pair.indexOf('=');
-      if (eq === -1) continue;
-      const key = pair.slice(0, eq).trim().toLowerCase();
-      let value = pair.slice(eq + 1).trim();
-      if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-      if (key === 'proto') proto = value.toLowerCase();
-      else if (key === 'for') {
-        if (value.startsWith('[')) value = value.slice(1, value.indexOf(']'));
-        else if (value.split(':').length === 2) value = value.slice(0, value.indexOf(':'));
-        hop = value;
-      }
-    }
-    hops.push(hop);
-    protos.push(proto);
-  }
-  return { hops, protos };
+/** `proto=` of the element `depth` places from the right of a `Forwarded` header. */
+function forwardedProtoAt(header: string, depth: number): string {
+  const elements: string[] = [];
+  lastElements(header, depth + 1, elements);
+  if (elements.length <= depth) return '';
+  return forwardedElement(elements[depth]!)?.proto ?? '';
 }
 
-/** The index of the hop `clientAddress` picks from a chain: the right-most untrusted one. */
-function clientHop(chain: string[], trusted: AddressList): number {
-  for (let i = chain.length - 1; i >= 0; i--) {
-    const hop = chain[i]!;
-    if (ipBytes(hop) === undefined || !trusted.has(hop)) return i;
-  }
-  return 0;
+/** The `X-Forwarded-Proto` for the hop `depth` places from the right of `X-Forwarded-For`. */
+function xForwardedProtoAt(header: string, chain: string, depth: number): string {
+  // One proto per hop: take the client's; otherwise the proxy next to us set a single value.
+  const count = countElements(header);
+  const at = count === countElements(chain) ? depth : 0;
+  const elements: string[] = [];
+  lastElements(header, at + 1, elements);
+  const proto = (elements[at] ?? '').toLowerCase();
+  return SCHEME.test(proto) ? proto : '';
 }
 
 /**
- * The scheme the client used, as a trusted proxy reports it (`Forwarded: proto=`, or else
+ * The scheme the client used, as a trusted proxy reports it (`Forwarded: proto=`, or
  * `X-Forwarded-Proto`), lowercased; undefined when the peer is not trusted or reports none.
- * With a chain of proxies, the proto is the one stated for the same hop that `clientAddress`
- * picks, so that the address and the scheme describe the same client.
+ * The proto is the one stated for the same hop that `clientAddress` picks, so that the address
+ * and the scheme describe the same client; with both `Forwarded` and `X-Forwarded-*` present,
+ * they must state the same proto (one of them may be the client's own).
  */
 export function forwardedProto(req: IncomingMessage, trusted: AddressList): string | undefined {
   const peer = req.socket.remoteAddress ?? '';
   if (trusted.size === 0 || !trusted.has(peer)) return undefined;
-  const forwarded = req.headers.forwarded;
-  if (forwarded !== undefined) {
-    const { hops, protos } = forwardedProtos(forwarded);
-    const proto = protos[clientHop(hops, trusted)];
-    return proto === '' ? undefined : proto;
-  }
-  const header = req.headers['x-forwarded-proto'];
-  if (header === undefined) return undefined;
-  const protos = String(header)
-    .split(',')
-    .map((s) => s.trim().toLowerCase());
-  const chain = String(req.headers['x-forwarded-for'] ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  // One proto per hop: take the client's; otherwise the proxy next to us set a single value.
-  const proto = protos.length === chain.length ? protos[clientHop(chain, trusted)]! : protos.at(-1)!;
+  const headers = req.headers;
+  const forwarded = headerText(headers.forwarded);
+  const xff = headerText(headers['x-forwarded-for']);
+  const xfp = headerText(headers['x-forwarded-proto']);
+  if (forwarded === undefined && xfp === undefined) return undefined;
+  const depth = forwardedHop(xff, forwarded, trusted).depth;
+  let proto: string | undefined;
+  if (forwarded !== undefined) proto = depth === -1 ? '' : forwardedProtoAt(forwarded, depth);
+  if (xfp !== undefined) {
+    const stated = xForwardedProtoAt(xfp, xff ?? '', Math.max(depth, 0));
+    if (proto !== undefined && proto !== stated) return undefined;
+    proto = stated;
+  } else if (xff !== undefined && forwarded !== undefined) return undefined;
   return proto === '' ? undefined : proto;
 }

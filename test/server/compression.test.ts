@@ -320,6 +320,8 @@ describe('the compression option', () => {
       encodings: [...COMPRESSION_DEFAULTS.encodings],
       levels: { ...COMPRESSION_DEFAULTS.levels },
       types: [...COMPRESSION_DEFAULTS.types],
+      syncLimit: COMPRESSION_DEFAULTS.syncLimit,
+      maxSize: COMPRESSION_DEFAULTS.maxSize,
     });
   });
 

@@ -45,9 +45,10 @@ export function acceptEncodingOf(req: IncomingMessage): string | undefined {
  * The server's response compression: the rules of what is compressed, and the `BodyEncoder`
  * the gateway calls for fetch apps. Built once per server from resolved options.
  *
- * Skipped (sent as is): status 204, 206, 304 and 1xx, HEAD; a `Content-Encoding` already set;
+ * Skipped (sent as is): status 204, 206, 304 and 1xx; a `Content-Encoding` already set;
  * `Cache-Control: no-transform` (RFC 9110 §7.7); a type not in `types`; a known length under
- * `threshold`. Otherwise `Vary: Accept-Encoding` is merged in — also when this client gets
+ * `threshold`. HEAD is decided as GET would be (RFC 9110 §9.3.2: the same header fields), without
+ * compressing anything. A known length over `maxSize` is sent as is (with Vary). Otherwise `Vary: Accept-Encoding` is merged in — also when this client gets
  * identity, since another would get it compressed — and if the client accepts a coding the
  * body is compressed: `Content-Encoding` set, `Content-Length` recomputed (known bodies) or
  * removed (streams), a strong `ETag` made weak (the bytes differ; nginx does the same) and
@@ -56,6 +57,8 @@ export function acceptEncodingOf(req: IncomingMessage): string | undefined {
 export class ResponseCompressor implements BodyEncoder {
   readonly codecs: Codecs;
   #threshold: number;
+  #syncLimit: number;
+  #maxSize: number;
   #encodings: readonly ContentCoding[];
   #types: CompressibleTypes;
   // Clients send a handful of distinct Accept-Encoding values: remember the answers (bounded).
@@ -64,8 +67,15 @@ export class ResponseCompressor implements BodyEncoder {
   constructor(options: ResolvedCompressionOptions) {
     this.codecs = new Codecs(options.levels);
     this.#threshold = options.threshold;
+    this.#syncLimit = options.syncLimit;
+    this.#maxSize = options.maxSize;
     this.#encodings = options.encodings;
     this.#types = new CompressibleTypes(options.types);
+  }
+
+  /** Known bodies above this many bytes are not compressed in a synchronous call. */
+  get syncLimit(): number {
+    return this.#syncLimit;
   }
 
   /** The coding this request's client would get, or `undefined` for identity. */
@@ -87,7 +97,8 @@ export class ResponseCompressor implements BodyEncoder {
    * client accepts (from `codingFor`).
    */
   decide(
-    method: string | undefined,
+    // Not consulted: HEAD is decided as GET, for the same headers (RFC 9110 §9.3.2).
+    _method: string | undefined,
     status: number,
     contentType: HeaderValue,
     contentEncoding: HeaderValue,
@@ -95,12 +106,13 @@ export class ResponseCompressor implements BodyEncoder {
     length: number,
     coding: ContentCoding | undefined,
   ): Decision {
-    if (method === 'HEAD' || status < 200 || status === 204 || status === 206 || status === 304) return SKIP;
+    if (status < 200 || status === 204 || status === 206 || status === 304) return SKIP;
     if (contentEncoding !== undefined) return SKIP;
     if (cacheControl !== undefined && text(cacheControl)!.toLowerCase().includes('no-transform')) return SKIP;
     const type = text(contentType);
     if (type === undefined || !this.#types.has(type)) return SKIP;
     if (length !== -1 && length < this.#threshold) return SKIP;
+    if (length > this.#maxSize) return IDENTITY;
     return coding ?? IDENTITY;
   }
 
@@ -143,10 +155,42 @@ export class ResponseCompressor implements BodyEncoder {
     const units = body.length;
     const atLeast =
       typeof body !== 'string' ? body.byteLength : units >= this.#threshold ? units : Buffer.byteLength(body);
-    const decision = this.#decideFor(req, status, headers, atLeast);
+    let decision = this.#decideFor(req, status, headers, atLeast);
+    // Over syncLimit, compressing here would hold the event loop (~50–150 ms for 5.6 MB). The
+    // gateway has no way yet to send a known body through a stream, so it goes as is (with Vary).
+    if (decision !== SKIP && decision !== IDENTITY && this.#overSyncLimit(body, units)) decision = IDENTITY;
     this.#edit(headers, decision);
     if (decision === SKIP || decision === IDENTITY) return body;
     return this.codecs.compress(decision, body, typeof body === 'string' ? Buffer.byteLength(body) : atLeast);
+  }
+
+  #overSyncLimit(body: string | Uint8Array, units: number): boolean {
+    if (typeof body !== 'string') return body.byteLength > this.#syncLimit;
+    // A string has between 1 and 3 bytes per UTF-16 unit.
+    if (units > this.#syncLimit) return true;
+    if (units * 3 <= this.#syncLimit) return false;
+    return Buffer.byteLength(body) > this.#syncLimit;
+  }
+
+  /**
+   * The headers of a HEAD response, edited as the same GET's would be (RFC 9110 §9.3.2): Vary,
+   * Content-Encoding, a weak ETag, no Accept-Ranges. `length` is the GET body's length if known
+   * (-1 if not); a compressed GET's Content-Length is only known by compressing, so HEAD leaves
+   * it out, as §9.3.2 allows. `streamed`: the GET's body would be a stream (or a file), not a
+   * known body. For a gateway to call where a HEAD response has no body to encode.
+   */
+  encodeHead(
+    req: IncomingMessage,
+    status: number,
+    headers: OutgoingHttpHeaders,
+    length: number,
+    streamed: boolean,
+  ): void {
+    let decision = this.#decideFor(req, status, headers, length);
+    // Mirrors encodeKnown: a known body over syncLimit goes out as is.
+    if (decision !== SKIP && decision !== IDENTITY && !streamed && length > this.#syncLimit)
+      decision = IDENTITY;
+    this.#edit(headers, decision);
   }
 
   encodeStream(

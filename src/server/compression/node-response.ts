@@ -16,8 +16,11 @@ import type { ContentCoding } from './options.ts';
  *
  * - when the client accepts a coding, all three: the rules are applied when the head is written;
  *   a body given whole to `end()` (what `res.send()` and `res.json()` do) is compressed in one
- *   synchronous call with a new `Content-Length`; `write()`s go through a compressing stream
- *   that flushes after each write, so an SSE event leaves at once;
+ *   synchronous call with a new `Content-Length` — or, over `syncLimit`, through a stream off
+ *   the event loop, chunked; `write()`s go through a compressing stream that flushes after
+ *   each write, so an SSE event leaves at once;
+ * - for HEAD, the headers are edited as for GET (RFC 9110 §9.3.2) and nothing is compressed:
+ *   node sends no body, and no Content-Length once a coding is named;
  * - when it accepts none, only `writeHead`, to add `Vary: Accept-Encoding` where another
  *   client would get the response compressed.
  */
@@ -40,6 +43,10 @@ class CompressionState {
   whole: string | Uint8Array | undefined;
   stream: Transform | undefined;
   ended: boolean;
+  /** A HEAD request: headers as for GET, no body to compress. */
+  head: boolean;
+  /** The whole body is over `syncLimit`: it goes through a stream, off the event loop. */
+  offload: boolean;
   writeHead: Original<ServerResponse>;
   write: Original<boolean>;
   end: Original<ServerResponse>;
@@ -57,6 +64,8 @@ class CompressionState {
     this.whole = undefined;
     this.stream = undefined;
     this.ended = false;
+    this.head = req.method === 'HEAD';
+    this.offload = false;
     this.writeHead = res.writeHead as Original<ServerResponse>;
     this.write = res.write as Original<boolean>;
     this.end = res.end as Original<ServerResponse>;
@@ -163,8 +172,13 @@ function edit(res: ServerResponse, state: CompressionState, decision: Decision):
   const etag = res.getHeader('etag');
   if (typeof etag === 'string' && etag.startsWith('"')) res.setHeader('etag', `W/${etag}`);
   const whole = state.whole;
-  if (whole !== undefined) {
-    const compressed = state.compressor.codecs.compress(decision, whole, byteLength(whole));
+  if (whole !== undefined && !state.head) {
+    const length = byteLength(whole);
+    if (length > state.compressor.syncLimit) {
+      state.offload = true;
+      return;
+    }
+    const compressed = state.compressor.codecs.compress(decision, whole, length);
     state.whole = compressed;
     res.setHeader('content-length', compressed.length);
   }
@@ -193,8 +207,9 @@ function write(
     encoding = undefined;
   }
   if (!this.headersSent) this.writeHead(this.statusCode);
-  if (state.coding === undefined || state.ended) return state.write.call(this, chunk, encoding, callback);
-  return streamOf(this, state).write(toBytes(chunk, encoding), callback);
+  if (state.coding === undefined || state.ended || state.head)
+    return state.write.call(this, chunk, encoding, callback);
+  return streamOf(this, state, true).write(toBytes(chunk, encoding), callback);
 }
 
 function end(
@@ -221,19 +236,19 @@ function end(
     this.writeHead(this.statusCode);
     const whole = state.whole;
     state.whole = undefined;
-    if (state.coding === undefined) return state.end.call(this, body, callback);
+    if (state.coding === undefined || state.head) return state.end.call(this, body, callback);
+    if (state.offload) return endThroughStream(this, state, whole, callback);
     return state.end.call(this, whole, callback);
   }
-  if (state.coding === undefined) return state.end.call(this, body, callback);
+  if (state.coding === undefined || state.head) return state.end.call(this, body, callback);
   const stream = state.stream;
   if (stream === undefined) {
-    // The head went out first (writeHead, then end(body)): still one synchronous call.
+    // The head went out first (writeHead, then end(body)): one synchronous call, or a stream
+    // off the loop over syncLimit.
     const whole = body ?? '';
-    return state.end.call(
-      this,
-      state.compressor.codecs.compress(state.coding, whole, byteLength(whole)),
-      callback,
-    );
+    const length = byteLength(whole);
+    if (length > state.compressor.syncLimit) return endThroughStream(this, state, whole, callback);
+    return state.end.call(this, state.compressor.codecs.compress(state.coding, whole, length), callback);
   }
   if (callback !== undefined) this.once('finish', callback);
   if (body === undefined) stream.end();
@@ -241,11 +256,24 @@ function end(
   return this;
 }
 
+/** A whole body compressed on the thread pool (a zlib stream), not in a synchronous call. */
+function endThroughStream(
+  res: Wrapped,
+  state: CompressionState,
+  body: string | Uint8Array,
+  callback: (() => void) | undefined,
+): ServerResponse {
+  const stream = streamOf(res, state, false);
+  if (callback !== undefined) res.once('finish', callback);
+  stream.end(body);
+  return res;
+}
+
 /** The compressing stream of a response written in pieces: its output goes to node's `write`. */
-function streamOf(res: Wrapped, state: CompressionState): Transform {
+function streamOf(res: Wrapped, state: CompressionState, live: boolean): Transform {
   let stream = state.stream;
   if (stream !== undefined) return stream;
-  stream = state.compressor.codecs.stream(state.coding!, true);
+  stream = state.compressor.codecs.stream(state.coding!, live);
   state.stream = stream;
   const compressed = stream;
   compressed.on('data', (out: Buffer) => {

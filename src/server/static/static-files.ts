@@ -36,8 +36,13 @@ export interface StaticOptions {
   precompressed?: boolean;
   /** Files up to this size are kept in memory. Default 64 KiB (0 turns the cache off). */
   memoryCacheMaxFile?: number;
-  /** Total bytes kept in memory. Default 32 MiB. */
+  /** Total bytes of file bodies kept in memory; the least recently used go first. Default 32 MiB. */
   memoryCacheMaxBytes?: number;
+  /**
+   * Files whose metadata (and body, if small) is remembered; the least recently used go first.
+   * Default 4096.
+   */
+  memoryCacheMaxEntries?: number;
   /** How often a cached file is checked for changes, in ms. Default 1000. */
   revalidateMs?: number;
   /**
@@ -63,6 +68,10 @@ interface Variant {
 type Precompressed = 'br' | 'zstd' | 'gzip';
 
 interface Entry {
+  /** The key in the cache: the file's resolved path (one entry per file, however it is spelled). */
+  key: string;
+  /** Request paths that lead here without resolving them again (see `#paths`). */
+  paths: string[];
   identity: Variant;
   variants: Variant[];
   /** The variants' encodings, in the same order (what negotiateEncoding is offered). */
@@ -75,6 +84,22 @@ interface Entry {
   checkedAt: number;
   bytes: number;
 }
+
+/** What the memory cache holds (`StaticFiles.cacheStats`). */
+export interface StaticCacheStats {
+  /** Files remembered. */
+  readonly entries: number;
+  /** Bytes of file bodies held. */
+  readonly bytes: number;
+  /** Request paths remembered as leading to a file. */
+  readonly paths: number;
+}
+
+// A request path is remembered (to skip resolving it again, ~1 µs) only if it is this short, and
+// only this many spellings per file: `/a.txt`, `/./a.txt`, `//a.txt`, `/a%2etxt`… all reach the
+// one entry, but 10,000 spellings of one file cannot fill memory with keys.
+const MAX_PATH_KEY = 512;
+const PATHS_PER_FILE = 4;
 
 const NODE_WRITE = ServerResponse.prototype.write;
 const NODE_END = ServerResponse.prototype.end;
@@ -108,10 +133,15 @@ export class StaticFiles {
   #precompressed: boolean;
   #cacheMaxFile: number;
   #cacheMaxBytes: number;
+  #cacheMaxEntries: number;
   #revalidateMs: number;
   #chunkSize: number;
   #sendfile: boolean;
+  // Entries by resolved file path, least recently used first (a Map keeps insertion order).
   #cache = new Map<string, Entry>();
+  // The fast path: request paths (as sent, short, a few per file) to their entry.
+  #paths = new Map<string, Entry>();
+  #newest: Entry | undefined;
   #cachedBytes = 0;
   #realRoot: Promise<string>;
 
@@ -128,10 +158,24 @@ export class StaticFiles {
     this.#precompressed = options.precompressed ?? true;
     this.#cacheMaxFile = options.memoryCacheMaxFile ?? 65_536;
     this.#cacheMaxBytes = options.memoryCacheMaxBytes ?? 33_554_432;
+    this.#cacheMaxEntries = options.memoryCacheMaxEntries ?? 4096;
+    for (const [name, value] of [
+      ['memoryCacheMaxFile', this.#cacheMaxFile],
+      ['memoryCacheMaxBytes', this.#cacheMaxBytes],
+      ['memoryCacheMaxEntries', this.#cacheMaxEntries],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 0)
+        throw new TypeError(`serve(): static.${name} must be a non-negative integer, got ${String(value)}`);
+    }
     this.#revalidateMs = options.revalidateMs ?? 1000;
     this.#chunkSize = options.streamChunkSize ?? 262_144;
     this.#sendfile = (options.sendfile ?? true) && sendfileAvailable;
     this.#realRoot = realpath(this.#root).catch(() => this.#root);
+  }
+
+  /** What the memory cache holds now (read-only figures, for tests and metrics). */
+  get cacheStats(): StaticCacheStats {
+    return { entries: this.#cache.size, bytes: this.#cachedBytes, paths: this.#paths.size };
   }
 
   /** How files that are not in memory go out: `sendfile` (the addon is loaded and allowed) or `stream`. */
@@ -167,8 +211,9 @@ export class StaticFiles {
       next();
       return;
     }
-    const cached = this.#cache.get(pathname);
+    const cached = this.#paths.get(pathname);
     if (cached !== undefined && performance.now() - cached.checkedAt < this.#revalidateMs) {
+      if (cached !== this.#newest) this.#touch(cached);
       this.#send(req, responseOf(resOrMake), next, cached, retried);
       return;
     }
@@ -178,7 +223,10 @@ export class StaticFiles {
         else if (typeof found === 'number') sendStatus(responseOf(resOrMake), found);
         else if (typeof found === 'string')
           redirect(responseOf(resOrMake), found, url.slice(pathname.length));
-        else this.#send(req, responseOf(resOrMake), next, found, retried);
+        else {
+          this.#remember(pathname, found);
+          this.#send(req, responseOf(resOrMake), next, found, retried);
+        }
       },
       () => next(),
     );
@@ -191,12 +239,15 @@ export class StaticFiles {
     // A refused dotfile is simply not ours (the app may route `/.well-known/…`); a path that
     // tries to leave the root is answered here.
     if ('status' in resolved) return resolved.status === 404 ? undefined : resolved.status;
-    let entry = await this.#entryFor(resolved.path, pathname);
+    let entry = await this.#entryFor(resolved.path, resolved.path);
+    // A file named as a directory (`/a.txt/`, `/a.txt/.`, `/a.txt%2f`) is not found, as with nginx.
+    if (entry !== undefined && entry !== 'directory' && resolved.trailingSlash) entry = undefined;
     if (entry === 'directory') {
       if (!resolved.trailingSlash) return `${pathname}/`;
       entry = undefined;
       for (const name of this.#index) {
-        const candidate = await this.#entryFor(`${resolved.path}${sep}${name}`, pathname);
+        const path = `${resolved.path}${sep}${name}`;
+        const candidate = await this.#entryFor(path, path);
         if (candidate !== undefined && candidate !== 'directory') {
           entry = candidate;
           break;
@@ -219,10 +270,13 @@ export class StaticFiles {
     const previous = this.#cache.get(key);
     if (previous !== undefined && previous.mtimeMs === info.mtimeMs && previous.identity.size === info.size) {
       previous.checkedAt = performance.now();
+      this.#touch(previous);
       return previous;
     }
     const name = path.slice(path.lastIndexOf(sep) + 1);
     const entry: Entry = {
+      key,
+      paths: [],
       identity: { path, size: info.size, mtimeMs: info.mtimeMs, encoding: undefined, body: undefined },
       variants: [],
       encodings: [],
@@ -256,7 +310,7 @@ export class StaticFiles {
         }
       }
     }
-    await this.#remember(key, entry);
+    await this.#store(entry);
     return entry;
   }
 
@@ -274,19 +328,17 @@ export class StaticFiles {
     return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
   }
 
-  async #remember(key: string, entry: Entry): Promise<void> {
-    const old = this.#cache.get(key);
-    if (old !== undefined) this.#cachedBytes -= old.bytes;
+  /** Reads the bodies that fit, then keeps the entry (replacing the file's previous one). */
+  async #store(entry: Entry): Promise<void> {
     if (this.#cacheMaxFile > 0) {
       for (const variant of [entry.identity, ...entry.variants]) {
-        if (variant.size <= this.#cacheMaxFile && this.#cachedBytes + variant.size <= this.#cacheMaxBytes) {
+        if (variant.size <= this.#cacheMaxFile && variant.size <= this.#cacheMaxBytes) {
           try {
             const body = await readFile(variant.path);
             // The file changed between stat and read: keep streaming it instead.
             if (body.length === variant.size) {
               variant.body = body;
               entry.bytes += body.length;
-              this.#cachedBytes += body.length;
             }
           } catch {
             // Gone meanwhile: it will be streamed (and fail) or re-read next time.
@@ -294,7 +346,52 @@ export class StaticFiles {
         }
       }
     }
-    this.#cache.set(key, entry);
+    const old = this.#cache.get(entry.key);
+    if (old !== undefined) this.#drop(old);
+    if (this.#cacheMaxEntries === 0) return;
+    this.#cache.set(entry.key, entry);
+    this.#cachedBytes += entry.bytes;
+    this.#newest = entry;
+    // Least recently used first, never the entry just stored.
+    for (const other of this.#cache.values()) {
+      if (this.#cache.size <= this.#cacheMaxEntries && this.#cachedBytes <= this.#cacheMaxBytes) break;
+      if (other !== entry) this.#drop(other);
+    }
+  }
+
+  /** Marks an entry as the most recently used. */
+  #touch(entry: Entry): void {
+    if (this.#cache.get(entry.key) !== entry) return;
+    this.#cache.delete(entry.key);
+    this.#cache.set(entry.key, entry);
+    this.#newest = entry;
+  }
+
+  /** Forgets an entry, its bytes and the request paths that led to it. */
+  #drop(entry: Entry): void {
+    if (this.#cache.get(entry.key) !== entry) return;
+    this.#cache.delete(entry.key);
+    this.#cachedBytes -= entry.bytes;
+    for (const path of entry.paths) this.#paths.delete(path);
+    entry.paths = [];
+    if (this.#newest === entry) this.#newest = undefined;
+  }
+
+  /** Remembers that `pathname` leads to `entry`, within the bounds above. */
+  #remember(pathname: string, entry: Entry): void {
+    if (
+      // Only files reached by their own path: not an answer given in place of another file.
+      entry.key !== entry.identity.path ||
+      pathname.length > MAX_PATH_KEY ||
+      entry.paths.length >= PATHS_PER_FILE ||
+      this.#cache.get(entry.key) !== entry ||
+      this.#paths.get(pathname) === entry
+    )
+      return;
+    const other = this.#paths.get(pathname);
+    if (other !== undefined) other.paths.splice(other.paths.indexOf(pathname), 1);
+    this.#paths.set(pathname, entry);
+    entry.paths.push(pathname);
   }
 
   #send(req: IncomingMessage, res: ServerResponse, next: () => void, entry: Entry, retried: boolean): void {

@@ -30,5 +30,7 @@ export function resolveStaticPath(root: string, pathname: string, allowDotfiles:
   }
   const path = join(root, ...kept);
   if (path !== root && !path.startsWith(root.endsWith(sep) ? root : root + sep)) return { status: 400 };
-  return { path, trailingSlash: decoded.endsWith('/') };
+  // `/a/` and `/a/.` both name a directory (a file named so is not found).
+  const last = segments[segments.length - 1];
+  return { path, trailingSlash: last === '' || last === '.' };
 }
