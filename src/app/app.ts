@@ -402,6 +402,8 @@ export class App<V extends Variables = Variables> {
     if (this.#settings.trailingSlash === 'redirect' && path !== '/') {
       const other = path.endsWith('/') ? path.slice(0, -1) : `${path}/`;
       if (table.allowed(other).length > 0) {
+        // The Location is built from the client's path: it must stay a path on this origin.
+        if (!isSameOriginPath(other)) return unsafeRedirect;
         return (c: Context) => {
           const q = c.req.url.indexOf('?');
           return new Response(null, {
@@ -507,6 +509,29 @@ function defaultErrorLog(): (level: 'error' | 'debug', error: unknown, c: Contex
       'request failed',
     );
   };
+}
+
+/**
+ * Whether `path` can be sent as a `Location` that a browser resolves to this origin: one leading
+ * "/" not followed by "/" or a backslash (`//evil.com` and `/\evil.com` are network-path
+ * references: browsers read a backslash as "/"), and no backslash, space, control character or
+ * DEL anywhere (URL parsers drop tabs and newlines, so `/<TAB>/evil.com` becomes `//evil.com`).
+ * Percent-encoded forms (`/%2f%2fevil.com`, `/%5cevil.com`) stay paths: browsers do not decode
+ * them when resolving a reference.
+ */
+function isSameOriginPath(path: string): boolean {
+  if (path.charCodeAt(0) !== 47) return false;
+  const second = path.charCodeAt(1);
+  if (second === 47 || second === 92) return false;
+  for (let i = 1; i < path.length; i++) {
+    const code = path.charCodeAt(i);
+    if (code <= 32 || code === 92 || code === 127) return false;
+  }
+  return true;
+}
+
+function unsafeRedirect(): never {
+  throw new HttpError(400, 'The request path cannot be redirected to its other trailing-slash form');
 }
 
 function badEncoding(): never {
