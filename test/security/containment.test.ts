@@ -321,6 +321,27 @@ describe('through app.request()', () => {
     });
   }
 
+  // The same shapes from middleware (compose reads what a middleware returns or resolves to).
+  RETURNED.forEach((r, i) => {
+    if (!r.both) return;
+    for (const when of ['instead of next()', 'after await next()', 'from an around middleware']) {
+      test(`a middleware returning ${r.name} ${when}: ${r.status}`, async () => {
+        const a = new App({ log: false });
+        if (when === 'instead of next()') a.use((_c, _next) => RETURNED[i]!.make() as Response);
+        else if (when === 'after await next()')
+          a.use(async (_c, next) => {
+            await next();
+            return RETURNED[i]!.make() as Response;
+          });
+        else a.use((_c, next) => next().then(() => RETURNED[i]!.make() as Response));
+        a.get('/m', (c) => c.text('handler'));
+        const res = await a.request('/m');
+        assert.equal(res.status, r.status);
+        await res.text();
+      });
+    }
+  });
+
   test('a log function that throws (a hostile value) does not change the answer', async () => {
     const a = new App({
       log: () => {
