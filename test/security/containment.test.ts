@@ -130,6 +130,18 @@ const RETURNED: { name: string; make: () => unknown; status: number; both: boole
     status: 200,
     both: false,
   },
+  {
+    name: 'a Proxy posing as a Response (its prototype is Response.prototype, every other trap throws)',
+    make: () =>
+      new Proxy(
+        {},
+        new Proxy({ getPrototypeOf: () => Response.prototype } as ProxyHandler<object>, {
+          get: (handler, trap) => (trap in handler ? Reflect.get(handler, trap) : trap),
+        }),
+      ),
+    status: 500,
+    both: false,
+  },
   { name: 'an object with a null prototype', make: () => Object.create(null), status: 500, both: false },
   // biome-ignore lint/suspicious/noThenProperty: a hostile thenable is the case under test.
   { name: 'a thenable whose then throws', make: () => ({ then: trap }), status: 500, both: false },
