@@ -3,7 +3,7 @@ import type { PubSub, WebSocketData } from '../gateway/websocket.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import { type ChainFn, compileChain, dispatch, type Step } from './compose.ts';
 import { Context, type ContextShared } from './context.ts';
-import { renderError } from './error-response.ts';
+import { errorStatus, loggableError, renderError } from './error-response.ts';
 import { AppError } from './errors.ts';
 import { HttpError } from './http-error.ts';
 import { MALFORMED, Router } from './router/index.ts';
@@ -331,43 +331,62 @@ export class App<V extends Variables = Variables> {
     let out: Response | Promise<Response>;
     try {
       out = dispatch(c, chain, 0);
+      if (!(out instanceof Promise)) return this.#finalize(c, out);
     } catch (err) {
-      const answer = this.#handleError(err, c);
-      return answer instanceof Promise ? answer.then((r) => c.finalize(r)) : c.finalize(answer);
+      return this.#answerError(err, c);
     }
-    if (out instanceof Promise) {
-      const recover = this.#recover;
-      return out.then(
-        (r) => c.finalize(r),
-        (err: unknown) => recover(err, c),
-      );
-    }
-    return c.finalize(out);
+    return out.then(
+      (r) => this.#finalize(c, r),
+      (err: unknown) => this.#answerError(err, c),
+    );
   }
 
-  /** Answers an error that escaped an async chain (bound once: see #run). */
-  readonly #recover = (error: unknown, c: Context): Promise<Response> =>
-    Promise.resolve(this.#handleError(error, c)).then((r) => c.finalize(r));
+  /** `c.finalize`, with a failure (a Response whose headers getter throws) answered as an error. */
+  #finalize(c: Context, r: Response): Response | Promise<Response> {
+    try {
+      return c.finalize(r);
+    } catch (err) {
+      return this.#answerError(err, c);
+    }
+  }
+
+  /**
+   * The error answer, finalized. Containment: never throws and never rejects, whatever was
+   * thrown (the error, the onError handler's answer, the logger): a throw here would leave the
+   * request unanswered in-process and, on a server, take the error path of the gateway.
+   */
+  #answerError(error: unknown, c: Context): Response | Promise<Response> {
+    const answer = this.#handleError(error, c);
+    return answer instanceof Promise ? answer.then((r) => finalizeLast(c, r)) : finalizeLast(c, answer);
+  }
 
   #handleError(error: unknown, c: Context): Response | Promise<Response> {
-    const status = statusOf(error);
-    this.#settings.log?.(status >= 500 ? 'error' : 'debug', error, c);
+    const dev = this.#settings.dev;
+    const log = this.#settings.log;
+    if (log !== undefined) {
+      try {
+        log(errorStatus(error) >= 500 ? 'error' : 'debug', error, c);
+      } catch {
+        // A logger that fails must not turn an error answer into a crash; there is no other
+        // logger to report it to.
+      }
+    }
     const handler = this.#onError;
     if (handler !== undefined) {
       try {
         const out = handler(error, c as Context<string, V>);
         if (out instanceof Promise) {
           return out.then(
-            (value) => (value instanceof Response ? value : renderError(error, c, this.#settings.dev)),
-            (second: unknown) => renderError(second, c, this.#settings.dev),
+            (value): Response => (isResponse(value) ? (value as Response) : renderError(error, c, dev)),
+            (second: unknown) => renderError(second, c, dev),
           );
         }
-        if (out instanceof Response) return out;
+        if (isResponse(out)) return out as Response;
       } catch (second) {
-        return renderError(second, c, this.#settings.dev);
+        return renderError(second, c, dev);
       }
     }
-    return renderError(error, c, this.#settings.dev);
+    return renderError(error, c, dev);
   }
 
   /** What answers a request no route matched: 405, automatic OPTIONS, redirect, or 404. */
@@ -383,6 +402,8 @@ export class App<V extends Variables = Variables> {
     if (this.#settings.trailingSlash === 'redirect' && path !== '/') {
       const other = path.endsWith('/') ? path.slice(0, -1) : `${path}/`;
       if (table.allowed(other).length > 0) {
+        // The Location is built from the client's path: it must stay a path on this origin.
+        if (!isSameOriginPath(other)) return unsafeRedirect;
         return (c: Context) => {
           const q = c.req.url.indexOf('?');
           return new Response(null, {
@@ -475,17 +496,42 @@ function defaultErrorLog(): (level: 'error' | 'debug', error: unknown, c: Contex
     logger ??= createLogger();
     const url = c.req.url;
     const pathStart = url.indexOf('/', url.indexOf('//') + 2);
+    const requestId = c.get('requestId');
     logger.error(
       {
-        err: error,
+        // A plain copy: pino's serializer writes into the error and reads its getters.
+        err: loggableError(error),
         method: c.req.method,
         path: url.slice(pathStart),
         route: c.routePath,
-        requestId: c.get('requestId'),
+        requestId: typeof requestId === 'string' ? requestId : undefined,
       },
       'request failed',
     );
   };
+}
+
+/**
+ * Whether `path` can be sent as a `Location` that a browser resolves to this origin: one leading
+ * "/" not followed by "/" or a backslash (`//evil.com` and `/\evil.com` are network-path
+ * references: browsers read a backslash as "/"), and no backslash, space, control character or
+ * DEL anywhere (URL parsers drop tabs and newlines, so `/<TAB>/evil.com` becomes `//evil.com`).
+ * Percent-encoded forms (`/%2f%2fevil.com`, `/%5cevil.com`) stay paths: browsers do not decode
+ * them when resolving a reference.
+ */
+function isSameOriginPath(path: string): boolean {
+  if (path.charCodeAt(0) !== 47) return false;
+  const second = path.charCodeAt(1);
+  if (second === 47 || second === 92) return false;
+  for (let i = 1; i < path.length; i++) {
+    const code = path.charCodeAt(i);
+    if (code <= 32 || code === 92 || code === 127) return false;
+  }
+  return true;
+}
+
+function unsafeRedirect(): never {
+  throw new HttpError(400, 'The request path cannot be redirected to its other trailing-slash form');
 }
 
 function badEncoding(): never {
@@ -504,9 +550,23 @@ function withImplicitMethods(allowed: string[]): string[] {
   return [...set].sort();
 }
 
-function statusOf(error: unknown): number {
-  const status = (error as { status?: unknown } | null)?.status;
-  return typeof status === 'number' && status >= 400 && status <= 599 ? status : 500;
+/** `value instanceof Response`, false when a Proxy trap throws. */
+function isResponse(value: unknown): boolean {
+  try {
+    return value instanceof Response;
+  } catch {
+    return false;
+  }
+}
+
+/** The last step of an error answer: pending headers applied, or the bare answer if that fails. */
+function finalizeLast(c: Context, r: Response): Response {
+  try {
+    return c.finalize(r);
+  } catch (err) {
+    // The onError handler's Response could not take the pending headers: the default answer.
+    return renderError(err, c, false);
+  }
 }
 
 function normalizePrefix(prefix: string): string {

@@ -21,6 +21,16 @@ export interface ContextShared {
 const EMPTY_PARAMS = Object.freeze({}) as Record<string, string>;
 
 /**
+ * The record of pending headers: nothing in its prototype chain, so `constructor`, `toString`
+ * and `__proto__` are header names like any other (with a plain `{}`, `c.header('constructor',
+ * v, { append: true })` appended to the Object function's source, and `__proto__` was lost),
+ * while staying a fast-mode object, unlike `Object.create(null)`.
+ */
+const HeaderStore = class HeaderStore {} as unknown as new () => HeaderRecord;
+delete (HeaderStore.prototype as { constructor?: unknown }).constructor;
+Object.setPrototypeOf(HeaderStore.prototype, null);
+
+/**
  * The per-request context a handler receives: the request, its params, per-request values, and
  * the helpers that build the response. Nothing is parsed until asked (query, cookies, body).
  *
@@ -214,7 +224,7 @@ export class Context<P extends string = string, V extends Variables = Variables,
       else res.headers.set(name, value);
       return this;
     }
-    if (this.#headers === undefined) this.#headers = {};
+    if (this.#headers === undefined) this.#headers = new HeaderStore();
     const headers = this.#headers;
     const key = name.toLowerCase();
     const prev = headers[key];
@@ -271,7 +281,7 @@ export class Context<P extends string = string, V extends Variables = Variables,
   #mergedHeaders(options: ResponseOptions | undefined): HeaderRecord | undefined {
     const own = this.#headers;
     if (options === undefined || typeof options === 'number' || options.headers === undefined) return own;
-    const merged: HeaderRecord = own === undefined ? {} : { ...own };
+    const merged: HeaderRecord = Object.assign(new HeaderStore(), own);
     for (const key in options.headers) merged[key.toLowerCase()] = options.headers[key]!;
     return merged;
   }
@@ -280,7 +290,8 @@ export class Context<P extends string = string, V extends Variables = Variables,
     const status = this.#statusFrom(options);
     let headers = this.#mergedHeaders(options);
     if (type !== undefined && headers?.['content-type'] === undefined) {
-      headers = headers === undefined ? { 'content-type': type } : { ...headers, 'content-type': type };
+      headers = Object.assign(new HeaderStore(), headers);
+      headers['content-type'] = type;
     }
     if (status === 200 && headers === undefined) return new Response(body);
     const init: ResponseInit = { status };

@@ -1,51 +1,222 @@
 import type { Context } from './context.ts';
-import { STATUS_TITLES } from './http-error.ts';
+import { HttpError, STATUS_TITLES } from './http-error.ts';
 
-interface ErrorLike {
-  status?: unknown;
-  expose?: unknown;
-  type?: unknown;
-  extensions?: unknown;
-  headers?: unknown;
-  message?: unknown;
-  stack?: unknown;
+/**
+ * What the error answer may use of a thrown value, read once through guards. A thrown value is
+ * user data and may be hostile: null, a Symbol, a frozen object, an object whose getters throw,
+ * a Proxy whose every trap throws (even `instanceof` runs one). Nothing below reads it directly.
+ */
+export interface ErrorFacts {
+  /** An integer `status` from 400 to 599, else 500. */
+  status: number;
+  /**
+   * The error speaks to the client on purpose: an `HttpError`, or an `Error` with `expose: true`
+   * and a 4xx status. Only such an error sets response headers, a problem `type` and extensions;
+   * a 5xx from anything else is the server's failure and says nothing about itself.
+   */
+  trusted: boolean;
+  /** Its message may be shown: `expose: true` on a trusted error (for a 5xx, only an HttpError). */
+  expose: boolean;
+  message: string | undefined;
+  stack: string | undefined;
+  type: string | undefined;
+  extensions: unknown;
+  headers: unknown;
+}
+
+/** `value[key]`, or undefined when reading it throws. */
+function read(value: object, key: string): unknown {
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/** `value instanceof type`, false when a Proxy trap throws. */
+function isInstance(value: object, type: abstract new (...args: never[]) => unknown): boolean {
+  try {
+    return value instanceof type;
+  } catch {
+    return false;
+  }
+}
+
+/** An HTTP error status (an integer from 400 to 599) from a thrown value's `status`, else 500. */
+export function errorStatus(error: unknown): number {
+  if ((typeof error !== 'object' && typeof error !== 'function') || error === null) return 500;
+  const status = read(error, 'status');
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599
+    ? status
+    : 500;
+}
+
+/** Reads what the error answer may use of a thrown value; never throws. */
+export function errorFacts(error: unknown): ErrorFacts {
+  if ((typeof error !== 'object' && typeof error !== 'function') || error === null) {
+    return {
+      status: 500,
+      trusted: false,
+      expose: false,
+      message: undefined,
+      stack: undefined,
+      type: undefined,
+      extensions: undefined,
+      headers: undefined,
+    };
+  }
+  const status = errorStatus(error);
+  const exposes = read(error, 'expose') === true;
+  const http = isInstance(error, HttpError);
+  // Another library's HTTP error (http-errors and the like) that says its message is for the
+  // client, as a 4xx; a plain object claiming `expose` is not taken at its word.
+  const trusted = http || (exposes && status < 500 && isInstance(error, Error));
+  const message = read(error, 'message');
+  const stack = read(error, 'stack');
+  const type = trusted ? read(error, 'type') : undefined;
+  return {
+    status,
+    trusted,
+    expose: trusted && exposes,
+    message: typeof message === 'string' ? message : undefined,
+    stack: typeof stack === 'string' ? stack : undefined,
+    type: typeof type === 'string' ? type : undefined,
+    extensions: trusted ? read(error, 'extensions') : undefined,
+    headers: trusted ? read(error, 'headers') : undefined,
+  };
 }
 
 /**
  * The default error answer: RFC 9457 `application/problem+json`, or a small HTML page when the
  * client prefers HTML (a browser). The detail is shown only when the error says it is safe
- * (`expose`, true for 4xx `HttpError`s); stacks only in dev.
+ * (`expose`, true for 4xx `HttpError`s; never for a 5xx that is not an HttpError); stacks only
+ * in dev. Headers, `type` and extensions come only from an error that speaks to the client on
+ * purpose (see `ErrorFacts.trusted`). It never throws: whatever the error holds, the worst case
+ * is a bare 500 problem.
  */
 export function renderError(error: unknown, c: Context, dev: boolean): Response {
-  const e = (typeof error === 'object' && error !== null ? error : {}) as ErrorLike;
-  const status = typeof e.status === 'number' && e.status >= 400 && e.status <= 599 ? e.status : 500;
+  const facts = errorFacts(error);
+  try {
+    return renderFacts(facts, c, dev, true);
+  } catch {
+    // Extensions that do not serialize (a BigInt, a throwing getter, a cycle), a header the
+    // Response refuses: answer without what the error brought.
+    return renderFacts(facts, c, dev, false);
+  }
+}
+
+function renderFacts(facts: ErrorFacts, c: Context, dev: boolean, withExtras: boolean): Response {
+  const status = facts.status;
   const title = STATUS_TITLES[status] ?? 'Error';
   const problem: Record<string, unknown> = {
-    type: typeof e.type === 'string' ? e.type : 'about:blank',
+    type: (withExtras ? facts.type : undefined) ?? 'about:blank',
     title,
     status,
   };
-  if ((e.expose === true || dev) && typeof e.message === 'string') problem.detail = e.message;
-  problem.instance = c.req.url.slice(c.req.url.indexOf('/', c.req.url.indexOf('//') + 2));
-  if (e.extensions !== null && typeof e.extensions === 'object') {
-    for (const [key, value] of Object.entries(e.extensions)) if (!(key in problem)) problem[key] = value;
+  const detail = (facts.expose || dev) && facts.message !== undefined ? facts.message : undefined;
+  if (detail !== undefined) problem.detail = detail;
+  const url = c.req.url;
+  problem.instance = url.slice(url.indexOf('/', url.indexOf('//') + 2));
+  const stack = dev ? facts.stack : undefined;
+  const headers = new Headers();
+  if (withExtras) {
+    const extensions = facts.extensions;
+    if (extensions !== null && typeof extensions === 'object') {
+      for (const [key, value] of Object.entries(extensions)) if (!(key in problem)) problem[key] = value;
+    }
+    const given = facts.headers;
+    if (given !== null && typeof given === 'object') {
+      for (const [key, value] of Object.entries(given)) headers.set(key, String(value));
+    }
   }
-  if (dev && typeof e.stack === 'string') problem.stack = e.stack.split('\n');
-  const headers: Record<string, string> = {};
-  if (e.headers !== null && typeof e.headers === 'object') Object.assign(headers, e.headers);
+  if (stack !== undefined) problem.stack = stack.split('\n');
   const requestId = c.get('requestId');
   if (typeof requestId === 'string') problem.requestId = requestId;
   if (prefersHtml(c.req.headers.get('accept'))) {
-    headers['content-type'] = 'text/html; charset=utf-8';
-    const detail = typeof problem.detail === 'string' ? `<p>${escapeHtml(problem.detail)}</p>` : '';
-    const stack = dev && typeof e.stack === 'string' ? `<pre>${escapeHtml(e.stack)}</pre>` : '';
+    headers.set('content-type', 'text/html; charset=utf-8');
+    const p = detail !== undefined ? `<p>${escapeHtml(detail)}</p>` : '';
+    const pre = stack !== undefined ? `<pre>${escapeHtml(stack)}</pre>` : '';
     return new Response(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${status} ${title}</title></head><body><h1>${status} ${title}</h1>${detail}${stack}</body></html>`,
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${status} ${title}</title></head><body><h1>${status} ${title}</h1>${p}${pre}</body></html>`,
       { status, headers },
     );
   }
-  headers['content-type'] = 'application/problem+json';
+  headers.set('content-type', 'application/problem+json');
   return new Response(JSON.stringify(problem), { status, headers });
+}
+
+const MAX_CAUSES = 5;
+
+/**
+ * A plain copy of a thrown value that any logger can serialize: its type, message, stack, code,
+ * status and causes (at most five deep; a cycle is cut). pino's error serializer writes into the
+ * object it is given (a frozen error made it throw) and reads every getter; this copy has none.
+ * (The gateway has the same function for the server's log; the app does not import it.)
+ */
+export function loggableError(error: unknown): Record<string, unknown> {
+  return loggable(error, new Set(), 0);
+}
+
+function loggable(value: unknown, seen: Set<unknown>, depth: number): Record<string, unknown> {
+  // A null prototype: pino names the type from `constructor` when there is one, `name` otherwise.
+  const out = Object.create(null) as Record<string, unknown>;
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) {
+    out.name = value === null ? 'null' : typeof value;
+    // String() takes every primitive, Symbols and BigInts included.
+    out.message = typeof value === 'string' ? value : String(value);
+    return out;
+  }
+  seen.add(value);
+  const name = read(value, 'name');
+  out.name = constructorName(value) ?? (typeof name === 'string' ? name : 'Object');
+  const message = read(value, 'message');
+  out.message = typeof message === 'string' ? message : '';
+  const stack = read(value, 'stack');
+  if (typeof stack === 'string') out.stack = stack;
+  const code = read(value, 'code');
+  if (typeof code === 'string' || typeof code === 'number') out.code = code;
+  const status = read(value, 'status');
+  if (typeof status === 'number') out.status = status;
+  copyPrimitives(value, out);
+  const cause = read(value, 'cause');
+  if (cause !== undefined) {
+    if (seen.has(cause)) out.cause = '[circular]';
+    else if (depth >= MAX_CAUSES) out.cause = '[more causes]';
+    else out.cause = loggable(cause, seen, depth + 1);
+  }
+  return out;
+}
+
+const MAX_FIELDS = 16;
+
+/** Other own fields with primitive values (`errno`, `syscall`, `path`...): a few, for diagnosis. */
+function copyPrimitives(value: object, out: Record<string, unknown>): void {
+  let keys: string[];
+  try {
+    keys = Object.keys(value);
+  } catch {
+    return;
+  }
+  let copied = 0;
+  for (const key of keys) {
+    if (copied >= MAX_FIELDS) break;
+    if (key in out || key === 'cause') continue;
+    const v = read(value, key);
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+      out[key] = v;
+      copied++;
+    }
+  }
+}
+
+function constructorName(value: object): string | undefined {
+  try {
+    const ctor = (value as { constructor?: unknown }).constructor;
+    const name = typeof ctor === 'function' ? ctor.name : undefined;
+    return typeof name === 'string' && name !== '' ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether `text/html` is acceptable and ranked above JSON (RFC 9110 §12.5.1). */

@@ -46,6 +46,13 @@ export class AppError extends Error {
     );
   }
 
+  static corsCredentials(origin: string): AppError {
+    return new AppError(
+      'STRATA_ERR_CORS_CREDENTIALS',
+      `cors({ credentials: true }) with origin ${JSON.stringify(origin)} would let every site read responses with the user's cookies: list the origins to trust (origin: ['https://app.example.com']) or pass a function that decides`,
+    );
+  }
+
   static noPubSub(topic: string): AppError {
     return new AppError(
       'STRATA_ERR_NO_PUBSUB',

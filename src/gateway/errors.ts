@@ -40,7 +40,8 @@ export function bodyAborted(): GatewayError {
 
 /** The app's fetch returned something that is not a Response. */
 export function badResponse(value: unknown): GatewayError {
-  const kind = value === null ? 'null' : typeof value === 'object' ? value.constructor?.name : typeof value;
+  const kind =
+    typeof value === 'object' && value !== null ? (constructorName(value) ?? 'object') : typeof value;
   return new GatewayError(
     'STRATA_ERR_BAD_RESPONSE',
     500,
@@ -52,4 +53,155 @@ export function badResponse(value: unknown): GatewayError {
 /** The error a client disconnect raises in `request.signal` and in streaming bodies. */
 export function clientGone(): DOMException {
   return new DOMException('The client closed the connection', 'AbortError');
+}
+
+// ---- reading what an app threw or returned ------------------------------------------------
+//
+// Containment: whatever an app throws or returns is read here, never directly. A thrown value can
+// be anything: null, a Symbol, a frozen object, an object whose getters throw, a Proxy whose every
+// trap throws (a trap runs even for `instanceof`), an error whose `cause` is itself. Each read
+// below is guarded, so the error path answers 500 instead of throwing out of the server.
+
+/** What the server needs to know about a thrown value, read once and safely. */
+export interface ThrownFacts {
+  /** A numeric `status` from 400 to 599, else 500. */
+  readonly status: number;
+  /** The message may be shown to the client: an `Error` with `expose: true` and a 4xx status. */
+  readonly expose: boolean;
+  readonly message: string | undefined;
+  readonly stack: string | undefined;
+  readonly name: string | undefined;
+  readonly code: string | undefined;
+}
+
+/** `value[key]`, or undefined if reading it throws. */
+export function readSafely(value: object, key: PropertyKey): unknown {
+  try {
+    return (value as Record<PropertyKey, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/** `value instanceof type`, false if a Proxy trap (or a prototype getter) throws. */
+export function isInstance(value: unknown, type: abstract new (...args: never[]) => unknown): boolean {
+  try {
+    return value instanceof type;
+  } catch {
+    return false;
+  }
+}
+
+function stringField(value: object, key: string): string | undefined {
+  const v = readSafely(value, key);
+  return typeof v === 'string' ? v : undefined;
+}
+
+function constructorName(value: object): string | undefined {
+  try {
+    const ctor = (value as { constructor?: unknown }).constructor;
+    const name = typeof ctor === 'function' ? ctor.name : undefined;
+    return typeof name === 'string' && name !== '' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An HTTP error status (an integer from 400 to 599) from `status`, else 500. */
+export function statusOfThrown(value: unknown): number {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return 500;
+  const status = readSafely(value, 'status');
+  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599
+    ? status
+    : 500;
+}
+
+/** Reads a thrown value's status, exposure, message, stack, name and code without ever throwing. */
+export function thrownFacts(value: unknown): ThrownFacts {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) {
+    return {
+      status: 500,
+      expose: false,
+      message: describePrimitive(value),
+      stack: undefined,
+      name: undefined,
+      code: undefined,
+    };
+  }
+  const status = statusOfThrown(value);
+  const code = readSafely(value, 'code');
+  return {
+    status,
+    // A 5xx never shows its message outside dev: it is the server's failure, not the client's.
+    expose: status < 500 && readSafely(value, 'expose') === true && isInstance(value, Error),
+    message: stringField(value, 'message'),
+    stack: stringField(value, 'stack'),
+    name: stringField(value, 'name'),
+    code: typeof code === 'string' ? code : typeof code === 'number' ? String(code) : undefined,
+  };
+}
+
+function describePrimitive(value: unknown): string {
+  // String() takes every primitive, Symbols and BigInts included; objects never reach here.
+  return typeof value === 'string' ? value : String(value);
+}
+
+const MAX_CAUSES = 5;
+
+/**
+ * A plain copy of a thrown value that any logger can serialize: its type, message, stack, code,
+ * status and causes (at most five deep; a cycle is cut). pino's error serializer writes into the
+ * object it is given (a frozen error made it throw) and reads every getter; this copy has none.
+ */
+export function loggableError(value: unknown): Record<string, unknown> {
+  return loggable(value, new Set(), 0);
+}
+
+function loggable(value: unknown, seen: Set<unknown>, depth: number): Record<string, unknown> {
+  // A null prototype: pino names the type from `constructor` when there is one, `name` otherwise.
+  const out = Object.create(null) as Record<string, unknown>;
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) {
+    out.name = value === null ? 'null' : typeof value;
+    out.message = describePrimitive(value);
+    return out;
+  }
+  seen.add(value);
+  out.name = constructorName(value) ?? stringField(value, 'name') ?? 'Object';
+  out.message = stringField(value, 'message') ?? '';
+  const stack = stringField(value, 'stack');
+  if (stack !== undefined) out.stack = stack;
+  const code = readSafely(value, 'code');
+  if (typeof code === 'string' || typeof code === 'number') out.code = code;
+  const status = readSafely(value, 'status');
+  if (typeof status === 'number') out.status = status;
+  copyPrimitives(value, out);
+  const cause = readSafely(value, 'cause');
+  if (cause !== undefined) {
+    if (seen.has(cause)) out.cause = '[circular]';
+    else if (depth >= MAX_CAUSES) out.cause = '[more causes]';
+    else out.cause = loggable(cause, seen, depth + 1);
+  }
+  return out;
+}
+
+const MAX_FIELDS = 16;
+
+/** Other own fields with primitive values (`errno`, `syscall`, `path`...): a few, for diagnosis. */
+function copyPrimitives(value: object, out: Record<string, unknown>): void {
+  let keys: string[];
+  try {
+    keys = Object.keys(value);
+  } catch {
+    return;
+  }
+  let copied = 0;
+  for (const key of keys) {
+    if (copied >= MAX_FIELDS) break;
+    if (key in out || key === 'cause') continue;
+    const v = readSafely(value, key);
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+      out[key] = v;
+      copied++;
+    }
+  }
 }

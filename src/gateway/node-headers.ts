@@ -6,7 +6,10 @@
  * object is built, not even node's own `req.headers`); anything that iterates or mutates builds a
  * real `Headers` once and delegates to it from then on. Values are combined as the Fetch spec
  * says (", " between repeats), which differs from node's `req.headers` for the singleton headers
- * node drops duplicates of; `getSetCookie` keeps cookies separate.
+ * node drops duplicates of; `getSetCookie` keeps cookies separate. Repeated `Cookie` lines are
+ * joined with "; " instead (RFC 9113 §8.2.3, RFC 6265 §5.4: one cookie-string), as node's
+ * `req.headers` and undici's `Headers` do: joined with ", ", `a=1` and `b=2` would read as one
+ * cookie `a` of value `1, b=2`.
  */
 
 const NativeHeaders = globalThis.Headers;
@@ -48,7 +51,7 @@ export class NodeHeaders {
     for (let i = 0; i < raw.length; i += 2) {
       const key = raw[i]!;
       if (key.length === len && (key === lower || key.toLowerCase() === lower)) {
-        found = found === null ? raw[i + 1]! : `${found}, ${raw[i + 1]!}`;
+        found = found === null ? raw[i + 1]! : `${found}${lower === 'cookie' ? '; ' : ', '}${raw[i + 1]!}`;
       }
     }
     return found;

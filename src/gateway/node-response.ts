@@ -3,7 +3,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { Transform, Writable } from 'node:stream';
 import type { BodyEncoder } from './body-encoder.ts';
 import { clientGone } from './errors.ts';
-import { FastHeaders } from './fast-headers.ts';
+import { FastHeaders, HeaderStore } from './fast-headers.ts';
 import { type FastParts, FastResponse } from './fast-response.ts';
 import { filePathOf } from './file-body.ts';
 
@@ -36,7 +36,8 @@ function toNodeHeaders(
     if (contentType === JSON_TYPE) return { 'content-type': JSON_TYPE };
     return contentType === undefined ? {} : { 'content-type': contentType };
   }
-  const out: OutgoingHttpHeaders = {};
+  // Names from the app: a store with nothing inherited (`constructor`, `__proto__` are names).
+  const out = new HeaderStore() as OutgoingHttpHeaders;
   if (init instanceof Headers) {
     copyHeaders(init, out);
   } else if (Array.isArray(init) || Symbol.iterator in init) {
@@ -105,7 +106,7 @@ export function writeResponse(
     return;
   }
   const status = response.status;
-  const headers: OutgoingHttpHeaders = {};
+  const headers = new HeaderStore() as OutgoingHttpHeaders;
   copyHeaders(response.headers, headers);
   const body = response.body;
   if (body === null || bodyless(req, status)) {
@@ -139,7 +140,8 @@ function writeFast(
   let headers = toNodeHeaders(parts.headers, parts.contentType);
   // An encoder edits the headers in place; a FastHeaders record may be shared with other
   // responses (`new Response(body, { headers: cached.headers })`), so it gets a copy.
-  if (encoder !== undefined && parts.headers instanceof FastHeaders) headers = { ...headers };
+  if (encoder !== undefined && parts.headers instanceof FastHeaders)
+    headers = Object.assign(new HeaderStore(), headers) as OutgoingHttpHeaders;
   const statusText = parts.statusText || undefined;
   const noBody = bodyless(req, status);
   if (typeof body === 'string') {

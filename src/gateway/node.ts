@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { BodyEncoder } from './body-encoder.ts';
-import { badResponse } from './errors.ts';
+import { badResponse, isInstance } from './errors.ts';
 import { type NodeGatewayConfig, NodeRequest } from './node-request.ts';
 import { type ErrorSink, writeResponse } from './node-response.ts';
 import type { App, RemoteAddress, ServeInfo } from './types.ts';
@@ -96,20 +96,27 @@ export class NodeServeInfo implements ServeInfo {
  * http.createServer(handler).listen(3000);
  */
 export function createNodeHandler(app: App, options: NodeAdapterOptions): NodeHandler {
-  const onError = options.onError;
+  const sink = options.onError;
+  // The server's sink never throws; a user's might, and nothing above would catch it.
+  const onError: ErrorSink = (error, req, res) => {
+    try {
+      sink(error, req, res);
+    } catch {
+      answerLastResort(res);
+    }
+  };
   const onServeInfo = options.onServeInfo;
-  const settle = (req: IncomingMessage, res: ServerResponse, result: unknown): void => {
-    if (result instanceof Response) {
-      // The app answered before the body arrived in full (it read part of it, or none of a
-      // body it left flowing): node would wait for the rest, so close the connection instead.
-      if (options.closing === true || (!req.complete && req.readableFlowing !== null))
-        res.shouldKeepAlive = false;
-      try {
-        writeResponse(result, req, res, onError, options.encoder);
-      } catch (err) {
-        onError(err, req, res);
-      }
-    } else onError(badResponse(result), req, res);
+  // callFetch hands over a Response only.
+  const settle = (req: IncomingMessage, res: ServerResponse, result: Response): void => {
+    // The app answered before the body arrived in full (it read part of it, or none of a
+    // body it left flowing): node would wait for the rest, so close the connection instead.
+    if (options.closing === true || (!req.complete && req.readableFlowing !== null))
+      res.shouldKeepAlive = false;
+    try {
+      writeResponse(result, req, res, onError, options.encoder);
+    } catch (err) {
+      onError(err, req, res);
+    }
   };
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown): void => onError(err, req, res);
   return function strataRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -120,12 +127,31 @@ export function createNodeHandler(app: App, options: NodeAdapterOptions): NodeHa
   };
 }
 
+/** A 500 with no body, or a closed connection when even that cannot be written. */
+function answerLastResort(res: ServerResponse): void {
+  try {
+    if (res.headersSent) res.destroy();
+    else {
+      res.writeHead(500, { 'content-length': '0' });
+      res.end();
+    }
+  } catch {
+    res.destroy();
+  }
+}
+
 /**
- * Runs `app.fetch` and hands on what comes of it: a `Response`, or whatever a returned promise
- * resolves to (unchecked: `settle` decides), to `settle`; a throw, a rejection, or an answer that
- * is neither a Response nor a promise, to `fail`. `req` and `res` are passed through, so that a
- * synchronous answer costs no closure. (Every way the gateway calls an app: node:http requests
- * and upgrades, and the server's fast lane.)
+ * Runs `app.fetch` and hands on what comes of it: a `Response` (returned, or what a returned
+ * promise resolves to) to `settle`; a throw, a rejection, or an answer that is not a Response,
+ * to `fail`. `req` and `res` are passed through, so that a synchronous answer costs no closure.
+ * (Every way the gateway calls an app: node:http requests and upgrades, and the server's fast
+ * lane.)
+ *
+ * Containment: the app's answer is user data and may be hostile (a Proxy whose traps throw, an
+ * object whose getters throw, a thenable whose `then` throws or calls back twice). It is read
+ * inside a guard, `settle` and `fail` run at most once between them, and nothing they throw
+ * escapes: from here on, a throw would be an uncaught exception or an unhandled rejection, and
+ * either ends the process.
  */
 export function callFetch<Req, Res>(
   app: App,
@@ -133,21 +159,77 @@ export function callFetch<Req, Res>(
   info: ServeInfo,
   req: Req,
   res: Res,
-  settle: (req: Req, res: Res, result: unknown) => void,
+  settle: (req: Req, res: Res, result: Response) => void,
   fail: (req: Req, res: Res, error: unknown) => void,
 ): void {
-  let result: Response | Promise<Response>;
+  let result: unknown;
+  let isResponse: boolean;
   try {
     result = app.fetch(request, info);
+    isResponse = result instanceof Response;
   } catch (err) {
-    fail(req, res, err);
+    failSafely(req, res, err, fail);
     return;
   }
-  if (result instanceof Response) settle(req, res, result);
-  else if (result !== null && typeof (result as Promise<Response>)?.then === 'function') {
-    (result as Promise<Response>).then(
-      (value) => settle(req, res, value),
-      (err: unknown) => fail(req, res, err),
+  if (isResponse) {
+    settleSafely(req, res, result as Response, settle, fail);
+    return;
+  }
+  let done = false;
+  try {
+    const then =
+      typeof result === 'object' && result !== null ? (result as PromiseLike<unknown>).then : undefined;
+    if (typeof then !== 'function') {
+      done = true;
+      failSafely(req, res, badResponse(result), fail);
+      return;
+    }
+    then.call(
+      result,
+      (value: unknown) => {
+        if (done) return;
+        done = true;
+        if (isInstance(value, Response)) settleSafely(req, res, value as Response, settle, fail);
+        else failSafely(req, res, badResponse(value), fail);
+      },
+      (err: unknown) => {
+        if (done) return;
+        done = true;
+        failSafely(req, res, err, fail);
+      },
     );
-  } else fail(req, res, badResponse(result));
+  } catch (err) {
+    if (done) return;
+    done = true;
+    failSafely(req, res, err, fail);
+  }
+}
+
+function settleSafely<Req, Res>(
+  req: Req,
+  res: Res,
+  result: Response,
+  settle: (req: Req, res: Res, result: Response) => void,
+  fail: (req: Req, res: Res, error: unknown) => void,
+): void {
+  try {
+    settle(req, res, result);
+  } catch (err) {
+    // A Response whose getters throw, or that cannot be written.
+    failSafely(req, res, err, fail);
+  }
+}
+
+function failSafely<Req, Res>(
+  req: Req,
+  res: Res,
+  error: unknown,
+  fail: (req: Req, res: Res, error: unknown) => void,
+): void {
+  try {
+    fail(req, res, error);
+  } catch {
+    // The sinks answer and log on their own and are written not to throw (the node adapter
+    // guards a user's sink); one that throws anyway has no one left to tell.
+  }
 }

@@ -8,6 +8,7 @@ import {
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { loggableError, thrownFacts } from '../gateway/errors.ts';
 import {
   createNodeHandler,
   createNodeUpgradeHandler,
@@ -143,32 +144,36 @@ export async function serve(
   const pending = new Set<Promise<unknown>>();
 
   const onError = (error: unknown, req: IncomingMessage, res: ServerResponse): void => {
-    if (isClientGone(error, res)) {
-      log.debug({ method: req.method, url: req.url }, 'client went away before the response was complete');
-      return;
+    // Containment: `error` is whatever the app threw (null, a Symbol, a frozen object, a Proxy
+    // whose traps throw). It is read once, through guards, and only that copy is used below;
+    // nothing here may throw, since a throw from the error path ends the process.
+    const facts = thrownFacts(error);
+    try {
+      if (isClientGone(facts, res)) {
+        log.debug({ method: req.method, url: req.url }, 'client went away before the response was complete');
+        return;
+      }
+      const status = facts.status;
+      if (status >= 500)
+        log.error({ err: loggableError(error), method: req.method, url: req.url }, 'request failed');
+      else log.info({ method: req.method, url: req.url, status, reason: facts.message }, 'request refused');
+      if (res.headersSent) {
+        // Too late for a status: end the connection without the final chunk, after what was
+        // written has been flushed, so the client sees a truncated response (not a reset that
+        // could swallow the part it was sent).
+        const socket = res.socket;
+        if (socket !== null && !socket.destroyed) socket.destroySoon();
+        else res.destroy();
+        return;
+      }
+      let body: string | undefined;
+      if (config.dev) body = facts.stack ?? facts.message;
+      else if (facts.expose) body = facts.message;
+      sendPlain(res, status, body);
+    } catch {
+      // The logger or the socket failed while answering: close rather than throw.
+      res.destroy();
     }
-    const raw = (error as { status?: unknown; expose?: unknown } | null) ?? {};
-    const status =
-      typeof raw.status === 'number' && raw.status >= 400 && raw.status <= 599 ? raw.status : 500;
-    if (status >= 500) log.error({ err: error, method: req.method, url: req.url }, 'request failed');
-    else
-      log.info(
-        { method: req.method, url: req.url, status, reason: (error as Error)?.message },
-        'request refused',
-      );
-    if (res.headersSent) {
-      // Too late for a status: end the connection without the final chunk, after what was
-      // written has been flushed, so the client sees a truncated response (not a reset that
-      // could swallow the part it was sent).
-      const socket = res.socket;
-      if (socket !== null && !socket.destroyed) socket.destroySoon();
-      else res.destroy();
-      return;
-    }
-    let body: string | undefined;
-    if (config.dev) body = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    else if (raw.expose === true && error instanceof Error) body = error.message;
-    sendPlain(res, status, body);
   };
 
   const waitUntil = (work: Promise<unknown>): void => {

@@ -1,11 +1,14 @@
 import { beforeMiddleware } from '../compose.ts';
 import type { Context } from '../context.ts';
+import { AppError } from '../errors.ts';
 import type { Middleware } from '../types.ts';
 
 export interface CorsOptions {
   /**
    * Allowed origins: `*` (default), one origin, a list, or a function that returns the origin to
-   * allow (or undefined to refuse). With `credentials`, `*` echoes the request's origin.
+   * allow (or undefined to refuse). With `credentials`, `*` is refused at construction: name the
+   * origins (a list or a function). The opaque origin `null` (sandboxed iframes, `file:` pages,
+   * some redirects) is allowed only when a list names it: a function's `null` answer is a refusal.
    */
   origin?: string | string[] | ((origin: string, c: Context) => string | undefined);
   /** Methods allowed in preflight. Default GET, HEAD, PUT, PATCH, POST, DELETE. */
@@ -33,15 +36,23 @@ export function cors(options: CorsOptions = {}): Middleware {
   const credentials = options.credentials === true;
   const maxAge = options.maxAge === undefined ? undefined : String(options.maxAge);
   const origin = options.origin ?? '*';
+  // Fetch §3.2.5: a credentialed response must name one origin; echoing whatever origin asked
+  // would let any site (or `null`: a sandboxed iframe) read responses made with the user's
+  // cookies. An explicit list or a function is required instead.
+  if (credentials && origin === '*') throw AppError.corsCredentials(origin);
   const list = Array.isArray(origin) ? new Set(origin) : undefined;
   const wildcard = origin === '*' && !credentials;
 
   const allowOrigin = (requestOrigin: string | null, c: Context): string | undefined => {
     if (wildcard) return '*';
     if (requestOrigin === null) return undefined;
-    if (typeof origin === 'function') return origin(requestOrigin, c);
+    if (typeof origin === 'function') {
+      // `(o) => o` would reflect `null` too; allowing it takes a list that names it.
+      const allowed = origin(requestOrigin, c);
+      return allowed === 'null' || typeof allowed !== 'string' ? undefined : allowed;
+    }
     if (Array.isArray(origin)) return list!.has(requestOrigin) ? requestOrigin : undefined;
-    return origin === '*' ? requestOrigin : origin;
+    return origin;
   };
 
   // A simple request under `*` gets the same headers whatever it sends: no need to read Origin.
