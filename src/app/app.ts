@@ -1,9 +1,10 @@
 import type { RemoteAddress, ServeInfo } from '../gateway/types.ts';
 import type { PubSub, WebSocketData } from '../gateway/websocket.ts';
+import { loggableError } from '../observe/loggable-error.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import { type ChainFn, compileChain, dispatch, type Step } from './compose.ts';
 import { Context, type ContextShared } from './context.ts';
-import { errorStatus, loggableError, renderError } from './error-response.ts';
+import { errorStatus, renderError } from './error-response.ts';
 import { AppError } from './errors.ts';
 import { HttpError } from './http-error.ts';
 import { MALFORMED, Router } from './router/index.ts';

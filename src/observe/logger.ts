@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino';
+import { loggableError } from './loggable-error.ts';
 
 export type { Logger };
 
@@ -8,6 +9,21 @@ export interface LoggerOptions {
   level?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Where to write: a file descriptor (default 1, stdout). */
   fd?: number;
+}
+
+/** A copy made by loggableError already (null prototype): copying it again would mangle its causes. */
+function isCopy(value: unknown): value is Record<string, unknown> {
+  try {
+    return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === null;
+  } catch {
+    return false;
+  }
+}
+
+/** pino's `err` shape (`type`, `message`, `stack`, causes), read through a plain copy. */
+function serializeError(value: unknown): Record<string, unknown> {
+  const copy = isCopy(value) ? value : loggableError(value);
+  return { type: copy.name, ...copy };
 }
 
 /**
@@ -20,7 +36,13 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
-    { level: options.level ?? 'info', base: { pid: process.pid } },
+    {
+      level: options.level ?? 'info',
+      base: { pid: process.pid },
+      // Whatever was thrown, logged through a plain copy: a frozen error or a throwing getter
+      // in `err` must not turn a log line into a crash.
+      serializers: { err: serializeError },
+    },
     pino.destination({ fd: options.fd ?? 1, sync: true }),
   );
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { loggableError } from '../observe/loggable-error.ts';
 import type { Logger } from '../observe/logger.ts';
 import { isSupervisorMessage, sendToPrimary, WORKER_ID_ENV } from './ipc.ts';
 import { SUPERVISOR_DEFAULTS, type SupervisorMode } from './options.ts';
@@ -106,7 +107,7 @@ class SupervisedWorkerRuntime implements SupervisedWorker {
       .then(
         () => 0,
         (err: unknown) => {
-          this.#log.error({ err, workerId: this.workerId }, 'worker shutdown failed');
+          this.#log.error({ err: loggableError(err), workerId: this.workerId }, 'worker shutdown failed');
           return 1;
         },
       )

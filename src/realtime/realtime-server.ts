@@ -11,6 +11,7 @@ import type {
   WebSocketData,
   WebSocketHandlers,
 } from '../gateway/websocket.ts';
+import { loggableError } from '../observe/loggable-error.ts';
 import { selectProtocol, vetHandshake } from './handshake.ts';
 import { MemoryBroker } from './memory-broker.ts';
 import { type ResolvedWebSocketOptions, resolveWebSocketOptions, type WebSocketOptions } from './options.ts';
@@ -244,7 +245,7 @@ export class RealtimeServer implements WebSocketAcceptor, PubSub {
   // One object for every socket: what a socket tells its server.
   readonly #owner: SocketOwner = {
     handlerError: (error, _socket, hook) => {
-      this.#log.error({ err: error, hook }, 'WebSocket handler failed');
+      this.#log.error({ err: loggableError(error), hook }, 'WebSocket handler failed');
     },
     protocolError: (err) => {
       // Protocol violations (1002, 1007, 1009): ws has already started the close.

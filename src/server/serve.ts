@@ -8,7 +8,7 @@ import {
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { loggableError, thrownFacts } from '../gateway/errors.ts';
+import { thrownFacts } from '../gateway/errors.ts';
 import {
   createNodeHandler,
   createNodeUpgradeHandler,
@@ -17,6 +17,7 @@ import {
   resolveApp,
 } from '../gateway/index.ts';
 import type { App, FetchHandler, ServeInfo } from '../gateway/types.ts';
+import { loggableError } from '../observe/loggable-error.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import { Metrics } from '../observe/metrics.ts';
 import { LoopMonitor } from '../parallel/loop-monitor.ts';
@@ -182,7 +183,8 @@ export async function serve(
       () => pending.delete(work),
       (err: unknown) => {
         pending.delete(work);
-        log.error({ err }, 'waitUntil work failed');
+        // The app's rejection value: anything, read only through a plain copy.
+        log.error({ err: loggableError(err) }, 'waitUntil work failed');
       },
     );
   };
