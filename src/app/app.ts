@@ -484,6 +484,15 @@ export class App<V extends Variables = Variables> {
     else pubsubs.set(this, pubsub);
     for (const mount of this.#mounts) mount.app.attachPubSub(pubsub);
   }
+
+  /**
+   * The gateway contract: the operator asked for development mode (`strata serve --dev`), so
+   * error responses show the stack, as `new App({ dev: true })` does. Mounted apps follow.
+   */
+  setDevMode(on: boolean): void {
+    this.#settings.dev = on;
+    for (const mount of this.#mounts) mount.app.setDevMode(on);
+  }
 }
 
 // Kept beside the app rather than in it: only apps that publish pay for the slot.

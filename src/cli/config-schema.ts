@@ -158,6 +158,8 @@ const websocketOptions = obj<WebSocketOptions>({
   maxPayload: bytes(1, 2 ** 31),
   heartbeatInterval: ms(),
   backpressureLimit: bytes(),
+  maxBufferedBytes: bytes(1),
+  onBackpressure: literal('close', 'drop'),
   closeTimeout: ms(),
   perMessageDeflate: bool,
   deflateThreshold: bytes(),
@@ -166,14 +168,20 @@ const websocketOptions = obj<WebSocketOptions>({
   allowedOrigins: oneOf(literal('*'), listOf(str(origin, 'an origin'))),
 });
 
-const loadShedding = obj<LoopMonitorOptions>({
-  maxEventLoopDelay: num(0, TIMER_MAX_MS),
-  maxEventLoopUtilization: num(0, 1),
-  maxHeapUsedBytes: bytes(),
-  maxRssBytes: bytes(),
-  sampleInterval: ms(1),
-  resolution: ms(1),
-});
+const loadShedding = obj<Omit<LoopMonitorOptions, 'onPressureChange'>>(
+  {
+    maxEventLoopDelay: num(0, TIMER_MAX_MS),
+    maxEventLoopUtilization: num(0, 1),
+    maxHeapUsedBytes: bytes(),
+    maxRssBytes: bytes(),
+    sampleInterval: ms(1),
+    resolution: ms(1),
+  },
+  {
+    onPressureChange:
+      'under --workers the CLI sets it to tell the primary; call serve() from code for a hook of your own',
+  },
+);
 
 const workers = obj<WorkersConfig>({
   count: oneOf(int(1, 1024), literal('auto')),

@@ -2,7 +2,14 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { GatewayError, resolveApp } from '../gateway/index.ts';
+import {
+  type App,
+  type FetchHandler,
+  GatewayError,
+  type NodeHandler,
+  nodeHandler,
+  resolveApp,
+} from '../gateway/index.ts';
 import { createLogger } from '../observe/logger.ts';
 import { METRICS_ASK, supervisedWorker, workerChannel } from '../parallel/index.ts';
 import { ClusterBroker, RedisBroker } from '../realtime/index.ts';
@@ -31,15 +38,19 @@ import {
 
 export const SERVE_USAGE = `Usage: strata serve [<module>] [options]
 
-Serves the module's default export: an app with fetch(), a fetch function, or a node
-(req, res) handler such as an Express app. The module may instead be the config file's \`app\`.
+Serves the module's default export: an app with fetch(), a fetch function
+(request, info) => Response, or a node handler: an Express, Connect or Koa app, a
+(req, res, next) function, or a (req, res) function marked as one, with
+\`export default nodeHandler(fn)\` (from strata/gateway) or \`export const kind = 'node'\`
+(a bare two-parameter function is taken for a fetch function). The module may instead
+be the config file's \`app\`.
 
 Options:
       --config <f> the config file (default: strata.config.{ts,mjs,js,json} in this directory,
                    if there is one); flags override it — see docs/config.md
   -p, --port <n>   port to listen on (default: $PORT, else ${SERVER_DEFAULTS.port}; 0 picks a free one)
       --host <h>   interface to listen on (default: ${SERVER_DEFAULTS.host})
-      --dev        development mode: stack traces in 500 responses
+      --dev        development mode: stack traces in 500 responses (the app's and the server's)
       --static <d> serve the files of directory <d> before the app
       --metrics    Prometheus metrics on the admin listener (default ${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port})
       --admin <a>  the admin listener's address, host:port or port (implies --metrics)
@@ -321,7 +332,8 @@ export async function loadServable(modulePath: string, cwd: string): Promise<unk
       },
     );
   }
-  const value = 'default' in mod ? mod.default : typeof mod.fetch === 'function' ? mod : undefined;
+  const exported = 'default' in mod ? mod.default : typeof mod.fetch === 'function' ? mod : undefined;
+  const value = markedKind(exported, mod.kind, modulePath);
   try {
     resolveApp(value, modulePath);
   } catch (err) {
@@ -329,6 +341,21 @@ export async function loadServable(modulePath: string, cwd: string): Promise<unk
     throw err;
   }
   return value;
+}
+
+/**
+ * `export const kind = 'node' | 'fetch'` beside a default export function says how to serve it,
+ * instead of the rule of resolveApp (a bare two-parameter function is a fetch handler).
+ */
+function markedKind(value: unknown, kind: unknown, modulePath: string): unknown {
+  if (kind === undefined) return value;
+  if (kind !== 'node' && kind !== 'fetch')
+    throw new CliError(
+      'STRATA_ERR_BAD_APP',
+      `${modulePath} exports kind = ${JSON.stringify(kind)}; strata serve reads it as how to serve the default export: 'node' for a (req, res) handler, 'fetch' for a (request, info) => Response function`,
+    );
+  if (typeof value !== 'function') return value;
+  return kind === 'node' ? nodeHandler(value as NodeHandler) : { fetch: value as FetchHandler };
 }
 
 /** `strata serve`: loads, listens, and shuts down gracefully on SIGTERM/SIGINT. */
@@ -345,6 +372,9 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
     return undefined;
   }
   const servable = await loadServable(flags.module, process.cwd());
+  // The server's `dev` only reaches errors that escape the app; an app that answers its own
+  // errors (strata's App) is told through the gateway contract.
+  if (flags.dev) (servable as Partial<App> | undefined)?.setDevMode?.(true);
   let server: StrataServer;
   try {
     const channel = worker === undefined ? undefined : workerChannel();
@@ -354,8 +384,12 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
         : channel !== undefined
           ? new ClusterBroker(channel)
           : undefined;
+    const options = serveOptionsOf(flags);
+    // A worker tells the primary when it sheds load: its /healthz is 503 when every worker does.
+    if (options.loadShedding !== undefined && worker !== undefined)
+      options.loadShedding = { ...options.loadShedding, onPressureChange: worker.reportPressure };
     server = await serve(servable as Parameters<typeof serve>[0], {
-      ...serveOptionsOf(flags),
+      ...options,
       // Under the supervisor the primary serves /metrics for every worker: a worker only records.
       ...(flags.admin === undefined
         ? {}

@@ -163,6 +163,8 @@ export async function runSupervisor(
         ...flags.admin,
         metrics: () => metrics.text(),
         contentType: metrics.contentType,
+        // 503 while the supervisor drains and while no worker is ready and not shedding load.
+        healthy: () => supervisor.healthy,
       });
     } catch (err) {
       const e = err as { code?: string; message: string };

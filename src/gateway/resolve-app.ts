@@ -20,6 +20,47 @@ export function nodeHandler<T extends NodeHandler>(handler: T): T {
   return handler;
 }
 
+/** The error of a two-parameter function that acted as a node handler while served as fetch. */
+function servedAsFetch(source: string, what: string, cause?: unknown): GatewayError {
+  return new GatewayError(
+    'STRATA_ERR_BAD_RESPONSE',
+    500,
+    `${source} exports a function of two parameters, which is served as a fetch handler (request, info) => Response, and it ${what}. If it is a node (req, res) handler, mark it: \`export default nodeHandler(handler)\` (nodeHandler from 'strata/gateway'), or \`export const kind = 'node'\` beside the default export`,
+    false,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function nodeLike(err: unknown): boolean {
+  return err instanceof TypeError && err.message.includes('is not a function');
+}
+
+/**
+ * A fetch handler of two parameters, checked for what a node `(req, res)` handler does when it
+ * is given `(request, info)`: it returns nothing, or calls `res.end` / `res.setHeader` on the
+ * ServeInfo and throws a TypeError. Those become a 500 whose error says how to mark the handler.
+ */
+function twoParameterFetch(fn: FetchHandler, source: string): FetchHandler {
+  const settled = (value: Response): Response => {
+    if (value === undefined) throw servedAsFetch(source, 'resolved to undefined instead of a Response');
+    return value;
+  };
+  const failed = (err: unknown): never => {
+    throw nodeLike(err) ? servedAsFetch(source, `threw ${String(err)}`, err) : err;
+  };
+  return function fetch(request, info) {
+    let result: Response | Promise<Response>;
+    try {
+      result = fn(request, info);
+    } catch (err) {
+      return failed(err);
+    }
+    if (result === undefined) throw servedAsFetch(source, 'returned undefined instead of a Response');
+    if (result instanceof Promise) return result.then(settled, failed);
+    return result;
+  };
+}
+
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined (is there an `export default`?)';
@@ -31,7 +72,9 @@ function describe(value: unknown): string {
  * Decides how to serve a value: an object with `fetch` is a strata app; a Koa app (`callback()`)
  * and Express/Connect apps (functions with `handle` and `use`) are node handlers; a function is a
  * node handler if marked with `nodeHandler` or declaring three or more parameters, and a fetch
- * handler otherwise.
+ * handler otherwise. A bare `(req, res)` function is therefore served as fetch: mark it with
+ * `nodeHandler` (`strata serve` also honours `export const kind = 'node'` in its module); if it
+ * is not marked and acts as a node handler, its 500 says so.
  */
 export function resolveApp(value: unknown, source = 'the app'): ResolvedApp {
   if (typeof value === 'object' && value !== null) {
@@ -49,12 +92,14 @@ export function resolveApp(value: unknown, source = 'the app'): ResolvedApp {
       return { kind: 'node', handler: fn as NodeHandler };
     }
     const fetch = fn as FetchHandler;
-    return { kind: 'fetch', app: { fetch } };
+    // `(req, res) => …` and `(request, info) => …` look alike: serve it as fetch (the documented
+    // rule), but say how to mark it when it behaves like a node handler.
+    return { kind: 'fetch', app: { fetch: fn.length === 2 ? twoParameterFetch(fetch, source) : fetch } };
   }
   throw new GatewayError(
     'STRATA_ERR_BAD_APP',
     500,
-    `${source} exports ${describe(value)}; expected an app with a fetch() method, a fetch function (request) => Response, or a node (req, res) handler`,
+    `${source} exports ${describe(value)}; expected an app with a fetch() method, a fetch function (request) => Response, or a node handler (an Express, Connect or Koa app, or a (req, res) function marked with nodeHandler())`,
     false,
   );
 }

@@ -59,4 +59,10 @@ export interface App {
    * `shutdown`), for apps that publish outside a request (`app.publish`).
    */
   attachPubSub?(pubsub: PubSub | undefined): void;
+  /**
+   * Development mode, asked for by whoever runs the app (`strata serve --dev`): the app may show
+   * error details such as stack traces in its 5xx responses. Called before `startup`; never
+   * called in production unless the operator asks. Apps without the notion ignore it.
+   */
+  setDevMode?(on: boolean): void;
 }

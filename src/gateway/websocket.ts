@@ -23,6 +23,8 @@ export const CloseCode = {
   policyViolation: 1008,
   messageTooBig: 1009,
   internalError: 1011,
+  /** The server closed a socket whose client reads too slowly (over `maxBufferedBytes`). */
+  tryAgainLater: 1013,
 } as const;
 
 /** A WebSocket connection as a handler sees it (Bun's `ServerWebSocket` shape). */
@@ -42,7 +44,9 @@ export interface ServerWebSocket<D = unknown> {
   /**
    * Sends a message. Returns the bytes queued, `-1` when the message was queued but the
    * socket is now over its backpressure limit (wait for the `drain` handler), or `0` when the
-   * socket is not open and the message was dropped.
+   * message was not queued: the socket is not open, or the client reads so slowly that the
+   * server's hard cap (`maxBufferedBytes`) would be passed (the message is dropped, or the
+   * socket closed with 1013, as the server is configured).
    */
   send(data: WebSocketData, compress?: boolean): number;
   /** Starts the closing handshake (RFC 6455 §7.1.2) with `code` (default 1000) and `reason`. */

@@ -44,6 +44,18 @@ export function trackPool(name: string, pool: PoolGaugeSource): () => void {
   };
 }
 
+/** WebSocket messages refused for backpressure in this process, by what was done. */
+const webSocketBackpressure = { close: 0, drop: 0 };
+
+/**
+ * Counts one message refused because its socket was over `maxBufferedBytes`: `close` (the
+ * socket was closed with 1013) or `drop` (the message was dropped). Process-wide, as the pool
+ * gauges are; the realtime server calls it, every `Metrics` of the process reports it.
+ */
+export function recordWebSocketBackpressure(action: 'close' | 'drop'): void {
+  webSocketBackpressure[action] += 1;
+}
+
 interface Series {
   count: ReturnType<Counter<string>['labels']>;
   latency: ReturnType<Histogram<string>['labels']>;
@@ -120,6 +132,17 @@ export class Metrics {
           for (const [pool, source] of pools) this.set({ pool }, read(source.stats));
         },
       });
+    new Counter({
+      name: 'strata_websocket_backpressure_total',
+      help: 'WebSocket messages refused because the client read too slowly (over maxBufferedBytes): close = the socket was closed with 1013, drop = the message was dropped.',
+      labelNames: ['action'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc({ action: 'close' }, webSocketBackpressure.close);
+        this.inc({ action: 'drop' }, webSocketBackpressure.drop);
+      },
+    });
     poolGauge('strata_pool_threads', 'Threads of each thread pool.', (s) => s.threads);
     poolGauge('strata_pool_queue_size', 'Tasks waiting for a thread.', (s) => s.queued);
     poolGauge(

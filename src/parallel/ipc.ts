@@ -8,6 +8,8 @@ export type SupervisorMessage =
   | { type: 'strata:ready'; port: number }
   | { type: 'strata:drain' }
   | { type: 'strata:recycle'; served: number }
+  /** The worker went under pressure (the limit passed) or recovered (`null`): it sheds load meanwhile. */
+  | { type: 'strata:pressure'; pressure: string | null }
   | { type: 'strata:msg'; name: string; payload: unknown }
   | { type: 'strata:ask'; id: number; name: string; payload: unknown }
   | { type: 'strata:answer'; id: number; ok: boolean; value?: unknown; error?: string };

@@ -18,6 +18,12 @@ export interface LoopMonitorOptions extends PressureLimits {
   sampleInterval?: number;
   /** Resolution of the delay histogram, in ms. Default 10. */
   resolution?: number;
+  /**
+   * Called when the process goes under pressure (with the limit passed) and when it recovers
+   * (with `undefined`), from the sampling timer. A supervised worker tells its primary this way,
+   * so that the machine's `/healthz` can say 503 when every worker sheds load.
+   */
+  onPressureChange?: ((pressure: keyof PressureLimits | undefined) => void) | undefined;
 }
 
 /** One reading of the loop's health. Delays in ms. */
@@ -66,11 +72,13 @@ export class LoopMonitor {
   #resolution: number;
   #interval: number;
   #sampledAt = 0;
+  #onChange: ((pressure: keyof PressureLimits | undefined) => void) | undefined;
 
   constructor(options: LoopMonitorOptions = {}) {
     const interval = options.sampleInterval ?? LOOP_MONITOR_DEFAULTS.sampleInterval;
     const resolution = options.resolution ?? LOOP_MONITOR_DEFAULTS.resolution;
     for (const [key, value] of Object.entries(options)) {
+      if (key === 'onPressureChange') continue;
       if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value))
         throw new TypeError(`LoopMonitor: option ${key} must be a non-negative number, got ${String(value)}`);
     }
@@ -84,6 +92,7 @@ export class LoopMonitor {
     };
     this.#resolution = resolution;
     this.#interval = interval;
+    this.#onChange = options.onPressureChange;
     this.#histogram = monitorEventLoopDelay({ resolution });
     this.#window = monitorEventLoopDelay({ resolution });
     this.#histogram.enable();
@@ -124,7 +133,9 @@ export class LoopMonitor {
             : l.maxRssBytes > 0 && this.#rss > l.maxRssBytes
               ? 'maxRssBytes'
               : undefined;
+    const was = this.underPressure;
     this.underPressure = this.pressure !== undefined;
+    if (was !== this.underPressure) this.#onChange?.(this.pressure);
   }
 
   /** The latest reading. */

@@ -45,6 +45,8 @@ export interface WorkerInfo {
   id: number;
   pid: number;
   state: WorkerProcess['state'];
+  /** The load-shedding limit the worker is passing, if any. */
+  pressure: string | undefined;
 }
 
 /**
@@ -125,7 +127,19 @@ export class Supervisor {
   }
 
   workers(): WorkerInfo[] {
-    return [...this.#workers].map((w) => ({ id: w.id, pid: w.pid, state: w.state }));
+    return [...this.#workers].map((w) => ({ id: w.id, pid: w.pid, state: w.state, pressure: w.pressure }));
+  }
+
+  /**
+   * Whether the machine takes traffic, as its `/healthz` says: not stopping, and at least one
+   * worker ready and not shedding load. False while the supervisor drains (SIGTERM), before the
+   * first worker is ready, while every worker is down (crashed, waiting for its restart) and
+   * while every ready worker sheds load (`--max-event-loop-delay`).
+   */
+  get healthy(): boolean {
+    if (this.#closing !== undefined) return false;
+    for (const w of this.#workers) if (w.state === 'ready' && w.pressure === undefined) return true;
+    return false;
   }
 
   /**

@@ -36,6 +36,8 @@ export class WorkerProcess {
   port = 0;
   /** Set while this worker is being replaced (rolling reload, max-requests): not counted as capacity. */
   retiring = false;
+  /** The pressure limit the worker says it is passing (it sheds load), or undefined. */
+  pressure: string | undefined = undefined;
   /** The worker this one is replacing, if it was started for a reload. */
   replaces: WorkerProcess | undefined = undefined;
   /** Resolves once the worker says it is ready; rejects if it exits first. */
@@ -84,7 +86,8 @@ export class WorkerProcess {
         this.readyAt = Date.now();
         this.port = message.port;
         markReady();
-      }
+      } else if (message.type === 'strata:pressure')
+        this.pressure = typeof message.pressure === 'string' ? message.pressure : undefined;
       this.#onMessage?.(message, this);
     });
     // A worker whose channel breaks mid-send is dealt with by its 'exit'.

@@ -30,6 +30,11 @@ export interface SupervisedWorker {
   /** The server hook (max-requests counting, watchdog); undefined when neither is on. */
   readonly onRequestStart: ((req: IncomingMessage) => void) | undefined;
   /**
+   * Tells the primary that this worker sheds load (`pressure`, the limit passed) or no longer
+   * does (`undefined`): pass it as `loadShedding.onPressureChange`.
+   */
+  readonly reportPressure: (pressure: string | undefined) => void;
+  /**
    * Tells the primary the server listens on `port`; from then on a drain request, SIGTERM or the
    * loss of the primary runs `close` once and exits.
    */
@@ -82,6 +87,10 @@ class SupervisedWorkerRuntime implements SupervisedWorker {
     // The primary died (even by SIGKILL): the channel closes, and an orphan must not linger.
     process.on('disconnect', () => this.#stop('primary gone'));
   }
+
+  readonly reportPressure = (pressure: string | undefined): void => {
+    sendToPrimary({ type: 'strata:pressure', pressure: pressure ?? null });
+  };
 
   ready(port: number, close: () => Promise<void>): void {
     this.#close = close;

@@ -12,6 +12,7 @@ export { RealtimeError } from './errors.ts';
 export { isWebSocketRequest, originAllowed, selectProtocol, vetHandshake } from './handshake.ts';
 export { MemoryBroker } from './memory-broker.ts';
 export {
+  type BackpressureAction,
   normalizeOrigin,
   REALTIME_DEFAULTS,
   type ResolvedWebSocketOptions,

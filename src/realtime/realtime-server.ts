@@ -12,6 +12,7 @@ import type {
   WebSocketHandlers,
 } from '../gateway/websocket.ts';
 import { loggableError } from '../observe/loggable-error.ts';
+import { recordWebSocketBackpressure } from '../observe/metrics.ts';
 import { selectProtocol, vetHandshake } from './handshake.ts';
 import { MemoryBroker } from './memory-broker.ts';
 import { type ResolvedWebSocketOptions, resolveWebSocketOptions, type WebSocketOptions } from './options.ts';
@@ -216,6 +217,10 @@ export class RealtimeServer implements WebSocketAcceptor, PubSub {
         : false,
       handleProtocols: () => this.#protocol,
       allowSynchronousEvents: true,
+      // A socket the server closes (1013 for a client too slow, 1001 on shutdown) is destroyed if
+      // the peer has not completed the closing handshake by then, and its queue freed. ws 8.23
+      // takes this option (default 30 s); @types/ws 8.18 does not list it yet.
+      ...({ closeTimeout: o.closeTimeout } as {}),
     });
     wss.on('headers', (lines: string[]) => {
       if (this.#extraHeaders !== undefined) lines.push(...this.#extraHeaders);
@@ -232,7 +237,7 @@ export class RealtimeServer implements WebSocketAcceptor, PubSub {
       remote,
       upgrade.handlers as WebSocketHandlers<unknown>,
       this.#topics,
-      this.options.backpressureLimit,
+      this.options,
       this.#owner,
     );
     this.#sockets.add(socket);
@@ -250,6 +255,21 @@ export class RealtimeServer implements WebSocketAcceptor, PubSub {
     protocolError: (err) => {
       // Protocol violations (1002, 1007, 1009): ws has already started the close.
       this.#log.debug({ code: err.code, reason: err.message }, 'WebSocket closed on a protocol error');
+    },
+    overflowed: (socket, action, queued, first) => {
+      recordWebSocketBackpressure(action);
+      if (first)
+        this.#log.warn(
+          {
+            remote: socket.remoteAddress,
+            queued,
+            maxBufferedBytes: this.options.maxBufferedBytes,
+            action,
+          },
+          action === 'close'
+            ? 'WebSocket client reads too slowly: over maxBufferedBytes, closing with 1013'
+            : 'WebSocket client reads too slowly: over maxBufferedBytes, dropping its messages',
+        );
     },
     closed: (socket) => {
       this.#sockets.delete(socket);

@@ -5,6 +5,7 @@ import type {
   WebSocketHandlers,
   WebSocketMessage,
 } from '../gateway/websocket.ts';
+import type { BackpressureAction, ResolvedWebSocketOptions } from './options.ts';
 import { checkTopic, type Subscriber, type Topics, toMessage } from './topics.ts';
 
 /** What a socket reports to the server that owns it. */
@@ -15,7 +16,18 @@ export interface SocketOwner {
   protocolError(error: Error & { code?: string }): void;
   /** The socket is closed and has left its topics. */
   closed(socket: StrataSocket<unknown>): void;
+  /**
+   * A message was not queued because `queued` bytes wait already and it would pass the cap:
+   * `first` is true for the first one since the socket was last under the cap (log once).
+   */
+  overflowed(socket: StrataSocket<unknown>, action: BackpressureAction, queued: number, first: boolean): void;
 }
+
+/** The limits a socket enforces (the server's resolved options). */
+export type SocketLimits = Pick<
+  ResolvedWebSocketOptions,
+  'backpressureLimit' | 'maxBufferedBytes' | 'onBackpressure'
+>;
 
 /**
  * ws's socket class (ws's `WebSocket` server option) with a slot for strata's socket, so that
@@ -67,6 +79,10 @@ export class StrataSocket<D = unknown> implements ServerWebSocket<D>, Subscriber
   #hub: Topics;
   #handlers: WebSocketHandlers<D>;
   #limit: number;
+  #maxBuffered: number;
+  #dropOnOverflow: boolean;
+  /** Messages are being refused (over the cap) since the last one that was queued. */
+  #overflowing: boolean;
   #owesDrain: boolean;
   /** The server this socket reports to. */
   readonly owner: SocketOwner;
@@ -77,7 +93,7 @@ export class StrataSocket<D = unknown> implements ServerWebSocket<D>, Subscriber
     remoteAddress: string,
     handlers: WebSocketHandlers<D>,
     hub: Topics,
-    backpressureLimit: number,
+    limits: SocketLimits,
     owner: SocketOwner,
   ) {
     this.data = data;
@@ -88,7 +104,10 @@ export class StrataSocket<D = unknown> implements ServerWebSocket<D>, Subscriber
     this.#topics = undefined;
     this.#hub = hub;
     this.#handlers = handlers;
-    this.#limit = backpressureLimit;
+    this.#limit = limits.backpressureLimit;
+    this.#maxBuffered = limits.maxBufferedBytes;
+    this.#dropOnOverflow = limits.onBackpressure === 'drop';
+    this.#overflowing = false;
     this.#owesDrain = false;
     this.owner = owner;
     ws.strata = this as StrataSocket<unknown>;
@@ -114,19 +133,21 @@ export class StrataSocket<D = unknown> implements ServerWebSocket<D>, Subscriber
     const ws = this.#ws;
     if (ws.readyState !== 1) return 0;
     const message = toMessage(data);
+    const size = typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength;
+    if (this.#overflows(ws, size)) return 0;
     if (compress === undefined) ws.send(message);
     else ws.send(message, compress ? COMPRESS : NO_COMPRESS);
     if (ws.bufferedAmount > this.#limit) {
       this.#owesDrain = true;
       return -1;
     }
-    return typeof message === 'string' ? Buffer.byteLength(message) : message.byteLength;
+    return size;
   }
 
   /** A publish from the topic registry: the payload is encoded once for all subscribers. */
   deliver(payload: Uint8Array, binary: boolean, compress: boolean | undefined): void {
     const ws = this.#ws;
-    if (ws.readyState !== 1) return;
+    if (ws.readyState !== 1 || this.#overflows(ws, payload.byteLength)) return;
     ws.send(
       payload,
       binary
@@ -146,6 +167,32 @@ export class StrataSocket<D = unknown> implements ServerWebSocket<D>, Subscriber
 
   close(code?: number, reason?: string): void {
     this.#ws.close(code ?? 1000, reason);
+  }
+
+  /**
+   * Whether a message of `size` bytes must not be queued: what waits already plus it would pass
+   * `maxBufferedBytes` (a message alone on an empty queue always goes). The cap holds for every
+   * way out — `send`, local publishes, and what the cluster and Redis brokers bring — because
+   * they all end here or in `send`. Past it the message is dropped, or the socket closed with
+   * 1013; a closing socket takes nothing more, so its queue stops growing either way.
+   */
+  #overflows(ws: SlottedWebSocket, size: number): boolean {
+    const queued = ws.bufferedAmount;
+    if (queued === 0 || queued + size <= this.#maxBuffered) {
+      if (this.#overflowing) this.#overflowing = false;
+      return false;
+    }
+    const first = !this.#overflowing;
+    this.#overflowing = true;
+    if (this.#dropOnOverflow) {
+      this.owner.overflowed(this as StrataSocket<unknown>, 'drop', queued, first);
+    } else {
+      this.owner.overflowed(this as StrataSocket<unknown>, 'close', queued, first);
+      // RFC 6455 §7.4.1 / IANA registry: 1013 Try Again Later. The close frame waits behind the
+      // queue; ws destroys the socket if the closing handshake is not done within closeTimeout.
+      ws.close(1013, 'Client too slow: over the send buffer limit');
+    }
+    return true;
   }
 
   terminate(): void {

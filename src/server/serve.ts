@@ -266,6 +266,9 @@ export async function serve(
   let markClosing = (): void => {};
   if (resolved.kind === 'fetch') {
     app = resolved.app;
+    // The server's `dev` reaches errors that escape the app; an App that answers its own errors
+    // is told through the gateway contract.
+    if (config.dev) app.setDevMode?.(true);
     served = staticFiles?.hasSpaFallback === true ? withSpaFallback(app, staticFiles) : app;
     handler = createNodeHandler(served, gateway);
   } else {
