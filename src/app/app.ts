@@ -7,7 +7,7 @@ import { renderError } from './error-response.ts';
 import { AppError } from './errors.ts';
 import { HttpError } from './http-error.ts';
 import { MALFORMED, Router } from './router/index.ts';
-import type { Handler, HandlerResult, Inputs, Middleware, Typed, Variables } from './types.ts';
+import type { Handler, Inputs, Middleware, MiddlewareResult, Typed, Variables } from './types.ts';
 
 /** Options of `new App()`. */
 export interface AppOptions {
@@ -28,11 +28,11 @@ export interface AppOptions {
   log?: ((level: 'error' | 'debug', error: unknown, c: Context) => void) | false;
 }
 
-/** An error handler: turns an error into a response. */
-export type ErrorHandler<V extends Variables = Variables> = (
+/** An error handler: turns an error into a response (returning nothing leaves the default answer). */
+export type ErrorHandler<V extends Variables = {}> = (
   error: unknown,
   c: Context<string, V>,
-) => HandlerResult | Promise<HandlerResult>;
+) => MiddlewareResult | Promise<MiddlewareResult>;
 
 type AnyFn = Middleware<string, Variables, Inputs> | Handler<string, Variables, Inputs>;
 
@@ -61,6 +61,8 @@ export interface CompiledRoute {
 
 type InputsOf<M> = M extends Typed<infer I, Variables> ? I : {};
 type VarsOf<M> = M extends Typed<Inputs, infer V> ? V : {};
+/** The variables a list of middleware declares (`createMiddleware<Vars>()`), all together. */
+type VarsOfAll<M extends readonly unknown[]> = M extends readonly [infer H, ...infer R] ? VarsOf<H> & VarsOfAll<R> : {};
 
 /**
  * `app.get(path, ...middleware, handler)`: params are inferred from `path`; inputs and
@@ -108,7 +110,7 @@ const TEST_REMOTE: RemoteAddress = Object.freeze({ address: '127.0.0.1', port: 0
  * app.get('/users/:id', (c) => c.json({ id: c.params.id }));
  * export default app;
  */
-export class App<V extends Variables = Variables> {
+export class App<V extends Variables = {}> {
   readonly get: RouteMethod<V, this>;
   readonly post: RouteMethod<V, this>;
   readonly put: RouteMethod<V, this>;
@@ -203,8 +205,12 @@ export class App<V extends Variables = Variables> {
   /**
    * Middleware for every route (`app.use(mw)`) or for the routes under a prefix
    * (`app.use('/admin', mw)`). It runs in registration order, for routes registered before or
-   * after it, and also for 404, 405 and automatic OPTIONS answers under its prefix.
+   * after it, and also for 404, 405 and automatic OPTIONS answers under its prefix. Without a
+   * prefix it returns the app typed with the variables its middleware declare
+   * (`createMiddleware<Vars>()`), so `const app = new App().use(auth)` types `c.get('user')`.
    */
+  use<const M extends Middleware<string, V, Inputs>[]>(...middleware: M): App<V & VarsOfAll<M>>;
+  use(prefix: string, ...middleware: Middleware<string, V, Inputs>[]): this;
   use(...args: [string, ...Middleware<string, V, Inputs>[]] | Middleware<string, V, Inputs>[]): this {
     let prefix = '/';
     let fns = args as AnyFn[];
@@ -221,8 +227,8 @@ export class App<V extends Variables = Variables> {
   }
 
   /** Mounts another app (a group with its own middleware) under `prefix`. */
-  route(prefix: string, app: App<Variables>): this {
-    this.#mounts.push({ prefix: normalizePrefix(prefix), app });
+  route<W extends Variables>(prefix: string, app: App<W>): this {
+    this.#mounts.push({ prefix: normalizePrefix(prefix), app: app as unknown as App<Variables> });
     this.#table = undefined;
     return this;
   }
