@@ -32,7 +32,7 @@ export interface AppOptions {
 export type ErrorHandler<V extends Variables = {}> = (
   error: unknown,
   c: Context<string, V>,
-) => MiddlewareResult | Promise<MiddlewareResult>;
+) => MiddlewareResult | Promise<MiddlewareResult> | void | Promise<void>;
 
 type AnyFn = Middleware<string, Variables, Inputs> | Handler<string, Variables, Inputs>;
 
@@ -62,7 +62,9 @@ export interface CompiledRoute {
 type InputsOf<M> = M extends Typed<infer I, Variables> ? I : {};
 type VarsOf<M> = M extends Typed<Inputs, infer V> ? V : {};
 /** The variables a list of middleware declares (`createMiddleware<Vars>()`), all together. */
-type VarsOfAll<M extends readonly unknown[]> = M extends readonly [infer H, ...infer R] ? VarsOf<H> & VarsOfAll<R> : {};
+type VarsOfAll<M extends readonly unknown[]> = M extends readonly [infer H, ...infer R]
+  ? VarsOf<H> & VarsOfAll<R>
+  : {};
 
 /**
  * `app.get(path, ...middleware, handler)`: params are inferred from `path`; inputs and

@@ -48,7 +48,7 @@ export type Next = () => Promise<Response>;
 export type HandlerResult = Response | string | number | boolean | null | (object & { then?: never });
 
 /** What a middleware may return: a response (it answers in place of the rest), or nothing after `next()`. */
-export type MiddlewareResult = HandlerResult | undefined | void;
+export type MiddlewareResult = HandlerResult | undefined;
 
 export type Handler<P extends string = string, V extends Variables = {}, I extends Inputs = Inputs> = (
   c: Context<P, V, I>,
@@ -57,7 +57,7 @@ export type Handler<P extends string = string, V extends Variables = {}, I exten
 export type Middleware<P extends string = string, V extends Variables = {}, I extends Inputs = Inputs> = (
   c: Context<P, V, I>,
   next: Next,
-) => MiddlewareResult | Promise<MiddlewareResult>;
+) => MiddlewareResult | Promise<MiddlewareResult> | void | Promise<void>;
 
 /** The type-level marker a middleware carries to add validated inputs or variables to a route. */
 export interface Typed<I extends Inputs = Inputs, V extends Variables = Variables> {

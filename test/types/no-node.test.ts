@@ -25,7 +25,9 @@ async function tsc(args: string[]): Promise<{ code: number; output: string }> {
   }
 }
 
-test('an app importing the root entry type-checks with types: [] and no @types/node', { timeout: 120_000 }, async () => {
+test('an app importing the root entry type-checks with types: [] and no @types/node', {
+  timeout: 120_000,
+}, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'strata-no-node-'));
   try {
     // The declarations, laid out as src/ is, so the app's '../../../src/index.ts' finds index.d.ts.

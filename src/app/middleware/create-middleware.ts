@@ -27,7 +27,10 @@ export type TypedMiddleware<Vars extends Variables> = Middleware<string, {}, {}>
  * app.get('/me', auth, (c) => c.json(c.get('user')));
  */
 export function createMiddleware<Vars extends Variables = {}>(
-  middleware: (c: Context<string, Vars>, next: Next) => MiddlewareResult | Promise<MiddlewareResult>,
+  middleware: (
+    c: Context<string, Vars>,
+    next: Next,
+  ) => MiddlewareResult | Promise<MiddlewareResult> | void | Promise<void>,
 ): TypedMiddleware<Vars> {
   return middleware as unknown as TypedMiddleware<Vars>;
 }
