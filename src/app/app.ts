@@ -6,6 +6,7 @@ import { Context, type ContextShared } from './context.ts';
 import { renderError } from './error-response.ts';
 import { AppError } from './errors.ts';
 import { HttpError } from './http-error.ts';
+import { LocalPubSub, type PublishListener } from './local-pubsub.ts';
 import { MALFORMED, Router } from './router/index.ts';
 import type { Handler, Inputs, Middleware, MiddlewareResult, Typed, Variables } from './types.ts';
 
@@ -231,6 +232,7 @@ export class App<V extends Variables = {}> {
   /** Mounts another app (a group with its own middleware) under `prefix`. */
   route<W extends Variables>(prefix: string, app: App<W>): this {
     this.#mounts.push({ prefix: normalizePrefix(prefix), app: app as unknown as App<Variables> });
+    mountHub(this, app);
     this.#table = undefined;
     return this;
   }
@@ -448,20 +450,42 @@ export class App<V extends Variables = {}> {
 
   /**
    * Sends `data` to every WebSocket subscribed to `topic`, in every worker and instance (through
-   * the server's broker). Needs a running server with WebSockets (strata's `serve()`).
+   * the broker of strata's server, once `serve()` has attached it). Before that, and under
+   * `app.request()`, it goes to the app's in-memory hub: the listeners of `app.subscribe()`.
    *
    * @example
    * app.post('/announce', async (c) => { app.publish('lobby', await c.req.text()); return c.empty(); });
    */
   publish(topic: string, data: WebSocketData, compress?: boolean): void {
     const pubsub = pubsubs.get(this);
-    if (pubsub === undefined) throw AppError.noPubSub(topic);
-    pubsub.publish(topic, data, compress);
+    if (pubsub !== undefined) pubsub.publish(topic, data, compress);
+    else localHub(this).publish(topic, data, compress);
   }
 
-  /** How many sockets in this process are subscribed to `topic` (0 when no server is attached). */
+  /**
+   * How many sockets in this process are subscribed to `topic`; with no server attached, how many
+   * `app.subscribe()` listeners are.
+   */
   subscriberCount(topic: string): number {
-    return pubsubs.get(this)?.subscriberCount(topic) ?? 0;
+    const pubsub = pubsubs.get(this);
+    if (pubsub !== undefined) return pubsub.subscriberCount(topic);
+    return localHubs.get(rootOf(this))?.subscriberCount(topic) ?? 0;
+  }
+
+  /**
+   * Listens, in-process, to what `app.publish(topic, …)` sends while no server is attached: for
+   * tests under `app.request()`. Returns the function that stops listening. Shared with the apps
+   * mounted with `route()`. On a running server, use a WebSocket client (see `strata/testing`).
+   *
+   * @example
+   * const seen: string[] = [];
+   * const stop = app.subscribe('lobby', (data) => seen.push(String(data)));
+   * await app.request('/announce', { method: 'POST', body: 'hi' });
+   * assert.deepEqual(seen, ['hi']);
+   * stop();
+   */
+  subscribe(topic: string, listener: PublishListener): () => void {
+    return localHub(this).subscribe(topic, listener);
   }
 
   /** The gateway contract: the server hands over its publish/subscribe hub (and takes it back). */
@@ -474,6 +498,38 @@ export class App<V extends Variables = {}> {
 
 // Kept beside the app rather than in it: only apps that publish pay for the slot.
 const pubsubs = new WeakMap<object, PubSub>();
+// Without a server: one in-memory hub per root app, found through the mounts' parents.
+const localHubs = new WeakMap<object, LocalPubSub>();
+const parents = new WeakMap<object, object>();
+
+function rootOf(app: object): object {
+  let root = app;
+  for (let parent = parents.get(root); parent !== undefined; parent = parents.get(root)) root = parent;
+  return root;
+}
+
+/** `parent.route(prefix, child)`: the child publishes to, and listens on, the root's hub from now on. */
+function mountHub(parent: object, child: object): void {
+  const root = rootOf(parent);
+  if (child === root) return; // a cycle: no hub to join
+  parents.set(child, parent);
+  const own = localHubs.get(child);
+  if (own === undefined) return;
+  localHubs.delete(child);
+  const hub = localHubs.get(root);
+  if (hub === undefined) localHubs.set(root, own);
+  else hub.adopt(own);
+}
+
+function localHub(app: object): LocalPubSub {
+  const root = rootOf(app);
+  let hub = localHubs.get(root);
+  if (hub === undefined) {
+    hub = new LocalPubSub();
+    localHubs.set(root, hub);
+  }
+  return hub;
+}
 
 /** The default `log`: 5xx errors to a pino logger on stdout, created on the first error. */
 function defaultErrorLog(): (level: 'error' | 'debug', error: unknown, c: Context) => void {

@@ -45,11 +45,4 @@ export class AppError extends Error {
       'Signed cookies need a secret of at least 32 characters: pass cookieSecrets to new App({ cookieSecrets: [secret] })',
     );
   }
-
-  static noPubSub(topic: string): AppError {
-    return new AppError(
-      'STRATA_ERR_NO_PUBSUB',
-      `app.publish('${topic}') needs a running server with WebSockets: serve the app with strata's serve() (or strata serve) first`,
-    );
-  }
 }

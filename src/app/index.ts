@@ -13,6 +13,7 @@ export { Context, type ResponseOptions } from './context.ts';
 export { type CookieOptions, serializeCookie } from './cookies.ts';
 export { AppError } from './errors.ts';
 export { HttpError } from './http-error.ts';
+export type { PublishListener } from './local-pubsub.ts';
 export { type MediaType, parseMediaType } from './media-type.ts';
 export { type CorsOptions, cors } from './middleware/cors.ts';
 export { createMiddleware, type TypedMiddleware } from './middleware/create-middleware.ts';
