@@ -2,7 +2,7 @@
  * `strata-stack`: the framework and the gateway contract every strata app implements.
  */
 export * from './app/index.ts';
-export { openFile } from './gateway/index.ts';
+export { openFile } from './gateway/file-body.ts';
 export type { App as AppContract, FetchHandler, RemoteAddress, ServeInfo } from './gateway/types.ts';
 export {
   type Broker,

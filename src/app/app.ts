@@ -7,8 +7,9 @@ import { Context, type ContextShared } from './context.ts';
 import { errorStatus, renderError } from './error-response.ts';
 import { AppError } from './errors.ts';
 import { HttpError } from './http-error.ts';
+import { LocalPubSub, type PublishListener } from './local-pubsub.ts';
 import { MALFORMED, Router } from './router/index.ts';
-import type { Handler, HandlerResult, Inputs, Middleware, Typed, Variables } from './types.ts';
+import type { Handler, Inputs, Middleware, MiddlewareResult, Typed, Variables } from './types.ts';
 
 /** Options of `new App()`. */
 export interface AppOptions {
@@ -29,11 +30,11 @@ export interface AppOptions {
   log?: ((level: 'error' | 'debug', error: unknown, c: Context) => void) | false;
 }
 
-/** An error handler: turns an error into a response. */
-export type ErrorHandler<V extends Variables = Variables> = (
+/** An error handler: turns an error into a response (returning nothing leaves the default answer). */
+export type ErrorHandler<V extends Variables = {}> = (
   error: unknown,
   c: Context<string, V>,
-) => HandlerResult | Promise<HandlerResult>;
+) => MiddlewareResult | Promise<MiddlewareResult> | void | Promise<void>;
 
 type AnyFn = Middleware<string, Variables, Inputs> | Handler<string, Variables, Inputs>;
 
@@ -62,6 +63,10 @@ export interface CompiledRoute {
 
 type InputsOf<M> = M extends Typed<infer I, Variables> ? I : {};
 type VarsOf<M> = M extends Typed<Inputs, infer V> ? V : {};
+/** The variables a list of middleware declares (`createMiddleware<Vars>()`), all together. */
+type VarsOfAll<M extends readonly unknown[]> = M extends readonly [infer H, ...infer R]
+  ? VarsOf<H> & VarsOfAll<R>
+  : {};
 
 /**
  * `app.get(path, ...middleware, handler)`: params are inferred from `path`; inputs and
@@ -109,7 +114,7 @@ const TEST_REMOTE: RemoteAddress = Object.freeze({ address: '127.0.0.1', port: 0
  * app.get('/users/:id', (c) => c.json({ id: c.params.id }));
  * export default app;
  */
-export class App<V extends Variables = Variables> {
+export class App<V extends Variables = {}> {
   readonly get: RouteMethod<V, this>;
   readonly post: RouteMethod<V, this>;
   readonly put: RouteMethod<V, this>;
@@ -204,8 +209,12 @@ export class App<V extends Variables = Variables> {
   /**
    * Middleware for every route (`app.use(mw)`) or for the routes under a prefix
    * (`app.use('/admin', mw)`). It runs in registration order, for routes registered before or
-   * after it, and also for 404, 405 and automatic OPTIONS answers under its prefix.
+   * after it, and also for 404, 405 and automatic OPTIONS answers under its prefix. Without a
+   * prefix it returns the app typed with the variables its middleware declare
+   * (`createMiddleware<Vars>()`), so `const app = new App().use(auth)` types `c.get('user')`.
    */
+  use<const M extends Middleware<string, V, Inputs>[]>(...middleware: M): App<V & VarsOfAll<M>>;
+  use(prefix: string, ...middleware: Middleware<string, V, Inputs>[]): this;
   use(...args: [string, ...Middleware<string, V, Inputs>[]] | Middleware<string, V, Inputs>[]): this {
     let prefix = '/';
     let fns = args as AnyFn[];
@@ -222,8 +231,9 @@ export class App<V extends Variables = Variables> {
   }
 
   /** Mounts another app (a group with its own middleware) under `prefix`. */
-  route(prefix: string, app: App<Variables>): this {
-    this.#mounts.push({ prefix: normalizePrefix(prefix), app });
+  route<W extends Variables>(prefix: string, app: App<W>): this {
+    this.#mounts.push({ prefix: normalizePrefix(prefix), app: app as unknown as App<Variables> });
+    mountHub(this, app);
     this.#table = undefined;
     return this;
   }
@@ -462,20 +472,42 @@ export class App<V extends Variables = Variables> {
 
   /**
    * Sends `data` to every WebSocket subscribed to `topic`, in every worker and instance (through
-   * the server's broker). Needs a running server with WebSockets (strata's `serve()`).
+   * the broker of strata's server, once `serve()` has attached it). Before that, and under
+   * `app.request()`, it goes to the app's in-memory hub: the listeners of `app.subscribe()`.
    *
    * @example
    * app.post('/announce', async (c) => { app.publish('lobby', await c.req.text()); return c.empty(); });
    */
   publish(topic: string, data: WebSocketData, compress?: boolean): void {
     const pubsub = pubsubs.get(this);
-    if (pubsub === undefined) throw AppError.noPubSub(topic);
-    pubsub.publish(topic, data, compress);
+    if (pubsub !== undefined) pubsub.publish(topic, data, compress);
+    else localHub(this).publish(topic, data, compress);
   }
 
-  /** How many sockets in this process are subscribed to `topic` (0 when no server is attached). */
+  /**
+   * How many sockets in this process are subscribed to `topic`; with no server attached, how many
+   * `app.subscribe()` listeners are.
+   */
   subscriberCount(topic: string): number {
-    return pubsubs.get(this)?.subscriberCount(topic) ?? 0;
+    const pubsub = pubsubs.get(this);
+    if (pubsub !== undefined) return pubsub.subscriberCount(topic);
+    return localHubs.get(rootOf(this))?.subscriberCount(topic) ?? 0;
+  }
+
+  /**
+   * Listens, in-process, to what `app.publish(topic, …)` sends while no server is attached: for
+   * tests under `app.request()`. Returns the function that stops listening. Shared with the apps
+   * mounted with `route()`. On a running server, use a WebSocket client (see `strata-stack/testing`).
+   *
+   * @example
+   * const seen: string[] = [];
+   * const stop = app.subscribe('lobby', (data) => seen.push(String(data)));
+   * await app.request('/announce', { method: 'POST', body: 'hi' });
+   * assert.deepEqual(seen, ['hi']);
+   * stop();
+   */
+  subscribe(topic: string, listener: PublishListener): () => void {
+    return localHub(this).subscribe(topic, listener);
   }
 
   /** The gateway contract: the server hands over its publish/subscribe hub (and takes it back). */
@@ -497,6 +529,38 @@ export class App<V extends Variables = Variables> {
 
 // Kept beside the app rather than in it: only apps that publish pay for the slot.
 const pubsubs = new WeakMap<object, PubSub>();
+// Without a server: one in-memory hub per root app, found through the mounts' parents.
+const localHubs = new WeakMap<object, LocalPubSub>();
+const parents = new WeakMap<object, object>();
+
+function rootOf(app: object): object {
+  let root = app;
+  for (let parent = parents.get(root); parent !== undefined; parent = parents.get(root)) root = parent;
+  return root;
+}
+
+/** `parent.route(prefix, child)`: the child publishes to, and listens on, the root's hub from now on. */
+function mountHub(parent: object, child: object): void {
+  const root = rootOf(parent);
+  if (child === root) return; // a cycle: no hub to join
+  parents.set(child, parent);
+  const own = localHubs.get(child);
+  if (own === undefined) return;
+  localHubs.delete(child);
+  const hub = localHubs.get(root);
+  if (hub === undefined) localHubs.set(root, own);
+  else hub.adopt(own);
+}
+
+function localHub(app: object): LocalPubSub {
+  const root = rootOf(app);
+  let hub = localHubs.get(root);
+  if (hub === undefined) {
+    hub = new LocalPubSub();
+    localHubs.set(root, hub);
+  }
+  return hub;
+}
 
 /** The default `log`: 5xx errors to a pino logger on stdout, created on the first error. */
 function defaultErrorLog(): (level: 'error' | 'debug', error: unknown, c: Context) => void {

@@ -5,7 +5,7 @@ import { type CookieOptions, serializeCookie, signCookieValue, verifyCookieValue
 import { AppError } from './errors.ts';
 import { HttpError } from './http-error.ts';
 import { type SSEOptions, type SSEStream, sseResponse } from './sse.ts';
-import type { Inputs, PathParams, Variables } from './types.ts';
+import type { Inputs, PathParams, VariableKey, VariableOf, Variables } from './types.ts';
 
 type HeaderRecord = Record<string, string | string[]>;
 
@@ -37,7 +37,7 @@ Object.setPrototypeOf(HeaderStore.prototype, null);
  * @example
  * app.get('/users/:id', (c) => c.json({ id: c.params.id, page: c.query.page ?? '1' }));
  */
-export class Context<P extends string = string, V extends Variables = Variables, I extends Inputs = Inputs> {
+export class Context<P extends string = string, V extends Variables = {}, I extends Inputs = Inputs> {
   /** The web-standard request. */
   readonly req: Request;
   /** What the server knows about the request: client address, protocol, `waitUntil`. */
@@ -187,8 +187,11 @@ export class Context<P extends string = string, V extends Variables = Variables,
 
   // ---- per-request values --------------------------------------------------------------
 
-  /** Stores a per-request value, typed by the app's variables. */
-  set<K extends keyof V & string>(key: K, value: V[K]): void {
+  /**
+   * Stores a per-request value, typed by the app's variables: a key the app (or a typed
+   * middleware) did not declare does not compile.
+   */
+  set<K extends VariableKey<V>>(key: K, value: VariableOf<V, K>): void {
     const first = this.#firstKey;
     if (first === undefined || first === key) {
       this.#firstKey = key;
@@ -200,9 +203,9 @@ export class Context<P extends string = string, V extends Variables = Variables,
   }
 
   /** Reads a per-request value set earlier in the chain. */
-  get<K extends keyof V & string>(key: K): V[K] {
-    if (key === this.#firstKey) return this.#firstValue as V[K];
-    return this.#vars?.get(key) as V[K];
+  get<K extends VariableKey<V>>(key: K): VariableOf<V, K> {
+    if (key === this.#firstKey) return this.#firstValue as VariableOf<V, K>;
+    return this.#vars?.get(key) as VariableOf<V, K>;
   }
 
   // ---- response side -------------------------------------------------------------------

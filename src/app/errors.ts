@@ -52,11 +52,4 @@ export class AppError extends Error {
       `cors({ credentials: true }) with origin ${JSON.stringify(origin)} would let every site read responses with the user's cookies: list the origins to trust (origin: ['https://app.example.com']) or pass a function that decides`,
     );
   }
-
-  static noPubSub(topic: string): AppError {
-    return new AppError(
-      'STRATA_ERR_NO_PUBSUB',
-      `app.publish('${topic}') needs a running server with WebSockets: serve the app with strata's serve() (or strata serve) first`,
-    );
-  }
 }

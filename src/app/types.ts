@@ -1,7 +1,31 @@
 import type { Context } from './context.ts';
 
-/** Per-request values set with `c.set()` and read with `c.get()`, declared by the app. */
-export type Variables = Record<string, unknown>;
+/**
+ * Per-request values set with `c.set()` and read with `c.get()`, declared by the app
+ * (`new App<{ user: User }>()`) or by typed middleware (`createMiddleware<{ user: User }>()`).
+ * This is the constraint (any object type, an interface too); an app that declares none has `{}`,
+ * so `c.get('typo')` does not compile. `Record<string, unknown>` allows every key.
+ */
+export type Variables = object;
+
+/**
+ * Variables every context knows, whatever the app declares: the built-in `requestId` (set by
+ * `requestId()`, so possibly absent). A library can add its own by augmenting this interface:
+ * `declare module 'strata-stack' { interface ContextVariableMap { session?: Session } }`.
+ */
+export interface ContextVariableMap {
+  requestId?: string;
+}
+
+/** A key `c.get()`/`c.set()` accept: one the app declared, or a built-in one. */
+export type VariableKey<V> = (keyof V | keyof ContextVariableMap) & string;
+
+/** The type of a variable: as the app declared it, else as `ContextVariableMap` does. */
+export type VariableOf<V, K> = K extends keyof V
+  ? V[K]
+  : K extends keyof ContextVariableMap
+    ? ContextVariableMap[K]
+    : never;
 
 /** Validated inputs, filled by `validate()`. */
 export interface Inputs {
@@ -15,18 +39,26 @@ export interface Inputs {
 /** `next()` inside a middleware: runs the rest of the chain and resolves to its response. */
 export type Next = () => Promise<Response>;
 
-/** What a handler may return: a Response, or a value the context turns into one. */
-export type HandlerResult = Response | string | object | number | boolean | null | undefined;
+/**
+ * What a handler may return: a Response, or a value the context turns into one (a string as
+ * text, anything else as JSON). Not `undefined`: a handler with a path that returns nothing is a
+ * type error (at run time it would be a 500). `{ then?: never }` keeps a promise of anything
+ * from passing as an "object" (an async handler is checked against `Promise<HandlerResult>`).
+ */
+export type HandlerResult = Response | string | number | boolean | null | (object & { then?: never });
 
-export type Handler<P extends string = string, V extends Variables = Variables, I extends Inputs = Inputs> = (
+/** What a middleware may return: a response (it answers in place of the rest), or nothing after `next()`. */
+export type MiddlewareResult = HandlerResult | undefined;
+
+export type Handler<P extends string = string, V extends Variables = {}, I extends Inputs = Inputs> = (
   c: Context<P, V, I>,
 ) => HandlerResult | Promise<HandlerResult>;
 
-export type Middleware<
-  P extends string = string,
-  V extends Variables = Variables,
-  I extends Inputs = Inputs,
-> = (c: Context<P, V, I>, next: Next) => HandlerResult | Promise<HandlerResult> | void | Promise<void>;
+export type Middleware<P extends string = string, V extends Variables = {}, I extends Inputs = Inputs> = (
+  c: Context<P, V, I>,
+  next: Next,
+  // biome-ignore lint/suspicious/noConfusingVoidType: an async middleware that returns nothing is Promise<void>, one promise type for both its answers
+) => MiddlewareResult | void | Promise<MiddlewareResult | void>;
 
 /** The type-level marker a middleware carries to add validated inputs or variables to a route. */
 export interface Typed<I extends Inputs = Inputs, V extends Variables = Variables> {

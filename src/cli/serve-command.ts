@@ -41,7 +41,7 @@ export const SERVE_USAGE = `Usage: strata serve [<module>] [options]
 Serves the module's default export: an app with fetch(), a fetch function
 (request, info) => Response, or a node handler: an Express, Connect or Koa app, a
 (req, res, next) function, or a (req, res) function marked as one, with
-\`export default nodeHandler(fn)\` (from strata/gateway) or \`export const kind = 'node'\`
+\`export default nodeHandler(fn)\` (from strata-stack/gateway) or \`export const kind = 'node'\`
 (a bare two-parameter function is taken for a fetch function). The module may instead
 be the config file's \`app\`.
 

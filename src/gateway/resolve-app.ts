@@ -25,7 +25,7 @@ function servedAsFetch(source: string, what: string, cause?: unknown): GatewayEr
   return new GatewayError(
     'STRATA_ERR_BAD_RESPONSE',
     500,
-    `${source} exports a function of two parameters, which is served as a fetch handler (request, info) => Response, and it ${what}. If it is a node (req, res) handler, mark it: \`export default nodeHandler(handler)\` (nodeHandler from 'strata/gateway'), or \`export const kind = 'node'\` beside the default export`,
+    `${source} exports a function of two parameters, which is served as a fetch handler (request, info) => Response, and it ${what}. If it is a node (req, res) handler, mark it: \`export default nodeHandler(handler)\` (nodeHandler from 'strata-stack/gateway'), or \`export const kind = 'node'\` beside the default export`,
     false,
     cause === undefined ? undefined : { cause },
   );

@@ -405,9 +405,11 @@ describe('publish and subscribe', () => {
     other.ws.close();
   });
 
-  test('app.publish before the app is served is a clear error', () => {
+  test('app.publish before the app is served goes to the in-memory hub (test/app/publish.test.ts)', () => {
     const app = new App();
-    assert.throws(() => app.publish('t', 'x'), { code: 'STRATA_ERR_NO_PUBSUB' });
+    assert.doesNotThrow(() => app.publish('t', 'x'));
+    assert.equal(app.subscriberCount('t'), 0);
+    assert.throws(() => app.publish('', 'x'), { code: 'STRATA_ERR_WS_TOPIC' });
   });
 
   test('bad topics and messages are refused with their codes', async () => {
