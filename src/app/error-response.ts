@@ -25,9 +25,9 @@ export interface ErrorFacts {
 }
 
 /** `value[key]`, or undefined when reading it throws. */
-function read(value: object, key: string): unknown {
+function read(value: object, key: string | symbol): unknown {
   try {
-    return (value as Record<string, unknown>)[key];
+    return (value as Record<string | symbol, unknown>)[key];
   } catch {
     return undefined;
   }
@@ -41,6 +41,13 @@ function isInstance(value: object, type: abstract new (...args: never[]) => unkn
     return false;
   }
 }
+
+/**
+ * The mark of an error that speaks to the client on purpose, for libraries that cannot extend
+ * HttpError (strata's thread pool, whose 503 carries `Retry-After`): a property under
+ * `Symbol.for('strata.httpError')` set to true, on an `Error`.
+ */
+const HTTP_ERROR_MARK = Symbol.for('strata.httpError');
 
 /** An HTTP error status (an integer from 400 to 599) from a thrown value's `status`, else 500. */
 export function errorStatus(error: unknown): number {
@@ -67,7 +74,8 @@ export function errorFacts(error: unknown): ErrorFacts {
   }
   const status = errorStatus(error);
   const exposes = read(error, 'expose') === true;
-  const http = isInstance(error, HttpError);
+  const http =
+    isInstance(error, HttpError) || (read(error, HTTP_ERROR_MARK) === true && isInstance(error, Error));
   // Another library's HTTP error (http-errors and the like) that says its message is for the
   // client, as a 4xx; a plain object claiming `expose` is not taken at its word.
   const trusted = http || (exposes && status < 500 && isInstance(error, Error));

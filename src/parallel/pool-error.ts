@@ -15,6 +15,9 @@ export class PoolError extends Error {
     this.code = code;
     this.status = status;
     this.headers = headers;
+    // Speaks to the client on purpose: the framework's error answer takes its status, message
+    // and headers (Retry-After), as from an HttpError (which this layer cannot import).
+    Object.defineProperty(this, Symbol.for('strata.httpError'), { value: true });
   }
 
   static queueFull(maxQueue: number, retryAfter: number): PoolError {
