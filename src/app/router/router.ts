@@ -30,8 +30,9 @@ const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'
  *   A `:` later in a segment is plain text (`/v1/things:batchGet`); params inside a segment
  *   (`/:from-:to`) are not supported and refused;
  * - `:name{regex}`: one segment the regex matches whole (`/users/:id{[0-9]+}`), tested on the
- *   raw segment; the regex is checked at registration for catastrophic backtracking
- *   (see `assertSafePattern`);
+ *   raw segment of at most `MAX_PATTERN_SEGMENT_LENGTH` characters; the regex is compiled at
+ *   registration to a DFA that reads each character once, never backtracking (see
+ *   `assertSafePattern` for the accepted subset);
  * - `:name?` (last segment only): optional, `/posts/:id?` matches `/posts` and `/posts/7`;
  * - `*` (last segment only): the rest of the path, possibly empty, as param `*`;
  *   `/files/*` matches `/files/` and `/files/a/b`, not `/files`.
@@ -78,7 +79,8 @@ export class Router<T> implements HttpRouter<T> {
    * Registers `value` for `method path`. Throws a `RouteError`: `STRATA_ERR_ROUTE_CONFLICT`
    * when a route of the same method already answers the same requests (the message names
    * both), `STRATA_ERR_ROUTE_INVALID` for a path or method it cannot parse,
-   * `STRATA_ERR_ROUTE_PATTERN_UNSAFE` for a param regex that could backtrack catastrophically.
+   * `STRATA_ERR_ROUTE_PATTERN_UNSAFE` for a param regex outside the supported subset or too
+   * large to compile.
    * A refused route leaves the router as it was.
    */
   add(method: string, path: string, value: T): void {
@@ -292,10 +294,10 @@ function walkPatterned(
   end: number,
   n: number,
 ): Leaf | undefined {
-  const segment = path.slice(stop, slash);
   for (let i = 0; i < edges.length; i++) {
     const edge = edges[i]!;
-    if (!edge.pattern!.test(segment)) continue;
+    // A DFA over the raw segment, in place: one step per character, no slice (safe-pattern.ts).
+    if (!edge.matcher!.matches(path, stop, slash)) continue;
     CAPTURES[2 * n] = stop;
     CAPTURES[2 * n + 1] = slash;
     if (slash === end) {
