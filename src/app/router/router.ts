@@ -9,7 +9,16 @@
  */
 import { RouteError } from './errors.ts';
 import { MAX_PARAMS, type Piece, parseRoutePath } from './route-path.ts';
-import { Leaf, occupant, occupy, type ParamEdge, slotFor, TreeNode, withoutLastParam } from './tree.ts';
+import {
+  Leaf,
+  occupant,
+  occupy,
+  type ParamEdge,
+  type Slot,
+  slotFor,
+  TreeNode,
+  withoutLastParam,
+} from './tree.ts';
 import { type HttpRouter, type LookupResult, MALFORMED, type Params, type RouteMatch } from './types.ts';
 
 /** Param bounds of the current lookup: start and end of param i at 2i and 2i + 1. */
@@ -84,6 +93,29 @@ export class Router<T> implements HttpRouter<T> {
    * A refused route leaves the router as it was.
    */
   add(method: string, path: string, value: T): void {
+    const { root, created, slots, variants } = this.#place(method, path);
+    slots.forEach((slot, i) => {
+      occupy(slot, new Leaf(value, path, variants[i]!.names));
+    });
+    if (created) {
+      this.#methods.push(method);
+      this.#trees.push(root);
+    }
+  }
+
+  /**
+   * Throws the `RouteError` that `add(method, path, …)` would throw, and registers nothing: for
+   * callers that must check a route against several routers before adding it to any.
+   */
+  check(method: string, path: string): void {
+    this.#place(method, path);
+  }
+
+  /** Finds the slots a route would take; throws when it cannot take them. */
+  #place(
+    method: string,
+    path: string,
+  ): { root: TreeNode; created: boolean; slots: Slot[]; variants: { pieces: Piece[]; names: string[] }[] } {
     if (typeof method !== 'string' || !TOKEN.test(method)) {
       throw RouteError.invalid(
         `${String(method)} ${path}`,
@@ -110,13 +142,7 @@ export class Router<T> implements HttpRouter<T> {
         throw RouteError.conflict(method, path, existing.route, why);
       }
     }
-    slots.forEach((slot, i) => {
-      occupy(slot, new Leaf(value, path, variants[i]!.names));
-    });
-    if (created) {
-      this.#methods.push(method);
-      this.#trees.push(root);
-    }
+    return { root, created, slots, variants };
   }
 
   /**

@@ -16,6 +16,14 @@ import { PatternParser, Refusal } from './pattern-syntax.ts';
 export const MAX_PATTERN_LENGTH = 256;
 
 /**
+ * Matchers already built, by source: an app checks each route against its own and its parents'
+ * route tables before building the one that serves, so a pattern is met several times. Matchers
+ * are immutable, so they are shared; the map is cleared when full, which only costs a rebuild.
+ */
+const compiled = new Map<string, SegmentMatcher>();
+const COMPILED_MAX = 1024;
+
+/**
  * Checks `source` and compiles it to a matcher. Throws a `RouteError`:
  * `STRATA_ERR_ROUTE_INVALID` when it is not a regular expression at all,
  * `STRATA_ERR_ROUTE_PATTERN_UNSAFE` when it uses syntax outside the supported subset or is too
@@ -26,6 +34,8 @@ export function compilePattern(source: string, route: string): SegmentMatcher {
     throw RouteError.invalid(route, 'has an empty pattern {}', 'write a pattern, or drop the braces');
   if (source.length > MAX_PATTERN_LENGTH)
     throw RouteError.unsafePattern(route, source, `is longer than ${MAX_PATTERN_LENGTH} characters`);
+  const known = compiled.get(source);
+  if (known !== undefined) return known;
   try {
     new RegExp(source);
   } catch (err) {
@@ -36,7 +46,10 @@ export function compilePattern(source: string, route: string): SegmentMatcher {
     );
   }
   try {
-    return compileSegmentMatcher(new PatternParser(source).parse());
+    const matcher = compileSegmentMatcher(new PatternParser(source).parse());
+    if (compiled.size >= COMPILED_MAX) compiled.clear();
+    compiled.set(source, matcher);
+    return matcher;
   } catch (err) {
     if (err instanceof Refusal) throw RouteError.unsafePattern(route, source, err.why);
     throw err;
