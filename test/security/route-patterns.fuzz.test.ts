@@ -165,7 +165,7 @@ test('every accepted pattern matches in at most one step per character, as V8 wo
     router.add('GET', `/r/:p{${source}}`, 'r');
     for (let k = 0; k < 8; k++) {
       const subject = rng.string(`${POOL}!`, rng.int(0, 12));
-      const expected = re.test(subject);
+      const expected: boolean = re.test(subject);
       assert.equal(matcher.trace(subject).matched, expected, `{${source}} on ${JSON.stringify(subject)}`);
       if (subject !== '' && !/[ /\n]/.test(subject)) {
         const found = router.find('GET', `/r/${subject}`);
