@@ -8,7 +8,7 @@ import { errorStatus, renderError } from './error-response.ts';
 import { AppError } from './errors.ts';
 import { HttpError } from './http-error.ts';
 import { LocalPubSub, type PublishListener } from './local-pubsub.ts';
-import { MALFORMED, Router } from './router/index.ts';
+import { MALFORMED, RouteError, Router } from './router/index.ts';
 import type { Handler, Inputs, Middleware, MiddlewareResult, Typed, Variables } from './types.ts';
 
 /** Options of `new App()`. */
@@ -52,6 +52,12 @@ interface UseRecord {
 interface Mount {
   prefix: string;
   app: App<Variables>;
+}
+
+/** A route as some app answers it: the path with the prefixes of the mounts it came through. */
+interface Answered {
+  method: string;
+  path: string;
 }
 
 /** A compiled route: what the router stores. */
@@ -128,6 +134,15 @@ export class App<V extends Variables = {}> {
   #routes: RouteRecord[];
   #uses: UseRecord[];
   #mounts: Mount[];
+  /** The apps this one is mounted in, each with the prefix it is mounted at. */
+  #parents: Mount[];
+  /**
+   * Every route this app answers, its mounts' included, at its full path: registration checks
+   * each new route here (and in every app above) before taking it, so a conflict or a bad
+   * pattern throws at `app.get()` / `app.route()`, never at the first request.
+   */
+  #registry: Router<undefined>;
+  #answered: Answered[];
   #table: Router<CompiledRoute> | undefined;
   #onError: ErrorHandler<V> | undefined;
   #notFound: Handler<string, V, {}> | undefined;
@@ -141,6 +156,9 @@ export class App<V extends Variables = {}> {
     this.#routes = [];
     this.#uses = [];
     this.#mounts = [];
+    this.#parents = [];
+    this.#registry = new Router<undefined>();
+    this.#answered = [];
     this.#table = undefined;
     this.#onError = undefined;
     this.#notFound = undefined;
@@ -157,7 +175,7 @@ export class App<V extends Variables = {}> {
     const method =
       (name: string) =>
       (path: string, ...handlers: AnyFn[]) =>
-        this.#add(name, path, handlers);
+        this.#add([name], path, handlers);
     this.get = method('GET') as RouteMethod<V, this>;
     this.post = method('POST') as RouteMethod<V, this>;
     this.put = method('PUT') as RouteMethod<V, this>;
@@ -166,12 +184,13 @@ export class App<V extends Variables = {}> {
     this.options = method('OPTIONS') as RouteMethod<V, this>;
     this.head = method('HEAD') as RouteMethod<V, this>;
     this.all = ((path: string, ...handlers: AnyFn[]) => {
-      for (const m of METHODS) this.#add(m, path, handlers);
-      return this;
+      return this.#add(METHODS, path, handlers);
     }) as RouteMethod<V, this>;
   }
 
-  #add(method: string, path: string, handlers: AnyFn[]): this {
+  /** Registers one route for each of `methods`, all or none. */
+  #add(methods: readonly string[], path: string, handlers: AnyFn[]): this {
+    const method = methods.join('|');
     if (typeof path !== 'string' || path.charCodeAt(0) !== 47) {
       throw new AppError(
         'STRATA_ERR_ROUTE_PATH',
@@ -184,7 +203,11 @@ export class App<V extends Variables = {}> {
     handlers.forEach((h, i) => {
       if (typeof h !== 'function') throw AppError.badHandler(method, path, i, h);
     });
-    this.#routes.push({ method, path, handlers });
+    this.#register(
+      methods.map((m) => ({ method: m, path })),
+      undefined,
+    );
+    for (const m of methods) this.#routes.push({ method: m, path, handlers });
     this.#table = undefined;
     return this;
   }
@@ -201,7 +224,7 @@ export class App<V extends Variables = {}> {
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(m)) {
         throw new AppError('STRATA_ERR_ROUTE_INVALID', `${m} ${path}: the method must be an HTTP token`);
       }
-      this.#add(m.toUpperCase(), path, handlers as AnyFn[]);
+      this.#add([m.toUpperCase()], path, handlers as AnyFn[]);
     }
     return this;
   }
@@ -226,16 +249,76 @@ export class App<V extends Variables = {}> {
       if (typeof fn !== 'function') throw AppError.badHandler('USE', prefix, i, fn);
     });
     this.#uses.push({ prefix, fns });
+    // The tables of the apps this one is mounted in hold its middleware too.
+    for (const up of this.#lineage('')) up.app.#table = undefined;
+    return this;
+  }
+
+  /**
+   * Mounts another app (a group with its own middleware) under `prefix`. Its routes are checked
+   * against this app's (and those of every app this one is mounted in) at once: a conflict
+   * throws here, as do later routes of either app that conflict.
+   */
+  route<W extends Variables>(prefix: string, mounted: App<W>): this {
+    const app = mounted as unknown as App<Variables>;
+    const normalized = normalizePrefix(prefix);
+    if (!(app instanceof App))
+      throw new AppError(
+        'STRATA_ERR_BAD_HANDLER',
+        `app.route('${normalized}', …) takes an App, got ${typeof app}`,
+      );
+    if (this.#lineage('').some((up) => up.app === app))
+      throw RouteError.invalid(normalized, 'an app cannot be mounted inside itself', 'mount another app');
+    this.#register(
+      app.#answered.map((r) => ({ method: r.method, path: joinPath(normalized, r.path) })),
+      normalized,
+    );
+    this.#mounts.push({ prefix: normalized, app });
+    app.#parents.push({ prefix: normalized, app: this as unknown as App<Variables> });
+    mountHub(this, app);
     this.#table = undefined;
     return this;
   }
 
-  /** Mounts another app (a group with its own middleware) under `prefix`. */
-  route<W extends Variables>(prefix: string, app: App<W>): this {
-    this.#mounts.push({ prefix: normalizePrefix(prefix), app: app as unknown as App<Variables> });
-    mountHub(this, app);
-    this.#table = undefined;
-    return this;
+  /**
+   * Takes routes (at paths relative to this app) into this app's registry and that of every
+   * app above it, all or none: each is checked everywhere first, so a refusal changes nothing.
+   */
+  #register(routes: Answered[], mountedAt: string | undefined): void {
+    const lineage = this.#lineage('');
+    for (const up of lineage) {
+      for (const r of routes) {
+        try {
+          up.app.#registry.check(r.method, joinPath(up.prefix, r.path));
+        } catch (err) {
+          // Paths are full paths there: say which mount brought the route in.
+          if (!(err instanceof RouteError) || (mountedAt === undefined && up.prefix === '')) throw err;
+          const how =
+            mountedAt !== undefined
+              ? `mounting with app.route('${mountedAt}', …)`
+              : `in the app mounted at ${up.prefix}`;
+          throw new RouteError(err.code, `${err.message} (${how})`);
+        }
+      }
+    }
+    for (const up of lineage) {
+      for (const r of routes) {
+        const path = joinPath(up.prefix, r.path);
+        up.app.#registry.add(r.method, path, undefined);
+        up.app.#answered.push({ method: r.method, path });
+        up.app.#table = undefined;
+      }
+    }
+  }
+
+  /** This app and every app it is mounted in, each with the prefix that leads from it to here. */
+  #lineage(
+    prefix: string,
+    out: { app: App<Variables>; prefix: string }[] = [],
+  ): { app: App<Variables>; prefix: string }[] {
+    out.push({ app: this as unknown as App<Variables>, prefix });
+    for (const up of this.#parents) up.app.#lineage(joinPath(up.prefix, prefix), out);
+    return out;
   }
 
   /** Replaces the default error answer (problem+json, or HTML for browsers). */
@@ -272,8 +355,13 @@ export class App<V extends Variables = {}> {
     return this;
   }
 
-  /** The gateway contract's lifespan: the `onStartup` hooks, of this app and the apps mounted in it. */
+  /**
+   * The gateway contract's lifespan: the `onStartup` hooks, of this app and the apps mounted in
+   * it. The app that is served builds its route table first, so anything wrong with its routes
+   * stops the server before it listens rather than failing the first request.
+   */
   async startup(): Promise<void> {
+    if (this.#parents.length === 0) this.#table ??= this.#compile();
     for (const fn of this.#lifespan.startup) await fn();
     for (const mount of this.#mounts) await mount.app.startup();
   }

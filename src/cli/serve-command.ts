@@ -323,8 +323,11 @@ export async function loadServable(modulePath: string, cwd: string): Promise<unk
   try {
     mod = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
   } catch (err) {
+    // A strata error raised while the module ran (a route conflict or an unsafe pattern, which
+    // app.get() throws at once) keeps its own code: it says what to fix better than "load".
+    const code = (err as { code?: unknown } | null)?.code;
     throw new CliError(
-      'STRATA_ERR_MODULE_LOAD',
+      typeof code === 'string' && code.startsWith('STRATA_ERR_') ? code : 'STRATA_ERR_MODULE_LOAD',
       `Could not load ${absolute}: ${(err as Error)?.message ?? err}`,
       1,
       {

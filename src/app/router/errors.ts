@@ -14,7 +14,7 @@ export type RouteErrorCode =
 /**
  * A route the router refuses at registration: two routes that would answer the same requests
  * (`STRATA_ERR_ROUTE_CONFLICT`), a path it cannot parse (`STRATA_ERR_ROUTE_INVALID`), or a
- * param pattern that could backtrack catastrophically (`STRATA_ERR_ROUTE_PATTERN_UNSAFE`).
+ * param pattern it cannot compile to a linear-time matcher (`STRATA_ERR_ROUTE_PATTERN_UNSAFE`).
  *
  * @example
  * try {
@@ -44,11 +44,11 @@ export class RouteError extends AppError {
     return new RouteError('STRATA_ERR_ROUTE_INVALID', `Route ${route}: ${why}; ${fix}`);
   }
 
-  /** A param pattern the backtracking check cannot prove safe. */
+  /** A param pattern outside the supported subset, or too large to compile to a DFA. */
   static unsafePattern(route: string, source: string, why: string): RouteError {
     return new RouteError(
       'STRATA_ERR_ROUTE_PATTERN_UNSAFE',
-      `Route ${route}: pattern {${source}} ${why}, which can make the regex engine backtrack for seconds on a crafted path (path-to-regexp's ReDoS advisories); use one character class with one quantifier (e.g. {[0-9]+} or {[a-z0-9-]+}), or separate repeated parts by a character they cannot match (e.g. {[a-z0-9]+(?:-[a-z0-9]+)*})`,
+      `Route ${route}: pattern {${source}} ${why}; param patterns are compiled to an automaton that tests a segment in one step per character, so they may use characters, classes, groups, alternation and quantifiers, but no backreferences, lookarounds, anchors or \\b, and must stay small (see "Param patterns" in docs/app.md)`,
     );
   }
 }

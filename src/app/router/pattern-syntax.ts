@@ -1,52 +1,72 @@
 /**
  * The subset of JavaScript regex syntax that per-param patterns may use, parsed into a small
- * tree for the backtracking check (safe-pattern.ts). Anything outside the subset is refused
- * with the reason, as the check cannot reason about it.
+ * tree that pattern-automaton.ts compiles to a DFA. Anything outside the subset is refused with
+ * the reason. Semantics are those of `new RegExp(source)` without flags (Annex B, no `u`):
+ * patterns work on UTF-16 code units, as `charCodeAt` reads the path.
  */
 
-/** A set of UTF-16 code units: exact below 128, one bucket for everything above. */
-export class CharSet {
-  bits: number[];
-  wide: boolean;
+/** The largest UTF-16 code unit. */
+const TOP = 0xffff;
 
-  constructor() {
-    this.bits = [0, 0, 0, 0];
-    this.wide = false;
+/** A set of UTF-16 code units, exact: sorted, disjoint, non-adjacent inclusive ranges `[lo, hi, lo, hi, …]`. */
+export class CharSet {
+  ranges: number[];
+
+  constructor(ranges: number[] = []) {
+    this.ranges = ranges;
   }
 
   static of(code: number): CharSet {
-    return new CharSet().addRange(code, code);
+    return new CharSet([code, code]);
+  }
+
+  static range(from: number, to: number): CharSet {
+    return new CharSet([from, to]);
   }
 
   static any(): CharSet {
-    const set = new CharSet();
-    set.bits = [-1, -1, -1, -1];
-    set.wide = true;
-    return set;
+    return new CharSet([0, TOP]);
   }
 
-  addRange(from: number, to: number): CharSet {
-    for (let c = from; c <= Math.min(to, 127); c++) this.bits[c >> 5]! |= 1 << (c & 31);
-    if (to >= 128) this.wide = true;
-    return this;
+  has(code: number): boolean {
+    const r = this.ranges;
+    for (let i = 0; i < r.length; i += 2) if (code >= r[i]! && code <= r[i + 1]!) return true;
+    return false;
   }
 
-  addSet(other: CharSet): CharSet {
-    for (let i = 0; i < 4; i++) this.bits[i]! |= other.bits[i]!;
-    this.wide ||= other.wide;
-    return this;
+  isEmpty(): boolean {
+    return this.ranges.length === 0;
+  }
+
+  union(other: CharSet): CharSet {
+    const pairs: [number, number][] = [];
+    for (const r of [this.ranges, other.ranges])
+      for (let i = 0; i < r.length; i += 2) pairs.push([r[i]!, r[i + 1]!]);
+    pairs.sort((a, b) => a[0] - b[0]);
+    const out: number[] = [];
+    for (const [lo, hi] of pairs) {
+      const last = out.length - 1;
+      if (last > 0 && lo <= out[last]! + 1) out[last] = Math.max(out[last]!, hi);
+      else out.push(lo, hi);
+    }
+    return new CharSet(out);
   }
 
   negate(): CharSet {
-    for (let i = 0; i < 4; i++) this.bits[i] = ~this.bits[i]!;
-    // Everything above 127 stays possible: the set is an over-approximation, never an under-one.
-    this.wide = true;
-    return this;
+    const out: number[] = [];
+    let next = 0;
+    const r = this.ranges;
+    for (let i = 0; i < r.length; i += 2) {
+      if (r[i]! > next) out.push(next, r[i]! - 1);
+      next = r[i + 1]! + 1;
+    }
+    if (next <= TOP) out.push(next, TOP);
+    return new CharSet(out);
   }
 
-  intersects(other: CharSet): boolean {
-    for (let i = 0; i < 4; i++) if ((this.bits[i]! & other.bits[i]!) !== 0) return true;
-    return this.wide && other.wide;
+  /** A key equal for equal sets. */
+  key(): string {
+    return this.ranges.join(',');
   }
 }
 
@@ -56,11 +76,16 @@ export type Rx =
   | { kind: 'alt'; branches: Rx[] }
   | { kind: 'repeat'; body: Rx; min: number; max: number };
 
-const DIGIT = new CharSet().addRange(48, 57);
-const WORD = new CharSet().addRange(48, 57).addRange(65, 90).addRange(97, 122).addRange(95, 95);
-const SPACE = new CharSet().addRange(9, 13).addRange(32, 32).addRange(160, 0xffff);
-const DOT = CharSet.any();
-DOT.bits[0]! &= ~((1 << 10) | (1 << 13));
+const DIGIT = new CharSet([48, 57]);
+const WORD = new CharSet([48, 57, 65, 90, 95, 95, 97, 122]);
+/** ECMA-262 WhiteSpace and LineTerminator: what `\s` matches (the unit tests compare with V8). */
+// biome-ignore format: one range a pair
+const SPACE = new CharSet([
+  9, 13, 32, 32, 0xa0, 0xa0, 0x1680, 0x1680, 0x2000, 0x200a, 0x2028, 0x2029, 0x202f, 0x202f,
+  0x205f, 0x205f, 0x3000, 0x3000, 0xfeff, 0xfeff,
+]);
+/** `.` without the `s` flag: anything but a line terminator. */
+const DOT = new CharSet([10, 10, 13, 13, 0x2028, 0x2029]).negate();
 
 /** Why a pattern is refused; thrown inside the parser, turned into a RouteError by `assertSafePattern`. */
 export class Refusal {
@@ -172,7 +197,7 @@ export class PatternParser {
 
   charClass(): CharSet {
     const s = this.source;
-    const set = new CharSet();
+    let set = new CharSet();
     let negated = false;
     if (s[this.i] === '^') {
       negated = true;
@@ -185,15 +210,13 @@ export class PatternParser {
       if (s[this.i] === '-' && s[this.i + 1] !== ']' && this.i + 1 < s.length && typeof from === 'number') {
         this.i++;
         const to = this.classAtom();
-        if (typeof to === 'number') {
-          set.addRange(from, to);
-          continue;
-        }
-        set.addSet(CharSet.of(from)).addSet(CharSet.of(45)).addSet(to);
+        // Annex B: a range with a class escape at one end is three members, "-" among them.
+        set = set.union(
+          typeof to === 'number' ? CharSet.range(from, to) : CharSet.of(from).union(CharSet.of(45)).union(to),
+        );
         continue;
       }
-      if (typeof from === 'number') set.addRange(from, from);
-      else set.addSet(from);
+      set = set.union(typeof from === 'number' ? CharSet.of(from) : from);
     }
     this.i++;
     return negated ? set.negate() : set;
@@ -217,17 +240,17 @@ export class PatternParser {
     this.i++;
     switch (ch) {
       case 'd':
-        return new CharSet().addSet(DIGIT);
+        return DIGIT;
       case 'D':
-        return new CharSet().addSet(DIGIT).negate();
+        return DIGIT.negate();
       case 'w':
-        return new CharSet().addSet(WORD);
+        return WORD;
       case 'W':
-        return new CharSet().addSet(WORD).negate();
+        return WORD.negate();
       case 's':
-        return new CharSet().addSet(SPACE);
+        return SPACE;
       case 'S':
-        return new CharSet().addSet(SPACE).negate();
+        return SPACE.negate();
       case 't':
         return CharSet.of(9);
       case 'n':
@@ -252,7 +275,11 @@ export class PatternParser {
         throw new Refusal('uses the word boundary \\b');
       default:
         if (/[1-9]/.test(ch) || ch === 'k') throw new Refusal('uses a backreference');
-        if (ch === '0') return CharSet.of(0);
+        if (ch === '0') {
+          // Annex B reads \01 as an octal escape, not NUL then "1": refused rather than guessed.
+          if (/[0-9]/.test(s[this.i] ?? '')) throw new Refusal('uses an octal escape');
+          return CharSet.of(0);
+        }
         if (/[A-Za-z0-9]/.test(ch))
           throw new Refusal(`uses the escape \\${ch}, which the check does not know`);
         return CharSet.of(ch.charCodeAt(0));
@@ -261,13 +288,6 @@ export class PatternParser {
 }
 
 function singleCode(set: CharSet): number | undefined {
-  if (set.wide) return undefined;
-  let found: number | undefined;
-  for (let c = 0; c < 128; c++) {
-    if ((set.bits[c >> 5]! & (1 << (c & 31))) !== 0) {
-      if (found !== undefined) return undefined;
-      found = c;
-    }
-  }
-  return found;
+  const r = set.ranges;
+  return r.length === 2 && r[0] === r[1] ? r[0] : undefined;
 }

@@ -3,7 +3,8 @@
  * The grammar is documented on `Router` (router.ts).
  */
 import { RouteError } from './errors.ts';
-import { assertSafePattern } from './safe-pattern.ts';
+import type { SegmentMatcher } from './pattern-automaton.ts';
+import { compilePattern } from './safe-pattern.ts';
 
 /** Most params one route may have (the lookup's scratch space is sized by it). */
 export const MAX_PARAMS = 32;
@@ -17,6 +18,8 @@ export interface ParamPiece {
   name: string;
   /** The regex source between the braces, or undefined for any non-empty segment. */
   pattern: string | undefined;
+  /** `pattern` compiled (safe-pattern.ts), or undefined for a plain param. */
+  matcher: SegmentMatcher | undefined;
 }
 export interface WildcardPiece {
   kind: 'wildcard';
@@ -129,14 +132,15 @@ function parseParam(path: string, i: number, pieces: Piece[], names: string[]): 
   if (names.includes(name))
     throw RouteError.invalid(path, `the param :${name} appears twice`, 'give each param its own name');
   let pattern: string | undefined;
+  let matcher: SegmentMatcher | undefined;
   if (path[j] === '{') {
     const close = closingBrace(path, j);
     pattern = path.slice(j + 1, close);
-    assertSafePattern(pattern, path);
+    matcher = compilePattern(pattern, path);
     j = close + 1;
   }
   names.push(name);
-  pieces.push({ kind: 'param', name, pattern });
+  pieces.push({ kind: 'param', name, pattern, matcher });
   return j;
 }
 

@@ -9,7 +9,16 @@
  */
 import { RouteError } from './errors.ts';
 import { MAX_PARAMS, type Piece, parseRoutePath } from './route-path.ts';
-import { Leaf, occupant, occupy, type ParamEdge, slotFor, TreeNode, withoutLastParam } from './tree.ts';
+import {
+  Leaf,
+  occupant,
+  occupy,
+  type ParamEdge,
+  type Slot,
+  slotFor,
+  TreeNode,
+  withoutLastParam,
+} from './tree.ts';
 import { type HttpRouter, type LookupResult, MALFORMED, type Params, type RouteMatch } from './types.ts';
 
 /** Param bounds of the current lookup: start and end of param i at 2i and 2i + 1. */
@@ -30,8 +39,9 @@ const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'
  *   A `:` later in a segment is plain text (`/v1/things:batchGet`); params inside a segment
  *   (`/:from-:to`) are not supported and refused;
  * - `:name{regex}`: one segment the regex matches whole (`/users/:id{[0-9]+}`), tested on the
- *   raw segment; the regex is checked at registration for catastrophic backtracking
- *   (see `assertSafePattern`);
+ *   raw segment of at most `MAX_PATTERN_SEGMENT_LENGTH` characters; the regex is compiled at
+ *   registration to a DFA that reads each character once, never backtracking (see
+ *   `assertSafePattern` for the accepted subset);
  * - `:name?` (last segment only): optional, `/posts/:id?` matches `/posts` and `/posts/7`;
  * - `*` (last segment only): the rest of the path, possibly empty, as param `*`;
  *   `/files/*` matches `/files/` and `/files/a/b`, not `/files`.
@@ -78,10 +88,34 @@ export class Router<T> implements HttpRouter<T> {
    * Registers `value` for `method path`. Throws a `RouteError`: `STRATA_ERR_ROUTE_CONFLICT`
    * when a route of the same method already answers the same requests (the message names
    * both), `STRATA_ERR_ROUTE_INVALID` for a path or method it cannot parse,
-   * `STRATA_ERR_ROUTE_PATTERN_UNSAFE` for a param regex that could backtrack catastrophically.
+   * `STRATA_ERR_ROUTE_PATTERN_UNSAFE` for a param regex outside the supported subset or too
+   * large to compile.
    * A refused route leaves the router as it was.
    */
   add(method: string, path: string, value: T): void {
+    const { root, created, slots, variants } = this.#place(method, path);
+    slots.forEach((slot, i) => {
+      occupy(slot, new Leaf(value, path, variants[i]!.names));
+    });
+    if (created) {
+      this.#methods.push(method);
+      this.#trees.push(root);
+    }
+  }
+
+  /**
+   * Throws the `RouteError` that `add(method, path, …)` would throw, and registers nothing: for
+   * callers that must check a route against several routers before adding it to any.
+   */
+  check(method: string, path: string): void {
+    this.#place(method, path);
+  }
+
+  /** Finds the slots a route would take; throws when it cannot take them. */
+  #place(
+    method: string,
+    path: string,
+  ): { root: TreeNode; created: boolean; slots: Slot[]; variants: { pieces: Piece[]; names: string[] }[] } {
     if (typeof method !== 'string' || !TOKEN.test(method)) {
       throw RouteError.invalid(
         `${String(method)} ${path}`,
@@ -108,13 +142,7 @@ export class Router<T> implements HttpRouter<T> {
         throw RouteError.conflict(method, path, existing.route, why);
       }
     }
-    slots.forEach((slot, i) => {
-      occupy(slot, new Leaf(value, path, variants[i]!.names));
-    });
-    if (created) {
-      this.#methods.push(method);
-      this.#trees.push(root);
-    }
+    return { root, created, slots, variants };
   }
 
   /**
@@ -292,10 +320,10 @@ function walkPatterned(
   end: number,
   n: number,
 ): Leaf | undefined {
-  const segment = path.slice(stop, slash);
   for (let i = 0; i < edges.length; i++) {
     const edge = edges[i]!;
-    if (!edge.pattern!.test(segment)) continue;
+    // A DFA over the raw segment, in place: one step per character, no slice (safe-pattern.ts).
+    if (!edge.matcher!.matches(path, stop, slash)) continue;
     CAPTURES[2 * n] = stop;
     CAPTURES[2 * n + 1] = slash;
     if (slash === end) {

@@ -5,7 +5,8 @@
  * over it, at lookup, lives in router.ts.
  */
 import { buildGeneric, type ParamsBuilder, paramsBuilder } from './params.ts';
-import type { Piece } from './route-path.ts';
+import type { SegmentMatcher } from './pattern-automaton.ts';
+import type { ParamPiece, Piece } from './route-path.ts';
 import type { Params, RouteMatch } from './types.ts';
 
 /** One registered route, at the end of its branch. */
@@ -31,16 +32,16 @@ export class Leaf {
 
 /** A param at a node: what follows it, and whether a route ends with it. */
 export class ParamEdge {
-  /** `^(?:source)$`, for `:name{source}`; undefined for a plain param. */
-  pattern: RegExp | undefined;
+  /** `source` compiled to a DFA, for `:name{source}`; undefined for a plain param. */
+  matcher: SegmentMatcher | undefined;
   source: string | undefined;
   leaf: Leaf | undefined;
   /** The rest of the routes through this param: a node whose part starts with "/". */
   next: TreeNode | undefined;
 
-  constructor(source: string | undefined) {
+  constructor(source: string | undefined, matcher: SegmentMatcher | undefined) {
     this.source = source;
-    this.pattern = source === undefined ? undefined : new RegExp(`^(?:${source})$`);
+    this.matcher = matcher;
     this.leaf = undefined;
     this.next = undefined;
   }
@@ -105,7 +106,7 @@ export function slotFor(root: TreeNode, pieces: Piece[]): Slot {
         edge = undefined;
       } else node = descend(node, piece.text);
     } else if (piece.kind === 'param') {
-      edge = paramEdge(node, piece.pattern);
+      edge = paramEdge(node, piece);
     } else return { node, field: 'wildcard' };
   }
   return edge === undefined ? { node, field: 'leaf' } : { edge };
@@ -176,15 +177,16 @@ function setKid(node: TreeNode, kid: TreeNode): void {
   node.kidBase = base;
 }
 
-function paramEdge(node: TreeNode, source: string | undefined): ParamEdge {
+function paramEdge(node: TreeNode, piece: ParamPiece): ParamEdge {
+  const source = piece.pattern;
   if (source === undefined) {
-    node.param ??= new ParamEdge(undefined);
+    node.param ??= new ParamEdge(undefined, undefined);
     return node.param;
   }
   node.patterned ??= [];
   let edge = node.patterned.find((e) => e.source === source);
   if (edge === undefined) {
-    edge = new ParamEdge(source);
+    edge = new ParamEdge(source, piece.matcher);
     node.patterned.push(edge);
   }
   return edge;

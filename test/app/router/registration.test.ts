@@ -142,7 +142,7 @@ describe('a refused route leaves the router as it was', () => {
 
   test('after an unsafe pattern, the method is not even known', () => {
     const router = new Router<string>();
-    assert.throws(() => router.add('PUT', '/x/:p{(a+)+}', 'x'), RouteError);
+    assert.throws(() => router.add('PUT', '/x/:p{(a)\\1}', 'x'), RouteError);
     assert.deepEqual(router.allowed('/x/a'), []);
     router.add('PUT', '/x/:p', 'ok');
     const found = router.find('PUT', '/x/a');
