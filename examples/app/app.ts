@@ -1,6 +1,7 @@
 /**
  * The framework in one file: routes with params, middleware, validation, cookies, errors.
- * Run it with `node src/cli/main.ts serve examples/app/app.ts` (or `npx strata serve ...`).
+ * Run it from the repository's root with `npx node src/cli/main.ts serve examples/app/app.ts`
+ * (`npx node` is the Node 24 the repository pins; the machine's own `node` may be older).
  */
 import { z } from 'zod';
 import { App, cors, HttpError, requestId, serverTiming, validate } from '../../src/index.ts';

@@ -1,6 +1,7 @@
 /**
  * An app meant to run behind nginx: it shows what strata concluded about the client (address,
- * scheme, request id) from the headers nginx sets. Run it with `node examples/behind-nginx/serve.ts`
+ * scheme, request id) from the headers nginx sets. Run it from the repository's root with
+ * `npx node examples/behind-nginx/serve.ts` (the pinned Node 24; the machine's `node` may be older)
  * and nginx with `nginx.conf` beside this file (see README.md).
  */
 import { App, requestId } from '../../src/index.ts';

@@ -2,7 +2,7 @@
  * Compression at the edge: a JSON report and a server-sent event stream, compressed by the
  * server (zstd, br, gzip or deflate, as the client accepts), the stream flushed event by event.
  *
- *   node src/cli/main.ts serve examples/compression/app.ts --compress
+ *   npx node src/cli/main.ts serve examples/compression/app.ts --compress   # from the repository's root
  *   curl -s --compressed -D - http://127.0.0.1:3000/report -o /dev/null   # content-encoding: …
  *   curl -sN -H 'accept-encoding: gzip' http://127.0.0.1:3000/events | gunzip   # one tick a second
  *

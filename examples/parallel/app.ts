@@ -1,8 +1,10 @@
-// Run it under the supervisor:
+// Run it under the supervisor, from the repository's root (`npx node` is the Node 24 the repository
+// pins; the machine's own `node` may be older):
 //
-//   node src/cli/main.ts serve examples/parallel/app.ts --workers auto --max-requests 5000 --max-requests-jitter 500
+//   npx node src/cli/main.ts serve examples/parallel/app.ts --workers auto --max-requests 5000 --max-requests-jitter 500
 //   curl localhost:3000/            # which worker answered (run it a few times)
-//   kill -HUP <primary pid>         # rolling reload: new pids, no failed request
+//   kill -HUP <primary pid>         # rolling reload: new pids, no failed request (the primary's pid
+//                                   # is the `pid` of the "supervisor: …" log lines, not npx's)
 //   kill -TTIN <primary pid>        # one worker more; -TTOU one fewer
 //   curl localhost:3000/block       # blocks that worker's loop: the watchdog replaces it after 30 s
 //                                   # (--worker-timeout) and logs "last request started: GET /block"
@@ -12,6 +14,8 @@ import { App } from '../../src/app/index.ts';
 import { workerChannel } from '../../src/parallel/index.ts';
 
 const app = new App();
+// Module state is per worker: each worker process counts its own requests (see "State is per
+// worker" in docs/parallel.md).
 let served = 0;
 
 app.get('/', (c) => {

@@ -4,8 +4,8 @@ import type { RealtimeLogger } from './realtime-server.ts';
 
 /** Options of `RedisBroker.connect`. */
 export interface RedisBrokerOptions {
-  /** Default `redis://127.0.0.1:6379`. */
-  url?: string;
+  /** Default `redis://127.0.0.1:6379`, also when `undefined`: `{ url: process.env.REDIS_URL }` works as it is. */
+  url?: string | undefined;
   /** Prefix of the Redis channel of each topic, so that apps can share a Redis. Default `strata:`. */
   prefix?: string;
   /** Longest wait between two reconnection attempts, in ms. Default 2000. */
