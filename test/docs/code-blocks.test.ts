@@ -221,9 +221,6 @@ test('the block extractor finds fences, their lines, and the nocheck opt-out', (
   ]);
 });
 
-/** Files linked before they are committed: docs/security.md is being written by the lead. */
-const PENDING = new Set(['docs/security.md']);
-
 test('relative links of README.md and docs/*.md point at files that exist', () => {
   const broken: string[] = [];
   for (const doc of docFiles()) {
@@ -235,7 +232,7 @@ test('relative links of README.md and docs/*.md point at files that exist', () =
       if (/^[a-z]+:/i.test(target) || target.startsWith('#')) continue;
       const path = decodeURIComponent(target.split('#')[0]!);
       const file = join(ROOT, dirname(doc), path);
-      if (!existsSync(file) && !PENDING.has(relative(ROOT, file))) broken.push(`${doc}: ${target}`);
+      if (!existsSync(file)) broken.push(`${doc}: ${target}`);
     }
   }
   assert.deepEqual(broken, [], 'links to files that do not exist');
