@@ -120,11 +120,12 @@ function runAround(
   if (down instanceof Promise) {
     return down.then((res) => {
       hooks.after(c, res, state);
-      return res;
+      // `after` may have replaced the response (c.header on immutable headers answers a copy).
+      return c.res ?? res;
     });
   }
   hooks.after(c, down, state);
-  return down;
+  return c.res ?? down;
 }
 
 function runMiddleware(

@@ -223,8 +223,18 @@ export class Context<P extends string = string, V extends Variables = {}, I exte
   header(name: string, value: string, options?: { append?: boolean }): this {
     const res = this.res;
     if (res !== undefined) {
-      if (options?.append === true) res.headers.append(name, value);
-      else res.headers.set(name, value);
+      try {
+        if (options?.append === true) res.headers.append(name, value);
+        else res.headers.set(name, value);
+      } catch (err) {
+        // The headers of a fetch() result or a Response.redirect() are immutable: answer with a
+        // copy that takes the header (the rest of the chain returns c.res).
+        if (!(err instanceof TypeError)) throw err;
+        const copy = new Response(res.body, res);
+        if (options?.append === true) copy.headers.append(name, value);
+        else copy.headers.set(name, value);
+        this.res = copy;
+      }
       return this;
     }
     if (this.#headers === undefined) this.#headers = new HeaderStore();

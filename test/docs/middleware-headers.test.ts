@@ -1,9 +1,9 @@
 /**
  * docs/app.md, "Headers after `next()`": the block it shows is run as written against responses
  * whose headers are immutable (a `fetch()` result, `Response.redirect()`), an ordinary one, and a
- * WebSocket route, on a real server. And the reason for the block: setting a header on an
- * immutable response after `next()` answers 500, while `c.header()` before `next()` is applied
- * to any response.
+ * WebSocket route, on a real server. And the reason for the block: setting `res.headers` on an
+ * immutable response after `next()` answers 500, while `c.header()` before or after `next()` is
+ * applied to any response.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

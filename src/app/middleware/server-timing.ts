@@ -14,8 +14,9 @@ const now = performance.now.bind(performance);
 export function serverTiming(): Middleware {
   return aroundMiddleware<number>({
     before: now,
-    after(_c, res, start) {
-      res.headers.append('server-timing', `total;dur=${tenths(now() - start)}`);
+    after(c, _res, start) {
+      // Through c.header: a fetch() result's headers are immutable, and c.header answers a copy.
+      c.header('server-timing', `total;dur=${tenths(now() - start)}`, { append: true });
     },
   }) as Middleware;
 }

@@ -105,4 +105,43 @@ describe('serverTiming()', () => {
     assert.ok(match, res.headers.get('server-timing')!);
     assert.ok(Number(match[1]) >= 15, `took ${match[1]} ms`);
   });
+
+  test('on a response with immutable headers (a redirect, as a fetch() result): a copy with the header', async () => {
+    const app = new App({ log: false });
+    app.use(serverTiming());
+    app.get('/sync', () => Response.redirect('http://127.0.0.1/next', 302));
+    app.get('/async', async () => Response.redirect('http://127.0.0.1/next', 307));
+    for (const [path, status] of [
+      ['/sync', 302],
+      ['/async', 307],
+    ] as const) {
+      const res = await app.request(path);
+      assert.equal(res.status, status, path);
+      assert.equal(res.headers.get('location'), 'http://127.0.0.1/next');
+      assert.match(res.headers.get('server-timing') ?? '', /^total;dur=[0-9.]+$/, path);
+    }
+  });
+});
+
+describe('c.header() after next()', () => {
+  test('answers with a copy when the headers are immutable, in place otherwise', async () => {
+    const app = new App({ log: false });
+    let sameObject: boolean | undefined;
+    app.use(async (c, next) => {
+      const res = await next();
+      c.header('x-after', '1');
+      c.header('x-after', '2', { append: true });
+      sameObject = c.res === res;
+    });
+    app.get('/redirect', () => Response.redirect('http://127.0.0.1/x', 302));
+    app.get('/plain', (c) => c.text('plain'));
+    const redirect = await app.request('/redirect');
+    assert.equal(redirect.status, 302);
+    assert.equal(redirect.headers.get('x-after'), '1, 2');
+    assert.equal(sameObject, false);
+    const plain = await app.request('/plain');
+    assert.equal(await plain.text(), 'plain');
+    assert.equal(plain.headers.get('x-after'), '1, 2');
+    assert.equal(sameObject, true);
+  });
 });
