@@ -674,6 +674,9 @@ export async function serve(
         log.warn({ timeout: config.shutdownTimeout }, 'shutdown timeout: closing the remaining connections');
         server.closeAllConnections();
         lane?.destroyAll();
+        // node no longer tracks a socket that left HTTP (an upgrade the app is still deciding,
+        // or one queued behind a response that never ends): every one still open goes too.
+        for (const socket of sockets) socket.destroy();
       }, config.shutdownTimeout);
       await closed;
       await realtimeClosed;
