@@ -35,11 +35,16 @@ export function isValidHost(value: string): boolean {
  * ignore Host then), so the allowlist, the app and a node app all see the host that was asked for.
  * Returns 0 or the status to answer. The fast lane's parser vouches for all of this itself.
  */
-export function headRefusal(req: IncomingMessage, maxHeaderCount: number): number {
+export function headRefusal(
+  req: IncomingMessage,
+  maxHeaderCount: number,
+  headLines: number = req.rawHeaders.length,
+): number {
   // RFC 9112 §2.3 / RFC 9110 §15.6.6: only HTTP/1.x is spoken on this connection.
   if (req.httpVersionMajor !== 1) return 505;
   const raw = req.rawHeaders;
-  if (maxHeaderCount > 0 && raw.length > maxHeaderCount * 2) return 431;
+  // `headLines`: rawHeaders' length as the client sent it (the access log adds a request id).
+  if (maxHeaderCount > 0 && headLines > maxHeaderCount * 2) return 431;
   let at = -1;
   for (let i = 0; i < raw.length; i += 2) {
     const key = raw[i]!;

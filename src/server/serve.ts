@@ -30,6 +30,7 @@ import { headRefusal, hostMatcher, peerKey } from './edge-policy.ts';
 import { ServerError } from './errors.ts';
 import { type Exchange, FastLane, type LaneRequest } from './h1/lane.ts';
 import { createLaneHandler } from './h1/lane-handler.ts';
+import type { LoggedResponse } from './logged-response.ts';
 import { resolveServeOptions, type ServeOptions } from './options.ts';
 import { RequestRecord } from './request-metrics.ts';
 import { declaredBodyLength, sendPlain } from './responses.ts';
@@ -339,7 +340,9 @@ export async function serve(
   const TOO_LARGE = 9;
   // `onLane`: the lane's parser has vouched for the head (HTTP/1.x, one valid Host, origin-form
   // target, no body, at most maxHeaderCount lines); node's path checks those here.
-  const refusal = (req: IncomingMessage, onLane: boolean): number => {
+  // `res`: the request's response on node's path, when there is one yet (none in node's
+  // shouldUpgradeCallback).
+  const refusal = (req: IncomingMessage, onLane: boolean, res?: ServerResponse): number => {
     if (monitor?.underPressure === true) return OVERLOADED;
     if (allowList !== undefined || denyList !== undefined) {
       const address = remoteOf !== undefined ? remoteOf(req).address : (req.socket.remoteAddress ?? '');
@@ -347,7 +350,13 @@ export async function serve(
         return FORBIDDEN;
     }
     if (!onLane) {
-      const head = headRefusal(req, maxHeaderCount);
+      // The access log's response class has added the request id to rawHeaders by now: the
+      // header count is of the lines the client sent.
+      const lines =
+        res !== undefined && accessLog !== undefined
+          ? (res as LoggedResponse).strataHeadLines
+          : req.rawHeaders.length;
+      const head = headRefusal(req, maxHeaderCount, lines);
       if (head !== 0) return head === 505 ? VERSION : head === 431 ? TOO_MANY_HEADERS : BAD_REQUEST;
     }
     if (hostAllowed !== undefined && !hostAllowed(req.rawHeaders)) return MISDIRECTED;
@@ -402,14 +411,14 @@ export async function serve(
     }
   };
   const route = (req: IncomingMessage, res: ServerResponse): void => {
-    const kind = refusal(req, false);
+    const kind = refusal(req, false, res);
     if (kind !== 0) refuse(kind, req, res);
     else pass(req, res);
   };
   // `Expect: 100-continue`: the refusals first, so that a request refused (a declared body over
   // maxBodySize, a denied client) gets its answer at once and never a 100 (RFC 9110 §10.1.1).
   const routeExpecting = (req: IncomingMessage, res: ServerResponse): void => {
-    const kind = refusal(req, false);
+    const kind = refusal(req, false, res);
     if (kind !== 0) {
       refuse(kind, req, res);
       return;

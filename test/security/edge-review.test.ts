@@ -134,3 +134,31 @@ for (const fastLane of [true, false]) {
     });
   });
 }
+
+for (const fastLane of [true, false]) {
+  describe(`edge review: maxHeaderCount counts the client's lines (fastLane: ${fastLane})`, () => {
+    const lines = (n: number): string =>
+      ['Host: x', ...Array.from({ length: n - 1 }, (_, i) => `X-${i}: v`)].map((l) => `${l}\r\n`).join('');
+    for (const accessLog of [false, true]) {
+      test(`exactly maxHeaderCount lines pass, one more is 431 (accessLog: ${accessLog})`, async () => {
+        // The access log adds the request id to the request's headers: that line is the
+        // server's, not the client's (a request at the cap was 431 on node's path only).
+        const log = accessLog ? { destination: '/dev/null', requestId: { trust: 'never' as const } } : false;
+        await withServer({ fastLane, maxHeaderCount: 5, accessLog: log }, async (server) => {
+          const get = (n: number) =>
+            rawRequest(server.port, `GET /h HTTP/1.1\r\n${lines(n)}Connection: close\r\n\r\n`);
+          const post = (n: number) =>
+            rawRequest(
+              server.port,
+              `POST /h HTTP/1.1\r\n${lines(n - 2)}Content-Length: 0\r\nConnection: close\r\n\r\n`,
+            );
+          assert.equal((await get(4)).status, 200);
+          assert.equal((await post(5)).status, 200, 'a POST (node path on both transports) at the cap');
+          assert.equal((await post(6)).status, 431);
+          // The last line is Connection: the GET has n + 1 lines.
+          assert.equal((await get(5)).status, 431);
+        });
+      });
+    }
+  });
+}
