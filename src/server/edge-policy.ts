@@ -18,6 +18,9 @@ export const HEAD_OK = 0;
 // match) and another (WHATWG URL) disagree about which host was meant.
 const HOST_SHAPE = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{0,5}))?$/;
 
+// An authority-form target ends with its port (required there, RFC 9112 §3.2.3).
+const AUTHORITY_PORT = /:[0-9]{1,5}$/;
+
 /** Whether a Host value (or an absolute-form target's authority) is a usable `host[:port]`. */
 export function isValidHost(value: string): boolean {
   const match = HOST_SHAPE.exec(value);
@@ -30,7 +33,8 @@ export function isValidHost(value: string): boolean {
  * The node path's checks of a request head, beyond what llhttp refuses: `505` for an HTTP major
  * version other than 1, `431` past `maxHeaderCount` header lines, `400` for a Host that is
  * missing (HTTP/1.1), repeated or malformed, and for a request target that is neither
- * origin-form, `*` (OPTIONS only) nor an http(s) absolute-form without userinfo. An
+ * origin-form, `*` (OPTIONS only), authority-form (CONNECT only, and CONNECT's only form) nor an
+ * http(s) absolute-form without userinfo. An
  * absolute-form target's authority replaces the Host header (RFC 9112 §3.2.2: the server MUST
  * ignore Host then), so the allowlist, the app and a node app all see the host that was asked for.
  * Returns 0 or the status to answer. The fast lane's parser vouches for all of this itself.
@@ -54,7 +58,11 @@ export function headRefusal(
     at = i + 1;
   }
   const target = req.url ?? '';
-  if (target.charCodeAt(0) !== 47 /* / */) {
+  if (req.method === 'CONNECT') {
+    // RFC 9112 §3.2.3: authority-form (host and port), and only for CONNECT; then the Host
+    // rules below, as for any request.
+    if (!AUTHORITY_PORT.test(target) || !isValidHost(target)) return 400;
+  } else if (target.charCodeAt(0) !== 47 /* / */) {
     // RFC 9112 §3.2.4: asterisk-form is for OPTIONS only.
     if (target === '*') {
       if (req.method !== 'OPTIONS') return 400;

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { ServeInfo } from '../../src/gateway/types.ts';
+import type { AccessLogOptions } from '../../src/server/access-log.ts';
 import { type ServeOptions, type StrataServer, serve } from '../../src/server/index.ts';
 import { rawRequest } from '../fixtures/http.ts';
 import { handshake } from '../fixtures/ws.ts';
@@ -160,5 +164,141 @@ for (const fastLane of [true, false]) {
         });
       });
     }
+  });
+}
+
+/** Runs `fn` with a JSON access log in a temporary file, then returns its lines. */
+async function withAccessLog(
+  fn: (accessLog: AccessLogOptions) => Promise<void>,
+): Promise<{ method: string; url: string; status: number }[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'strata-edge-review-'));
+  const file = join(dir, 'access.log');
+  try {
+    await fn({ format: 'json', destination: file, bufferSize: 0 });
+    const text = readFileSync(file, 'utf8').trim();
+    return text === '' ? [] : text.split('\n').map((l) => JSON.parse(l));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+for (const fastLane of [true, false]) {
+  describe(`edge review: Expect and CONNECT go through the edge policy and the log (fastLane: ${fastLane})`, () => {
+    test('an unsupported Expect from a denied client is 403, not 417; from others 417; both logged', async () => {
+      const lines = await withAccessLog(async (accessLog) => {
+        await withServer({ fastLane, deny: ['127.0.0.2'], accessLog }, async (server, calls) => {
+          const head = 'GET /e HTTP/1.1\r\nHost: x\r\nExpect: tea\r\n\r\n';
+          const denied = await new Promise<string>((resolve) => {
+            const socket = connect({ port: server.port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+            socket.on('error', () => resolve(''));
+            socket.once('connect', () => socket.write(head));
+            received(socket, () => false).then(resolve);
+          });
+          assert.match(denied, /^HTTP\/1\.1 403 /);
+          const other = await rawRequest(server.port, head);
+          assert.equal(other.status, 417);
+          assert.ok(other.closed);
+          assert.deepEqual(calls, []);
+        });
+      });
+      assert.deepEqual(lines.map((l) => [l.method, l.url, l.status]).sort(), [
+        ['GET', '/e', 403],
+        ['GET', '/e', 417],
+      ]);
+    });
+
+    test('CONNECT: the policy first (421), then 501, each logged; never a silent close', async () => {
+      const lines = await withAccessLog(async (accessLog) => {
+        await withServer({ fastLane, allowedHosts: ['good.example'], accessLog }, async (server, calls) => {
+          const ok = await rawRequest(
+            server.port,
+            'CONNECT good.example:443 HTTP/1.1\r\nHost: good.example:443\r\n\r\n',
+          );
+          assert.equal(ok.status, 501, ok.text);
+          assert.ok(ok.closed);
+          const misdirected = await rawRequest(
+            server.port,
+            'CONNECT good.example:443 HTTP/1.1\r\nHost: evil.example:443\r\n\r\n',
+          );
+          assert.equal(misdirected.status, 421);
+          // RFC 9112 §3.2.3: CONNECT takes an authority-form target only .
+          const bad = await rawRequest(server.port, 'CONNECT /x HTTP/1.1\r\nHost: good.example\r\n\r\n');
+          assert.equal(bad.status, 400);
+          assert.deepEqual(calls, []);
+        });
+      });
+      assert.deepEqual(lines.map((l) => [l.method, l.url, l.status]).sort(), [
+        ['CONNECT', '/x', 400],
+        ['CONNECT', 'good.example:443', 421],
+        ['CONNECT', 'good.example:443', 501],
+      ]);
+    });
+
+    test('CONNECT pipelined behind a response in progress is answered after it, without a crash', async () => {
+      await withServer({ fastLane }, async (server, calls) => {
+        const res = await rawRequest(
+          server.port,
+          'POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nCONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n',
+        );
+        assert.match(res.text, /^HTTP\/1\.1 200 [\s\S]*ok \/first/);
+        assert.match(res.text, /HTTP\/1\.1 501 /);
+        assert.ok(res.closed);
+        assert.deepEqual(calls, ['/first']);
+      });
+    });
+  });
+}
+
+describe('edge review: CONNECT for a node app', () => {
+  test("its own 'connect' listener gets what the policy passes; a denied client gets 403", async () => {
+    for (const deny of [[], ['127.0.0.1']]) {
+      const server = await serve(
+        (_req: unknown, res: { end(s: string): void }, _next?: unknown) => res.end('ok'),
+        {
+          port: 0,
+          logger: false,
+          deny,
+        },
+      );
+      server.node.on('connect', (_req, socket) => {
+        socket.on('error', () => {});
+        socket.end('HTTP/1.1 200 Connection Established\r\n\r\n');
+      });
+      try {
+        const res = await rawRequest(
+          server.port,
+          'CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n',
+        );
+        assert.equal(res.status, deny.length === 0 ? 200 : 403, res.text);
+      } finally {
+        await within(server.close(), 5000, 'server.close()');
+      }
+    }
+  });
+});
+
+for (const fastLane of [true, false]) {
+  test(`the last answers before close() are in the access log: a handshake the app refused, a CONNECT (fastLane: ${fastLane})`, async () => {
+    const lines = await withAccessLog(async (accessLog) => {
+      // close() right after: these lines are written on the socket's 'close', which node emits
+      // a turn after it counts the socket gone (and closes the server).
+      await withServer({ fastLane, accessLog }, async (server) => {
+        assert.equal((await rawRequest(server.port, handshake('/plain', server.port))).status, 400);
+      });
+      await withServer({ fastLane, accessLog }, async (server) => {
+        assert.equal(
+          (await rawRequest(server.port, 'CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n'))
+            .status,
+          501,
+        );
+      });
+    });
+    assert.deepEqual(
+      lines.map((l) => [l.method, l.url, l.status]),
+      [
+        ['GET', '/plain', 400],
+        ['CONNECT', 'a.example:443', 501],
+      ],
+    );
   });
 }
