@@ -302,3 +302,56 @@ for (const fastLane of [true, false]) {
     );
   });
 }
+
+describe('edge review: one Host rule for the edge and the gateway', () => {
+  const echo = {
+    fetch: (request: Request) => new Response(`${new URL(request.url).host} ${request.headers.get('host')}`),
+  };
+
+  for (const fastLane of [true, false]) {
+    test(`a Host the edge passes is the host of request.url (fastLane: ${fastLane})`, async () => {
+      const server = await serve(echo, { port: 0, logger: false, fastLane, allowedHosts: ['good.example'] });
+      try {
+        // An empty port is a valid host[:port] (RFC 3986 §3.2.3): the edge and the allowlist
+        // took it, and the gateway built request.url on the server's own address instead.
+        const res = await rawRequest(
+          server.port,
+          'GET / HTTP/1.1\r\nHost: good.example:\r\nConnection: close\r\n\r\n',
+        );
+        assert.equal(res.status, 200);
+        assert.match(res.text, /\r\n\r\ngood\.example good\.example:$/);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  test('the gateway on its own does not build request.url from a Host the edge refuses', async () => {
+    const { createServer } = await import('node:http');
+    const { createNodeHandler } = await import('../../src/gateway/index.ts');
+    const handler = createNodeHandler(echo, {
+      maxBodySize: 1024,
+      secure: false,
+      defaultHost: 'default.invalid',
+      onError: () => {},
+      waitUntil: () => {},
+    });
+    const server = createServer(handler);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      // WHATWG URL percent-decodes a host: `a%2eevil.example` became the URL host
+      // `a.evil.example`, a name the header never spelled (and sub-delims passed too).
+      for (const host of ['a%2eevil.example', "a!$&'()*+,;=b", 'good.example:65536']) {
+        const res = await rawRequest(port, `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+        assert.equal(res.status, 200, host);
+        assert.match(res.text, /\r\n\r\ndefault\.invalid /, host);
+      }
+      const ok = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n');
+      assert.match(ok.text, /\r\n\r\n\[::1\]:8080 /);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
