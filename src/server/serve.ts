@@ -1,10 +1,4 @@
-import {
-  createServer,
-  type IncomingMessage,
-  type Server,
-  ServerResponse,
-  STATUS_CODES,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -560,7 +554,8 @@ export async function serve(
     sockets.add(socket);
     const address = socket.remoteAddress ?? '';
     // An IPv6 peer is counted by its /64; a trusted proxy is not counted (it carries many clients).
-    const peer = maxPerIp > 0 && !trusted.has(address) ? peerKey(address) : '';
+    // (`trusted.has` parses the address: not for every connection when no proxy is trusted.)
+    const peer = maxPerIp > 0 && (trusted.size === 0 || !trusted.has(address)) ? peerKey(address) : '';
     let counted = false;
     if (peer !== '') {
       const count = (perIp.get(peer) ?? 0) + 1;

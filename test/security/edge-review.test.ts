@@ -355,3 +355,74 @@ describe('edge review: one Host rule for the edge and the gateway', () => {
     }
   });
 });
+
+for (const fastLane of [true, false]) {
+  describe(`edge review: load shedding and counters after hostile handshakes (fastLane: ${fastLane})`, () => {
+    test('under pressure a handshake is a 503 with Retry-After, logged, and the app never runs', async () => {
+      const lines = await withAccessLog(async (accessLog) => {
+        // Heap used is always over 1 byte: the monitor reports pressure from its first sample.
+        await withServer(
+          { fastLane, accessLog, loadShedding: { maxHeapUsedBytes: 1, sampleInterval: 60_000 } },
+          async (server, calls) => {
+            const res = await rawRequest(server.port, handshake('/ws', server.port));
+            assert.equal(res.status, 503, res.text);
+            assert.match(res.text, /retry-after: 1/i);
+            assert.ok(res.closed);
+            assert.deepEqual(calls, []);
+          },
+        );
+      });
+      assert.deepEqual(
+        lines.map((l) => [l.url, l.status]),
+        [['/ws', 503]],
+      );
+    });
+
+    test('after hostile handshakes and aborts, maxInFlight: 1 and maxConnectionsPerIp: 2 still serve', async () => {
+      await withServer({ fastLane, maxInFlight: 1, maxConnectionsPerIp: 2 }, async (server) => {
+        const p = server.port;
+        const hostile = [
+          handshake('/ws', p),
+          handshake('/plain', p),
+          handshake('/never', p),
+          handshake('/ws', p, { Host: 'bad host' }),
+          handshake('/ws', p, { 'Sec-WebSocket-Version': '8' }),
+          `GET /a HTTP/1.1\r\nHost: x\r\n\r\n${handshake('/ws', p)}`,
+          `POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n${handshake('/ws', p)}`,
+          'GET /never HTTP/1.1\r\nHost: x\r\n\r\n',
+          'CONNECT a.example:1 HTTP/1.1\r\nHost: a.example:1\r\n\r\n',
+          'GET / HTTP/1.1\r\nHost: x\r\nExpect: tea\r\n\r\n',
+          'GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n',
+          'not http\r\n\r\n',
+        ];
+        for (const data of hostile) {
+          for (const wait of [0, 30]) {
+            const a = await open(p, data);
+            const b = await open(p, data);
+            if (wait > 0) await sleep(wait);
+            a.destroy();
+            b.resetAndDestroy();
+          }
+        }
+        // Both per-IP slots and the one slot in flight are free again.
+        const one = await open(p, '');
+        const two = await open(p, '');
+        try {
+          for (const socket of [one, two]) {
+            let status = '';
+            for (let i = 0; i < 40 && !status.startsWith('HTTP/1.1 200'); i++) {
+              const got = received(socket, (t) => t.includes('\r\n\r\n'));
+              socket.write('GET /again HTTP/1.1\r\nHost: x\r\n\r\n');
+              status = await got;
+              if (!status.startsWith('HTTP/1.1 200')) await sleep(25);
+            }
+            assert.match(status, /^HTTP\/1\.1 200 /);
+          }
+        } finally {
+          one.destroy();
+          two.destroy();
+        }
+      });
+    });
+  });
+}
