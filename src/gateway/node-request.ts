@@ -14,9 +14,23 @@ import { NodeHeaders } from './node-headers.ts';
 
 const NativeRequest = globalThis.Request;
 const EMPTY = Buffer.alloc(0);
-// RFC 3986 §3.2.2 reg-name / IPv4 / IP-literal, then an optional port. Anything else in `Host`
-// is not used to build `request.url` (a garbage Host must not make `new URL(request.url)` throw).
-const HOST_SHAPE = /^(?:[A-Za-z0-9._~!$&'()*+,;=%-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
+// RFC 3986 §3.2.2 host (a reg-name of DNS characters, or an IPv6 literal), then an optional
+// port (§3.2.3: `*DIGIT`, here at most 65535). Stricter than the URI grammar on purpose:
+// sub-delims, `%`, `@`, `#`, `/` or `?` in a Host have no use in a DNS name, and are what makes
+// one parser (a suffix match on the header) and another (WHATWG URL, which percent-decodes
+// `a%2eevil.example` into `a.evil.example`) disagree about which host was meant.
+const HOST_SHAPE =
+  /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::(?:[0-9]{0,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?$/;
+
+/**
+ * Whether a Host value (or an absolute-form target's authority) is a usable `host[:port]`: the
+ * one rule of the stack. The server's edge answers any other Host 400 (src/server/edge-policy.ts);
+ * the gateway does not build `request.url` from one (a garbage Host must not make
+ * `new URL(request.url)` throw, nor name a host the edge never checked).
+ */
+export function isValidHost(value: string): boolean {
+  return HOST_SHAPE.test(value);
+}
 
 /** What the adapter knows once per server and shares with every request. */
 export interface NodeGatewayConfig {
@@ -254,6 +268,8 @@ function buildUrl(req: IncomingMessage, config: NodeGatewayConfig): string {
 }
 
 // Clients send the same Host on every request: remember the last one that passed the check.
+// Shared by every request (and server) of the process, but it is only ever compared with the
+// request's own Host and returns that value: one request's Host cannot reach another's URL.
 let lastGoodHost = '';
 
 function requestHost(req: IncomingMessage, config: NodeGatewayConfig): string {
@@ -265,7 +281,7 @@ function requestHost(req: IncomingMessage, config: NodeGatewayConfig): string {
       if (value === lastGoodHost) return value;
       // The shape check is cheap; the WHATWG parser then refuses what it would refuse later
       // (a port over 65535, a bad IPv4 or IPv6 literal, a stray '%').
-      if (!HOST_SHAPE.test(value) || !URL.canParse(`http://${value}/`)) return config.defaultHost;
+      if (!isValidHost(value) || !URL.canParse(`http://${value}/`)) return config.defaultHost;
       lastGoodHost = value;
       return value;
     }

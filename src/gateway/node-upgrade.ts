@@ -149,13 +149,27 @@ export function createNodeUpgradeHandler(
     // node has let go of the socket.
     const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (pending != null) {
-      pending.once('finish', () =>
+      // That response may never finish (a stream the client left, an error): node stopped
+      // watching this socket at the upgrade, so a client that leaves must end the wait here, or
+      // the socket, its slot in flight and its per-IP count are held for ever (and a graceful
+      // shutdown with them). A client that ends its side cannot use a WebSocket: close.
+      const resume = (): void => {
+        socket.off('close', gone);
+        socket.off('end', destroyOnEnd);
         setImmediate(() => {
           socket.off('error', ignore);
           if (!socket.destroyed) strataUpgrade(req, socket, head, ended);
           else ended?.(499);
-        }),
-      );
+        });
+      };
+      const gone = (): void => {
+        pending.off('finish', resume);
+        socket.off('end', destroyOnEnd);
+        ended?.(499);
+      };
+      pending.once('finish', resume);
+      socket.once('close', gone);
+      socket.on('end', destroyOnEnd);
       return;
     }
     let reported = ended === undefined;

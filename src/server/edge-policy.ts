@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { isValidHost } from '../gateway/node-request.ts';
 import { ipBytes } from './client-address.ts';
 
 /**
@@ -12,44 +13,48 @@ import { ipBytes } from './client-address.ts';
 /** A head that passes. */
 export const HEAD_OK = 0;
 
-// RFC 3986 §3.2.2 host (a reg-name of DNS characters, or an IPv6 literal), then an optional
-// port (§3.2.3: `*DIGIT`). Stricter than the URI grammar on purpose: sub-delims, `%`, `@`, `#`,
-// `/` or `?` in a Host have no use in a DNS name, and are what makes one parser (a suffix
-// match) and another (WHATWG URL) disagree about which host was meant.
-const HOST_SHAPE = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{0,5}))?$/;
+// An authority-form target ends with its port (required there, RFC 9112 §3.2.3).
+const AUTHORITY_PORT = /:[0-9]{1,5}$/;
 
-/** Whether a Host value (or an absolute-form target's authority) is a usable `host[:port]`. */
-export function isValidHost(value: string): boolean {
-  const match = HOST_SHAPE.exec(value);
-  if (match === null) return false;
-  const port = match[1];
-  return port === undefined || port === '' || Number(port) <= 65535;
-}
+// The Host rule is the gateway's (it builds `request.url` from the same values): one rule for
+// the edge, the fast lane's parser (h1/request-head.ts, its byte-level twin) and the app.
+export { isValidHost };
 
 /**
  * The node path's checks of a request head, beyond what llhttp refuses: `505` for an HTTP major
  * version other than 1, `431` past `maxHeaderCount` header lines, `400` for a Host that is
  * missing (HTTP/1.1), repeated or malformed, and for a request target that is neither
- * origin-form, `*` (OPTIONS only) nor an http(s) absolute-form without userinfo. An
+ * origin-form, `*` (OPTIONS only), authority-form (CONNECT only, and CONNECT's only form) nor an
+ * http(s) absolute-form without userinfo. An
  * absolute-form target's authority replaces the Host header (RFC 9112 §3.2.2: the server MUST
  * ignore Host then), so the allowlist, the app and a node app all see the host that was asked for.
  * Returns 0 or the status to answer. The fast lane's parser vouches for all of this itself.
  */
-export function headRefusal(req: IncomingMessage, maxHeaderCount: number): number {
+export function headRefusal(
+  req: IncomingMessage,
+  maxHeaderCount: number,
+  headLines: number = req.rawHeaders.length,
+): number {
   // RFC 9112 §2.3 / RFC 9110 §15.6.6: only HTTP/1.x is spoken on this connection.
   if (req.httpVersionMajor !== 1) return 505;
   const raw = req.rawHeaders;
-  if (maxHeaderCount > 0 && raw.length > maxHeaderCount * 2) return 431;
+  // `headLines`: rawHeaders' length as the client sent it (the access log adds a request id).
+  if (maxHeaderCount > 0 && headLines > maxHeaderCount * 2) return 431;
   let at = -1;
   for (let i = 0; i < raw.length; i += 2) {
     const key = raw[i]!;
-    if (key.length !== 4 || key.toLowerCase() !== 'host') continue;
+    // The usual spellings first: no lowercased copy of every 4-letter name per request.
+    if (key.length !== 4 || (key !== 'Host' && key !== 'host' && key.toLowerCase() !== 'host')) continue;
     // RFC 9112 §3.2: more than one Host is a 400.
     if (at !== -1) return 400;
     at = i + 1;
   }
   const target = req.url ?? '';
-  if (target.charCodeAt(0) !== 47 /* / */) {
+  if (req.method === 'CONNECT') {
+    // RFC 9112 §3.2.3: authority-form (host and port), and only for CONNECT; then the Host
+    // rules below, as for any request.
+    if (!AUTHORITY_PORT.test(target) || !isValidHost(target)) return 400;
+  } else if (target.charCodeAt(0) !== 47 /* / */) {
     // RFC 9112 §3.2.4: asterisk-form is for OPTIONS only.
     if (target === '*') {
       if (req.method !== 'OPTIONS') return 400;

@@ -15,6 +15,11 @@ export interface LoggedResponse extends ServerResponse {
   strataId: string | undefined;
   /** The status the server wrote straight to the socket (a 408 timeout), 0 if none. */
   strataRefused: number;
+  /**
+   * `rawHeaders.length` as the client sent it, before the request id was added to it: what
+   * `maxHeaderCount` counts (a request with exactly that many lines is not over it).
+   */
+  strataHeadLines: number;
 }
 
 function byteLength(chunk: unknown, encoding: unknown): number {
@@ -53,12 +58,14 @@ export function responseClass(log: ResponseSink): typeof ServerResponse {
     strataBytes: number;
     strataId: string | undefined;
     strataRefused: number;
+    strataHeadLines: number;
 
     constructor(req: IncomingMessage, options?: object) {
       // node passes (req, { highWaterMark, rejectNonStandardBodyWrites }); @types/node knows one.
       super(...([req, options] as unknown as [IncomingMessage]));
       this.strataStart = performance.now();
       this.strataBytes = 0;
+      this.strataHeadLines = req.rawHeaders.length;
       this.strataId = log.assignId(req);
       this.strataRefused = 0;
       this.on('close', onClose);

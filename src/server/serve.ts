@@ -1,10 +1,4 @@
-import {
-  createServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-  STATUS_CODES,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -32,6 +26,7 @@ import { headRefusal, hostMatcher, peerKey } from './edge-policy.ts';
 import { ServerError } from './errors.ts';
 import { type Exchange, FastLane, type LaneRequest } from './h1/lane.ts';
 import { createLaneHandler } from './h1/lane-handler.ts';
+import type { LoggedResponse } from './logged-response.ts';
 import { resolveServeOptions, type ServeOptions } from './options.ts';
 import { RequestRecord } from './request-metrics.ts';
 import { declaredBodyLength, sendPlain } from './responses.ts';
@@ -61,6 +56,11 @@ export interface StrataServer {
 }
 
 const keepIdleConnections = (): void => {};
+const ignoreError = (): void => {};
+// A socket that left node's HTTP handling: a client that ends its side is gone.
+function destroyOnEnd(this: Socket): void {
+  this.destroy();
+}
 
 const CLIENT_GONE = new Set([
   'ECONNRESET',
@@ -349,7 +349,9 @@ export async function serve(
   const TOO_LARGE = 9;
   // `onLane`: the lane's parser has vouched for the head (HTTP/1.x, one valid Host, origin-form
   // target, no body, at most maxHeaderCount lines); node's path checks those here.
-  const refusal = (req: IncomingMessage, onLane: boolean): number => {
+  // `res`: the request's response on node's path, when there is one yet (none in node's
+  // shouldUpgradeCallback).
+  const refusal = (req: IncomingMessage, onLane: boolean, res?: ServerResponse): number => {
     if (monitor?.underPressure === true) return OVERLOADED;
     if (allowList !== undefined || denyList !== undefined) {
       const address = remoteOf !== undefined ? remoteOf(req).address : (req.socket.remoteAddress ?? '');
@@ -357,7 +359,13 @@ export async function serve(
         return FORBIDDEN;
     }
     if (!onLane) {
-      const head = headRefusal(req, maxHeaderCount);
+      // The access log's response class has added the request id to rawHeaders by now: the
+      // header count is of the lines the client sent.
+      const lines =
+        res !== undefined && accessLog !== undefined
+          ? (res as LoggedResponse).strataHeadLines
+          : req.rawHeaders.length;
+      const head = headRefusal(req, maxHeaderCount, lines);
       if (head !== 0) return head === 505 ? VERSION : head === 431 ? TOO_MANY_HEADERS : BAD_REQUEST;
     }
     if (hostAllowed !== undefined && !hostAllowed(req.rawHeaders)) return MISDIRECTED;
@@ -412,20 +420,27 @@ export async function serve(
     }
   };
   const route = (req: IncomingMessage, res: ServerResponse): void => {
-    const kind = refusal(req, false);
+    const kind = refusal(req, false, res);
     if (kind !== 0) refuse(kind, req, res);
     else pass(req, res);
   };
   // `Expect: 100-continue`: the refusals first, so that a request refused (a declared body over
   // maxBodySize, a denied client) gets its answer at once and never a 100 (RFC 9110 §10.1.1).
   const routeExpecting = (req: IncomingMessage, res: ServerResponse): void => {
-    const kind = refusal(req, false);
+    const kind = refusal(req, false, res);
     if (kind !== 0) {
       refuse(kind, req, res);
       return;
     }
     res.writeContinue();
     pass(req, res);
+  };
+  // An expectation other than 100-continue: the refusals first, then 417.
+  const routeUnexpected = (req: IncomingMessage, res: ServerResponse): void => {
+    const kind = refusal(req, false, res);
+    res.shouldKeepAlive = false;
+    if (kind !== 0) refuse(kind, req, res);
+    else sendPlain(res, 417, 'Only "Expect: 100-continue" is supported');
   };
   const pass = (req: IncomingMessage, res: ServerResponse): void => {
     if (maxInFlight > 0) {
@@ -541,13 +556,16 @@ export async function serve(
   // Connections that have not sent a byte yet (browser preconnects) are not "idle" to node's
   // closeIdleConnections, and would hold a graceful shutdown for the whole shutdownTimeout.
   const sockets = new Set<Socket>();
+  // Set by the drain while it waits for the last sockets' 'close' (see close()).
+  let allClosed: (() => void) | undefined;
   const perIp = new Map<string, number>();
   const maxPerIp = config.maxConnectionsPerIp;
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     const address = socket.remoteAddress ?? '';
     // An IPv6 peer is counted by its /64; a trusted proxy is not counted (it carries many clients).
-    const peer = maxPerIp > 0 && !trusted.has(address) ? peerKey(address) : '';
+    // (`trusted.has` parses the address: not for every connection when no proxy is trusted.)
+    const peer = maxPerIp > 0 && (trusted.size === 0 || !trusted.has(address)) ? peerKey(address) : '';
     let counted = false;
     if (peer !== '') {
       const count = (perIp.get(peer) ?? 0) + 1;
@@ -561,6 +579,7 @@ export async function serve(
     }
     socket.once('close', () => {
       sockets.delete(socket);
+      if (sockets.size === 0 && allClosed !== undefined) allClosed();
       if (!counted) return;
       const count = perIp.get(peer) ?? 1;
       if (count <= 1) perIp.delete(peer);
@@ -615,11 +634,56 @@ export async function serve(
     );
     socket.destroySoon();
   });
-  // RFC 9110 §10.1.1: an expectation other than 100-continue gets 417; the connection is closed
-  // too, so that a body the client sends anyway is never read as the next request.
-  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+  // RFC 9110 §10.1.1: an expectation other than 100-continue gets 417 — once the edge policy has
+  // passed the request (a denied client gets its 403, not a 417); the connection is closed
+  // either way, so that a body the client sends anyway is never read as the next request.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
+    onRequest(req, res, routeUnexpected),
+  );
+  // CONNECT (RFC 9110 §9.3.6) asks for a tunnel, and node hands its socket to 'connect'
+  // listeners, outside the request path (without one, node closed the connection unanswered
+  // and unlogged). It meets the same edge policy, is logged like any request, and — this server
+  // is not a proxy — gets a 501; unless a node app listens for CONNECT itself
+  // (`server.node.on('connect', ...)`), which then gets the requests the policy passes.
+  const ResponseClass = accessLog?.Response ?? ServerResponse;
+  const answerConnect = (req: IncomingMessage, socket: Socket, kind: number): void => {
+    const res = new ResponseClass(req);
+    res.assignSocket(socket);
     res.shouldKeepAlive = false;
-    sendPlain(res, 417, 'Only "Expect: 100-continue" is supported');
+    if (kind !== 0) refuse(kind, req, res);
+    else sendPlain(res, 501, 'CONNECT is not supported: this server is not a proxy');
+    // After the answer (written now, or queued in the socket): close; a node app's own
+    // listener, which runs next, finds the socket ended.
+    socket.end();
+  };
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    if (requestStarted !== undefined) requestStarted(req);
+    const kind = refusal(req, false);
+    if (kind === 0 && server.listenerCount('connect') > 1) return;
+    // node removed its own listeners from the socket: a reset must not throw, and nothing but
+    // this answer is read from it.
+    socket.on('error', ignoreError);
+    // A CONNECT pipelined behind a response still being written: the socket is that response's
+    // until it ends (assigning it to another threw, uncaught); answer once it is done, unless
+    // the client leaves first.
+    const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (pending == null) {
+      answerConnect(req, socket, kind);
+      return;
+    }
+    const resume = (): void => {
+      socket.off('close', gone);
+      socket.off('end', destroyOnEnd);
+      setImmediate(() => {
+        if (!socket.destroyed) answerConnect(req, socket, kind);
+      });
+    };
+    const gone = (): void => {
+      pending.off('finish', resume);
+    };
+    pending.once('finish', resume);
+    socket.once('close', gone);
+    socket.on('end', destroyOnEnd);
   });
   server.maxConnections = config.maxConnections;
   server.maxRequestsPerSocket = config.maxRequestsPerSocket;
@@ -684,6 +748,9 @@ export async function serve(
         log.warn({ timeout: config.shutdownTimeout }, 'shutdown timeout: closing the remaining connections');
         server.closeAllConnections();
         lane?.destroyAll();
+        // node no longer tracks a socket that left HTTP (an upgrade the app is still deciding,
+        // or one queued behind a response that never ends): every one still open goes too.
+        for (const socket of sockets) socket.destroy();
       }, config.shutdownTimeout);
       await closed;
       await realtimeClosed;
@@ -707,7 +774,21 @@ export async function serve(
       app?.attachPubSub?.(undefined);
       monitor?.stop();
       await admin?.close();
-      await accessLog?.close();
+      if (accessLog !== undefined) {
+        // node counts a socket gone (and the server closed) as it starts closing, a turn of the
+        // loop before the socket's own 'close': the line of a response on a socket that left
+        // HTTP (a handshake, a CONNECT) is written then, and must come before the log closes.
+        if (sockets.size > 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 1000);
+            allClosed = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        await accessLog.close();
+      }
     })();
     return closing;
   };
