@@ -43,6 +43,11 @@ export function headRefusal(
   let at = -1;
   for (let i = 0; i < raw.length; i += 2) {
     const key = raw[i]!;
+    if (key.length === 17) {
+      const te = transferCodingRefusal(key, raw[i + 1]!);
+      if (te !== HEAD_OK) return te;
+      continue;
+    }
     // The usual spellings first: no lowercased copy of every 4-letter name per request.
     if (key.length !== 4 || (key !== 'Host' && key !== 'host' && key.toLowerCase() !== 'host')) continue;
     // RFC 9112 §3.2: more than one Host is a 400.
@@ -74,6 +79,30 @@ export function headRefusal(
   // RFC 9110 §4.2.1: an http URI with an empty host is invalid; RFC 9112 §3.2: a Host that is
   // not a valid host[:port] gets 400.
   return isValidHost(raw[at]!) ? HEAD_OK : 400;
+}
+
+/**
+ * RFC 9112 §6.3: a request whose Transfer-Encoding does not end in `chunked` has no knowable
+ * length — 400, never guessed (a front end that reads it otherwise is a smuggling relay). RFC 9112
+ * §6.1: a coding the server does not apply to requests (`gzip, chunked`) is 501. Each line is
+ * judged on its own: node joins repeated lines, and every line must end in chunked or be refused.
+ */
+function transferCodingRefusal(name: string, value: string): number {
+  if (
+    name !== 'Transfer-Encoding' &&
+    name !== 'transfer-encoding' &&
+    name.toLowerCase() !== 'transfer-encoding'
+  )
+    return HEAD_OK;
+  const codings = value.split(',');
+  for (let i = 0; i < codings.length; i++) {
+    const coding = codings[i]!.trim().toLowerCase();
+    if (coding === 'chunked') {
+      if (i !== codings.length - 1) return 400;
+    } else if (i === codings.length - 1) return 400;
+    else return 501;
+  }
+  return HEAD_OK;
 }
 
 /**

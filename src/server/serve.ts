@@ -347,6 +347,7 @@ export async function serve(
   const TOO_MANY_HEADERS = 7;
   const VERSION = 8;
   const TOO_LARGE = 9;
+  const NOT_IMPLEMENTED = 10;
   // `onLane`: the lane's parser has vouched for the head (HTTP/1.x, one valid Host, origin-form
   // target, no body, at most maxHeaderCount lines); node's path checks those here.
   // `res`: the request's response on node's path, when there is one yet (none in node's
@@ -366,7 +367,14 @@ export async function serve(
           ? (res as LoggedResponse).strataHeadLines
           : req.rawHeaders.length;
       const head = headRefusal(req, maxHeaderCount, lines);
-      if (head !== 0) return head === 505 ? VERSION : head === 431 ? TOO_MANY_HEADERS : BAD_REQUEST;
+      if (head !== 0)
+        return head === 505
+          ? VERSION
+          : head === 431
+            ? TOO_MANY_HEADERS
+            : head === 501
+              ? NOT_IMPLEMENTED
+              : BAD_REQUEST;
     }
     if (hostAllowed !== undefined && !hostAllowed(req.rawHeaders)) return MISDIRECTED;
     if (req.url!.length > maxUrlLength) return URI_TOO_LONG;
@@ -402,7 +410,11 @@ export async function serve(
         return;
       case BAD_REQUEST:
         res.shouldKeepAlive = false;
-        sendPlain(res, 400, 'Bad request: an invalid request target or Host');
+        sendPlain(res, 400, 'Bad request: an invalid request target, Host or Transfer-Encoding');
+        return;
+      case NOT_IMPLEMENTED:
+        res.shouldKeepAlive = false;
+        sendPlain(res, 501, 'Transfer codings other than chunked are not supported in requests');
         return;
       case TOO_MANY_HEADERS:
         res.shouldKeepAlive = false;

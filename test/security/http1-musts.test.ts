@@ -45,6 +45,32 @@ for (const fastLane of [true, false]) {
         200,
       ],
       ['500 header lines', `GET / HTTP/1.1\r\nHost: a\r\n${headers(499)}\r\n`, 431],
+      // RFC 9112 §6.3: a Transfer-Encoding that does not end in chunked has no knowable length.
+      [
+        'Transfer-Encoding: xchunked',
+        'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n',
+        400,
+      ],
+      [
+        'Transfer-Encoding: chunked, gzip',
+        'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n',
+        400,
+      ],
+      [
+        'Transfer-Encoding: identity',
+        'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n',
+        400,
+      ],
+      [
+        'Transfer-Encoding: gzip, chunked (501)',
+        'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n',
+        501,
+      ],
+      [
+        'Transfer-Encoding: chunked (a body, 200)',
+        'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n2\r\nab\r\n0\r\n\r\n',
+        200,
+      ],
       [
         '500 header lines on a POST',
         `POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n${headers(498)}\r\nx`,
