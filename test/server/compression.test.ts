@@ -236,8 +236,15 @@ describe('compression of fetch apps', () => {
     assert.equal(created.headers['content-encoding'], 'gzip');
   });
 
+  test('a HEAD request gets the header fields of the GET, and no body (RFC 9110 §9.3.2)', async () => {
+    const reply = await get(`${server.url}/json`, { 'accept-encoding': 'gzip, br, zstd' }, 'HEAD');
+    assert.equal(reply.headers['content-encoding'], 'zstd');
+    assert.equal(reply.headers.vary, 'Accept-Encoding');
+    assert.equal(reply.headers['content-length'], undefined, 'the compressed length is not known');
+    assert.equal(reply.body.length, 0);
+  });
+
   const skipped: [string, string, string][] = [
-    ['a HEAD request', '/json', 'HEAD'],
     ['a 204', '/no-content', 'GET'],
     ['a 304', '/not-modified', 'GET'],
     ['a 206', '/partial', 'GET'],
