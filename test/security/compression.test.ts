@@ -228,12 +228,17 @@ else {
       res.setHeader('etag', '"v1"');
       res.setHeader('accept-ranges', 'bytes');
       if (req.url === '/small') res.end('{"a":1}');
-      else if (req.url === '/stream') {
+      else if (req.url === '/ends-head-empty') {
+        // As Express's send() does: the length set, and HEAD ended without the body.
+        const body = JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ i })) });
+        res.setHeader('content-length', Buffer.byteLength(body));
+        res.end(req.method === 'HEAD' ? undefined : body);
+      } else if (req.url === '/stream') {
         res.write('['.repeat(10));
         res.end(']'.repeat(10));
       } else res.end(JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ i })) }));
     });
-    for (const path of ['/', '/small', '/stream']) {
+    for (const path of ['/', '/small', '/stream', '/ends-head-empty']) {
       for (const accept of ['gzip', 'br', 'identity']) {
         test(`node-style app ${path}, Accept-Encoding: ${accept}`, async () => {
           const server = await serve(nodeApp, { port: 0, logger: false, compression: true });
