@@ -227,6 +227,7 @@ export const CONFIG_SCHEMA: Rule = obj<StrataConfig>(
     compression: oneOf(bool, compressionOptions),
     static: oneOf(filePath(), staticOptions),
     trustProxy: addresses,
+    trustProxyHeader: literal('x-forwarded-for', 'forwarded', 'both'),
     allow: addresses,
     deny: addresses,
     allowedHosts: listOf(str(hostPattern, 'a host name or *.wildcard')),

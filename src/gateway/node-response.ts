@@ -13,7 +13,8 @@ import { filePathOf } from './file-body.ts';
  * Known bodies (string, bytes, null, an `openFile` Blob) go out with `writeHead` + `end` and a
  * `Content-Length`, no web stream involved; streams are pumped with backpressure (`write` →
  * `drain`) and cancelled when the client leaves. RFC 9110 §9.3.2 / §15.3.5 / §15.4.5: no body
- * for HEAD, 204 and 304.
+ * for HEAD, 204 and 304. An encoder (the server's compression) may compress a big known body
+ * off the event loop: its head is then written when the compressed bytes are there.
  */
 
 export type ErrorSink = (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
@@ -112,6 +113,9 @@ export function writeResponse(
   if (body === null || bodyless(req, status)) {
     if (body !== null) {
       body.cancel().catch(ignore);
+      // HEAD: the headers the GET would get (its body would be streamed).
+      if (encoder !== undefined && req.method === 'HEAD')
+        encoder.encodeHead?.(req, status, headers, -1, true);
     } else if (headers['content-length'] === undefined && !bodyless(req, status)) {
       headers['content-length'] = 0;
     }
@@ -145,12 +149,22 @@ function writeFast(
   const statusText = parts.statusText || undefined;
   const noBody = bodyless(req, status);
   if (typeof body === 'string') {
-    if (encoder !== undefined && !noBody) {
-      const out = encoder.encodeKnown(req, status, headers, body);
-      if (out !== body) {
-        headers['content-length'] = out.length;
+    if (encoder !== undefined) {
+      if (!noBody) {
+        const out = encoder.encodeKnown(req, status, headers, body);
+        if (out !== body) {
+          if (out instanceof Promise) writeLater(out, status, statusText, headers, req, res, onError);
+          else {
+            headers['content-length'] = out.length;
+            res.writeHead(status, statusText, headers);
+            res.end(out);
+          }
+          return;
+        }
+      } else if (req.method === 'HEAD') {
+        encodeHead(encoder, req, status, headers, Buffer.byteLength(body));
         res.writeHead(status, statusText, headers);
-        res.end(out);
+        res.end();
         return;
       }
     }
@@ -168,8 +182,21 @@ function writeFast(
   }
   if (body instanceof Uint8Array || body instanceof ArrayBuffer) {
     let bytes = body instanceof Uint8Array ? body : new Uint8Array(body);
-    if (encoder !== undefined && !noBody)
-      bytes = encoder.encodeKnown(req, status, headers, bytes) as Uint8Array;
+    if (encoder !== undefined) {
+      if (!noBody) {
+        const out = encoder.encodeKnown(req, status, headers, bytes);
+        if (out instanceof Promise) {
+          writeLater(out, status, statusText, headers, req, res, onError);
+          return;
+        }
+        bytes = out as Uint8Array;
+      } else if (req.method === 'HEAD') {
+        encodeHead(encoder, req, status, headers, bytes.byteLength);
+        res.writeHead(status, statusText, headers);
+        res.end();
+        return;
+      }
+    }
     if (status !== 204 && status !== 304) headers['content-length'] = bytes.byteLength;
     res.writeHead(status, statusText, headers);
     if (noBody) res.end();
@@ -178,10 +205,11 @@ function writeFast(
   }
   if (body instanceof Blob) {
     if (status !== 204 && status !== 304) headers['content-length'] = body.size;
-    const transform =
-      encoder !== undefined && !noBody
-        ? encoder.encodeStream(req, status, headers, body.size, false)
-        : undefined;
+    let transform: Transform | undefined;
+    if (encoder !== undefined) {
+      if (!noBody) transform = encoder.encodeStream(req, status, headers, body.size, false);
+      else if (req.method === 'HEAD') encoder.encodeHead?.(req, status, headers, body.size, true);
+    }
     res.writeHead(status, statusText, headers);
     if (noBody) res.end();
     else {
@@ -191,13 +219,61 @@ function writeFast(
     }
     return;
   }
-  const transform =
-    encoder !== undefined && !noBody ? encoder.encodeStream(req, status, headers, -1, true) : undefined;
+  let transform: Transform | undefined;
+  if (encoder !== undefined) {
+    if (!noBody) transform = encoder.encodeStream(req, status, headers, -1, true);
+    else if (req.method === 'HEAD') encoder.encodeHead?.(req, status, headers, -1, true);
+  }
   res.writeHead(status, statusText, headers);
   if (noBody) {
     body.cancel().catch(ignore);
     res.end();
   } else pump(body, req, res, onError, transform);
+}
+
+/**
+ * A HEAD response's headers as its GET's would be (RFC 9110 §9.3.2): the GET's Content-Length,
+ * which the encoder removes where it names a coding (the compressed length is not known).
+ */
+function encodeHead(
+  encoder: BodyEncoder,
+  req: IncomingMessage,
+  status: number,
+  headers: OutgoingHttpHeaders,
+  length: number,
+): void {
+  if (status !== 204 && status !== 304) headers['content-length'] = length;
+  encoder.encodeHead?.(req, status, headers, length, false);
+}
+
+/**
+ * A known body the encoder compresses off the event loop: the head is written once the bytes
+ * are there, with their Content-Length. A client gone meanwhile is nobody's error.
+ */
+function writeLater(
+  pending: Promise<Uint8Array>,
+  status: number,
+  statusText: string | undefined,
+  headers: OutgoingHttpHeaders,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onError: ErrorSink,
+): void {
+  pending.then(
+    (out) => {
+      if (res.destroyed) return;
+      headers['content-length'] = out.byteLength;
+      try {
+        res.writeHead(status, statusText, headers);
+        res.end(out);
+      } catch (err) {
+        onError(err, req, res);
+      }
+    },
+    (err: unknown) => {
+      if (!res.destroyed) onError(err, req, res);
+    },
+  );
 }
 
 /**

@@ -301,24 +301,46 @@ export function forwardedHop(
   return { node: answer, depth: hops.length - 1 };
 }
 
+/**
+ * Which forwarding headers trusted proxies write (`trustProxyHeader`): `x-forwarded-for` (with
+ * `X-Forwarded-Proto`; `Forwarded` is ignored), `forwarded` (RFC 7239; `X-Forwarded-*` ignored),
+ * or `both` (each believed only where the other agrees).
+ */
+export type TrustProxyHeader = 'x-forwarded-for' | 'forwarded' | 'both';
+export const TRUST_PROXY_HEADERS: readonly TrustProxyHeader[] = ['x-forwarded-for', 'forwarded', 'both'];
+
+/** `trustProxyHeader` checked, `both` when absent. */
+export function resolveTrustProxyHeader(value: unknown): TrustProxyHeader {
+  if (value === undefined) return 'both';
+  if (!TRUST_PROXY_HEADERS.includes(value as TrustProxyHeader))
+    throw new TypeError(
+      `serve(): option trustProxyHeader must be one of ${TRUST_PROXY_HEADERS.map((h) => `'${h}'`).join(', ')}, got ${String(value)}`,
+    );
+  return value as TrustProxyHeader;
+}
+
 function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /**
  * The client address: the socket's peer, unless that peer is a trusted proxy; then the hop of
- * `X-Forwarded-For` / `Forwarded` that `forwardedHop` picks. Headers from untrusted peers are
- * ignored, so a client cannot claim another address.
+ * `X-Forwarded-For` / `Forwarded` that `forwardedHop` picks (of the header `header` names, or of
+ * both). Headers from untrusted peers are ignored, so a client cannot claim another address.
  */
-export function clientAddress(req: IncomingMessage, trusted: AddressList): RemoteAddress {
+export function clientAddress(
+  req: IncomingMessage,
+  trusted: AddressList,
+  header: TrustProxyHeader = 'both',
+): RemoteAddress {
   const socket = req.socket;
   const peer = socket.remoteAddress ?? '';
   const port = socket.remotePort ?? 0;
   if (trusted.size === 0 || !trusted.has(peer)) return { address: peer, port, family: family(peer) };
   const headers = req.headers;
   const node = forwardedHop(
-    headerText(headers['x-forwarded-for']),
-    headerText(headers.forwarded),
+    header === 'forwarded' ? undefined : headerText(headers['x-forwarded-for']),
+    header === 'x-forwarded-for' ? undefined : headerText(headers.forwarded),
     trusted,
   ).node;
   return node === undefined
@@ -350,15 +372,20 @@ function xForwardedProtoAt(header: string, chain: string, depth: number): string
  * `X-Forwarded-Proto`), lowercased; undefined when the peer is not trusted or reports none.
  * The proto is the one stated for the same hop that `clientAddress` picks, so that the address
  * and the scheme describe the same client; with both `Forwarded` and `X-Forwarded-*` present,
- * they must state the same proto (one of them may be the client's own).
+ * they must state the same proto (one of them may be the client's own) — unless `header` names
+ * the one the proxies write, and the other is ignored.
  */
-export function forwardedProto(req: IncomingMessage, trusted: AddressList): string | undefined {
+export function forwardedProto(
+  req: IncomingMessage,
+  trusted: AddressList,
+  header: TrustProxyHeader = 'both',
+): string | undefined {
   const peer = req.socket.remoteAddress ?? '';
   if (trusted.size === 0 || !trusted.has(peer)) return undefined;
   const headers = req.headers;
-  const forwarded = headerText(headers.forwarded);
-  const xff = headerText(headers['x-forwarded-for']);
-  const xfp = headerText(headers['x-forwarded-proto']);
+  const forwarded = header === 'x-forwarded-for' ? undefined : headerText(headers.forwarded);
+  const xff = header === 'forwarded' ? undefined : headerText(headers['x-forwarded-for']);
+  const xfp = header === 'forwarded' ? undefined : headerText(headers['x-forwarded-proto']);
   if (forwarded === undefined && xfp === undefined) return undefined;
   const depth = forwardedHop(xff, forwarded, trusted).depth;
   let proto: string | undefined;

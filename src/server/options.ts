@@ -93,6 +93,13 @@ export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
    * or `loopback`, `private`, `linklocal`). Default none: `info.remote` is the socket's peer.
    */
   trustProxy?: string[];
+  /**
+   * Which forwarding header the trusted proxies write: `'x-forwarded-for'` (with
+   * `X-Forwarded-Proto`), `'forwarded'` (RFC 7239), or `'both'` — the default, where a hop and a
+   * proto count only where the two agree. Naming the one your proxy writes makes the other,
+   * which a client may send through the proxy untouched, ignored entirely.
+   */
+  trustProxyHeader?: 'x-forwarded-for' | 'forwarded' | 'both';
   /** Only these client addresses are served (403 for others). */
   allow?: string[];
   /** These client addresses get 403. */

@@ -18,7 +18,7 @@ import { LoopMonitor } from '../parallel/loop-monitor.ts';
 import { isWebSocketRequest, RealtimeServer } from '../realtime/index.ts';
 import { AccessLog, resolveAccessLog } from './access-log.ts';
 import { type AdminServer, startAdmin } from './admin.ts';
-import { AddressList, clientAddress, forwardedProto } from './client-address.ts';
+import { AddressList, clientAddress, forwardedProto, resolveTrustProxyHeader } from './client-address.ts';
 import { ResponseCompressor } from './compression/compressor.ts';
 import { compressNodeResponse } from './compression/node-response.ts';
 import { resolveCompressionOptions } from './compression/options.ts';
@@ -191,14 +191,16 @@ export async function serve(
 
   // The client address: the socket's peer, or behind trusted proxies the forwarded one.
   const trusted = new AddressList(options.trustProxy ?? []);
+  const proxyHeader = resolveTrustProxyHeader(options.trustProxyHeader);
   const allowList = options.allow === undefined ? undefined : new AddressList(options.allow);
   const denyList = options.deny === undefined ? undefined : new AddressList(options.deny);
-  const remoteOf = trusted.size > 0 ? (req: IncomingMessage) => clientAddress(req, trusted) : undefined;
+  const remoteOf =
+    trusted.size > 0 ? (req: IncomingMessage) => clientAddress(req, trusted, proxyHeader) : undefined;
   // Behind a trusted proxy, its X-Forwarded-Proto / Forwarded proto= says whether the client used TLS.
   const secureOf =
     trusted.size > 0
       ? (req: IncomingMessage) => {
-          const proto = forwardedProto(req, trusted);
+          const proto = forwardedProto(req, trusted, proxyHeader);
           return proto !== undefined ? proto === 'https' : (req.socket as TLSSocket).encrypted === true;
         }
       : undefined;

@@ -236,8 +236,15 @@ describe('compression of fetch apps', () => {
     assert.equal(created.headers['content-encoding'], 'gzip');
   });
 
+  test('a HEAD request gets the header fields of the GET, and no body (RFC 9110 §9.3.2)', async () => {
+    const reply = await get(`${server.url}/json`, { 'accept-encoding': 'gzip, br, zstd' }, 'HEAD');
+    assert.equal(reply.headers['content-encoding'], 'zstd');
+    assert.equal(reply.headers.vary, 'Accept-Encoding');
+    assert.equal(reply.headers['content-length'], undefined, 'the compressed length is not known');
+    assert.equal(reply.body.length, 0);
+  });
+
   const skipped: [string, string, string][] = [
-    ['a HEAD request', '/json', 'HEAD'],
     ['a 204', '/no-content', 'GET'],
     ['a 304', '/not-modified', 'GET'],
     ['a 206', '/partial', 'GET'],
@@ -819,8 +826,18 @@ describe('compression of node-style apps (Express)', () => {
     assert.deepEqual(gunzipSync(reply.body), Buffer.from('é'.repeat(2000), 'latin1'));
   });
 
+  test("HEAD (Express's send() ends it without a body) gets the GET's header fields", async () => {
+    const getReply = await get(`${server.url}/json`, { 'accept-encoding': 'gzip' });
+    const head = await get(`${server.url}/json`, { 'accept-encoding': 'gzip' }, 'HEAD');
+    assert.equal(getReply.headers['content-encoding'], 'gzip');
+    assert.equal(head.headers['content-encoding'], 'gzip');
+    assert.equal(head.headers.vary, getReply.headers.vary);
+    assert.equal(head.headers.etag, getReply.headers.etag);
+    assert.equal(head.headers['content-length'], undefined, 'the compressed length is not known');
+    assert.equal(head.body.length, 0);
+  });
+
   const skipped: [string, string, string][] = [
-    ['a HEAD request', '/json', 'HEAD'],
     ['a type that is not compressible', '/png', 'GET'],
     ['Cache-Control: no-transform', '/no-transform', 'GET'],
     ['a 304', '/not-modified', 'GET'],

@@ -28,13 +28,16 @@ const STREAM_ZLIB = { windowBits: 12, memLevel: 5 } as const;
 const STREAM_BROTLI_MAX_QUALITY = 1;
 const STREAM_BROTLI_WINDOW = 16;
 const STREAM_ZSTD = { windowLog: 16, hashLog: 12, chainLog: 12 } as const;
+/** Output buffer of a whole body compressed off the loop (`Codecs.whole`). */
+const WHOLE_CHUNK = 65_536;
 /** Output buffer of a live stream: its flushed chunks are small. */
 const LIVE_CHUNK = 4096;
 
 /**
  * The compressors for each coding, with their options objects built once at startup.
  *
- * Known bodies are compressed in one synchronous call: on the 10 KB JSON of the compression bench
+ * Known bodies up to `syncLimit` are compressed in one synchronous call (larger ones by `whole`,
+ * on the thread pool): on the 10 KB JSON of the compression bench
  * a `*Sync` call cost 37–60 µs of CPU, the same body through a zlib stream 85–93 µs (the stream's
  * thread-pool round trip and buffering cost more than the compression itself).
  *
@@ -47,6 +50,7 @@ export class Codecs {
   #zstdParams: Record<number, number>;
   #flushed: Record<ContentCoding, object>;
   #plain: Record<ContentCoding, object>;
+  #whole: Record<Exclude<ContentCoding, 'zstd'>, object>;
 
   constructor(levels: Readonly<Record<ContentCoding, number>>) {
     const zlib = (level: number, flush: number): ZlibOptions => ({ level, flush });
@@ -89,6 +93,14 @@ export class Codecs {
       gzip: zlib(levels.gzip, constants.Z_NO_FLUSH),
       deflate: zlib(levels.deflate, constants.Z_NO_FLUSH),
     };
+    // A whole body compressed on the thread pool: the options of the synchronous call (the same
+    // bytes out), in bigger output chunks (fewer round trips to the loop).
+    // (zstd's are made per body: they carry its size.)
+    this.#whole = {
+      br: { ...this.#sync.br, chunkSize: WHOLE_CHUNK },
+      gzip: { ...this.#sync.gzip, chunkSize: WHOLE_CHUNK },
+      deflate: { ...this.#sync.deflate, chunkSize: WHOLE_CHUNK },
+    };
     const chunk = 16_384;
     this.#plain = {
       zstd: streamZstd(levels.zstd, constants.ZSTD_e_continue, chunk),
@@ -117,6 +129,28 @@ export class Codecs {
         return gzipSync(body, options as ZlibOptions);
       default:
         return deflateSync(body, options as ZlibOptions);
+    }
+  }
+
+  /**
+   * A stream that compresses a whole body (of `length` bytes, given to its `end()`) on the
+   * thread pool, into the same bytes as `compress` — off the event loop. Unlike the streams of
+   * `stream()`, it lives only as long as the body takes, so it keeps the full-size windows.
+   */
+  whole(coding: ContentCoding, length: number): Transform {
+    switch (coding) {
+      case 'zstd':
+        return createZstdCompress({
+          pledgedSrcSize: length,
+          chunkSize: WHOLE_CHUNK,
+          params: this.#zstdParams,
+        });
+      case 'br':
+        return createBrotliCompress(this.#whole.br as BrotliOptions);
+      case 'gzip':
+        return createGzip(this.#whole.gzip as ZlibOptions);
+      default:
+        return createDeflate(this.#whole.deflate as ZlibOptions);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Transform } from 'node:stream';
 import type { BodyEncoder } from '../../gateway/index.ts';
 import { Codecs } from './codecs.ts';
@@ -144,53 +145,82 @@ export class ResponseCompressor implements BodyEncoder {
     return this.codingFor(req) ?? IDENTITY;
   }
 
+  /**
+   * A known body: compressed in one synchronous call up to `syncLimit` bytes; above it, off the
+   * event loop (`Codecs.whole` on the thread pool), returned as a promise of the same bytes
+   * (headers edited already). The promise rejects if the client leaves first: the compressor is
+   * destroyed then, so a client that asks and hangs up does not leave work queued behind it.
+   */
   encodeKnown(
     req: IncomingMessage,
     status: number,
     headers: OutgoingHttpHeaders,
     body: string | Uint8Array,
-  ): string | Uint8Array {
+  ): string | Uint8Array | Promise<Uint8Array> {
     // A string has at least as many bytes as UTF-16 units: enough to pass the threshold without
     // counting bytes; the exact count is needed only to compress.
     const units = body.length;
     const atLeast =
       typeof body !== 'string' ? body.byteLength : units >= this.#threshold ? units : Buffer.byteLength(body);
-    let decision = this.#decideFor(req, status, headers, atLeast);
-    // Over syncLimit, compressing here would hold the event loop (~50–150 ms for 5.6 MB). The
-    // gateway has no way yet to send a known body through a stream, so it goes as is (with Vary).
-    if (decision !== SKIP && decision !== IDENTITY && this.#overSyncLimit(body, units)) decision = IDENTITY;
+    const decision = this.#decideFor(req, status, headers, atLeast);
     this.#edit(headers, decision);
     if (decision === SKIP || decision === IDENTITY) return body;
-    return this.codecs.compress(decision, body, typeof body === 'string' ? Buffer.byteLength(body) : atLeast);
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : atLeast;
+    // Over syncLimit, a synchronous call would hold the event loop (~50–150 ms for 5.6 MB).
+    if (length > this.#syncLimit) return this.#later(decision, body, length, req.socket);
+    return this.codecs.compress(decision, body, length);
   }
 
-  #overSyncLimit(body: string | Uint8Array, units: number): boolean {
-    if (typeof body !== 'string') return body.byteLength > this.#syncLimit;
-    // A string has between 1 and 3 bytes per UTF-16 unit.
-    if (units > this.#syncLimit) return true;
-    if (units * 3 <= this.#syncLimit) return false;
-    return Buffer.byteLength(body) > this.#syncLimit;
+  #later(
+    coding: ContentCoding,
+    body: string | Uint8Array,
+    length: number,
+    socket: Socket | undefined,
+  ): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
+      if (socket?.destroyed === true) {
+        reject(new Error('the client closed the connection before its body was compressed'));
+        return;
+      }
+      const stream = this.codecs.whole(coding, length);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const gone = (): void => {
+        stream.destroy(new Error('the client closed the connection before its body was compressed'));
+      };
+      socket?.once('close', gone);
+      stream.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        size += chunk.length;
+      });
+      stream.once('end', () => {
+        socket?.off('close', gone);
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      });
+      stream.once('error', (err) => {
+        socket?.off('close', gone);
+        reject(err);
+      });
+      stream.end(body);
+    });
   }
 
   /**
    * The headers of a HEAD response, edited as the same GET's would be (RFC 9110 §9.3.2): Vary,
    * Content-Encoding, a weak ETag, no Accept-Ranges. `length` is the GET body's length if known
    * (-1 if not); a compressed GET's Content-Length is only known by compressing, so HEAD leaves
-   * it out, as §9.3.2 allows. `streamed`: the GET's body would be a stream (or a file), not a
-   * known body. For a gateway to call where a HEAD response has no body to encode.
+   * it out (deletes `content-length`), as §9.3.2 allows. `streamed`: the GET's body would be a
+   * stream (or a file), not a known body — the same decision either way. For a gateway to call
+   * where a HEAD response has no body to encode.
    */
   encodeHead(
     req: IncomingMessage,
     status: number,
     headers: OutgoingHttpHeaders,
     length: number,
-    streamed: boolean,
+    _streamed: boolean,
   ): void {
-    let decision = this.#decideFor(req, status, headers, length);
-    // Mirrors encodeKnown: a known body over syncLimit goes out as is.
-    if (decision !== SKIP && decision !== IDENTITY && !streamed && length > this.#syncLimit)
-      decision = IDENTITY;
-    this.#edit(headers, decision);
+    this.#edit(headers, this.#decideFor(req, status, headers, length));
   }
 
   encodeStream(

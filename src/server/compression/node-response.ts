@@ -120,7 +120,10 @@ function writeHead(
   if (headers !== undefined && headers !== null && !this.headersSent) applyHeaders(this, headers);
   if (!this.headersSent) {
     const whole = state.whole;
-    const length = whole !== undefined ? byteLength(whole) : lengthOf(this.getHeader('content-length'));
+    let length = whole !== undefined ? byteLength(whole) : lengthOf(this.getHeader('content-length'));
+    // HEAD ended without a body (Express's send() does so, after setting the GET's length):
+    // the GET's length is the one stated, if any.
+    if (length === 0 && state.head) length = Math.max(0, lengthOf(this.getHeader('content-length')));
     const decision = state.compressor.decide(
       state.req.method,
       statusCode,

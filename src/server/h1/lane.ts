@@ -516,7 +516,10 @@ export class Exchange {
     else if (headers !== undefined) return false;
     // RFC 9110 §9.3.2, §15.3.5, §15.4.5: no body for HEAD, 204 and 304.
     const bodyless = this.req.method === 'HEAD' || status === 204 || status === 304;
-    if (encoder !== undefined && body !== null && !bodyless) {
+    let sendLength = status !== 204 && status !== 304;
+    if (encoder !== undefined && body !== null && (!bodyless || this.req.method === 'HEAD')) {
+      // A body the encoder may compress off the event loop: node's path waits for it.
+      if (!bodyless && length > (encoder.syncLimit ?? length)) return false;
       // The server's compression edits a copy of the headers (a FastHeaders record may be shared
       // by several responses), exactly as on the node path; its edits (Vary) stand even when it
       // leaves the body as it is.
@@ -526,10 +529,20 @@ export class Exchange {
           : parts.contentType !== undefined
             ? { 'content-type': parts.contentType }
             : {};
-      const out = encoder.encodeKnown(this.req as unknown as IncomingMessage, status, copy, body);
-      if (out !== body) {
-        body = out;
-        length = typeof out === 'string' ? Buffer.byteLength(out) : out.byteLength;
+      const req = this.req as unknown as IncomingMessage;
+      if (bodyless) {
+        // HEAD: the headers of the GET (RFC 9110 §9.3.2), without its Content-Length where a
+        // coding is named (the encoder deletes the one it is given).
+        copy['content-length'] = length;
+        encoder.encodeHead?.(req, status, copy, length, false);
+        if (copy['content-length'] === undefined) sendLength = false;
+      } else {
+        // Never a promise at this length (BodyEncoder.syncLimit).
+        const out = encoder.encodeKnown(req, status, copy, body) as string | Uint8Array;
+        if (out !== body) {
+          body = out;
+          length = typeof out === 'string' ? Buffer.byteLength(out) : out.byteLength;
+        }
       }
       record = copy;
     }
@@ -574,7 +587,7 @@ export class Exchange {
       }
     }
     // RFC 9110 §8.6: no Content-Length on 204 and 304 (node omits it too).
-    if (status !== 204 && status !== 304) head += `content-length: ${length}\r\n`;
+    if (sendLength) head += `content-length: ${length}\r\n`;
     // After the app's headers and the length, where node's access-logged response puts it.
     head += extraLine;
     const keepAlive = this.keepAlive && !closing;
