@@ -1,7 +1,9 @@
 /**
  * `strata-stack`: the framework and the gateway contract every strata app implements.
  */
+export type { RouteEntry } from './app/app.ts';
 export * from './app/index.ts';
+export * from './app/openapi/index.ts';
 export { openFile } from './gateway/file-body.ts';
 export type { App as AppContract, FetchHandler, RemoteAddress, ServeInfo } from './gateway/types.ts';
 export {

@@ -60,6 +60,15 @@ interface Answered {
   path: string;
 }
 
+/** A route as `app.routes()` lists it. */
+export interface RouteEntry {
+  method: string;
+  /** The full path, with the prefixes of the mounts it came through. */
+  path: string;
+  /** Middleware and handlers, in the order they run. */
+  chain: readonly ((...args: never[]) => unknown)[];
+}
+
 /** A compiled route: what the router stores. */
 export interface CompiledRoute {
   path: string;
@@ -532,6 +541,15 @@ export class App<V extends Variables = {}> {
         out.push({ prefix: joinPath(mount.prefix, use.prefix), fns: use.fns });
     }
     return out;
+  }
+
+  /**
+   * Every route this app answers, its mounts' included: the method, the full path, and the
+   * functions of its chain in order (app-wide and prefix middleware, then the route's own). For
+   * tools that describe an app, such as the OpenAPI generator; computed on each call.
+   */
+  routes(): RouteEntry[] {
+    return this.#flatten('', []);
   }
 
   /** Flattens mounts and binds each route to its full chain, then fills the router. */

@@ -1,6 +1,7 @@
 import { BODY_DEFAULTS, type BodyLimits, parseBody } from './body.ts';
 import type { Context } from './context.ts';
 import { HttpError } from './http-error.ts';
+import { withOpenApi } from './openapi/marker.ts';
 import type { InferOutput, StandardIssue, StandardSchemaV1 } from './standard-schema.ts';
 import type { Middleware, Typed } from './types.ts';
 
@@ -79,6 +80,8 @@ export function validate<T extends ValidationTargets>(
     }
     return res;
   };
+  // The OpenAPI generator reads the schemas from here (src/app/openapi/marker.ts).
+  withOpenApi(middleware, { validate: targets });
   return middleware as unknown as Middleware<string, {}, {}> & Typed<OutputsOf<T>>;
 }
 
