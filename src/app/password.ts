@@ -115,7 +115,7 @@ export interface ParsedHash {
 /**
  * Parses `$argon2id$v=19$m=…,t=…,p=…$salt$hash` or `$scrypt$ln=…,r=…,p=…$salt$hash` (PHC string
  * format, B64 without padding). Strict: exactly these fields in this order, decimal integers
- * without leading zeros, parameters within bounds, salt 8–64 bytes, hash 16–128 bytes. `null`
+ * without leading zeros, parameters within bounds, salt 8–64 bytes, hash 32–128 bytes. `null`
  * for anything else; never throws.
  */
 export function parsePasswordHash(text: unknown): ParsedHash | null {
@@ -149,7 +149,9 @@ export function parsePasswordHash(text: unknown): ParsedHash | null {
   const salt = fromB64(rest[0]!);
   const hash = fromB64(rest[1]!);
   if (salt === null || hash === null) return null;
-  if (salt.length < 8 || salt.length > 64 || hash.length < 16 || hash.length > 128) return null;
+  // At least 32 bytes of hash: scrypt's output for a shorter length is a prefix of the longer one,
+  // so a hash cut short would still verify, with less strength.
+  if (salt.length < 8 || salt.length > 64 || hash.length < HASH_BYTES || hash.length > 128) return null;
   return { algorithm, params, salt, hash };
 }
 

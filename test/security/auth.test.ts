@@ -302,8 +302,15 @@ describe('Basic, bearer and API key attacks', () => {
   test('bearer(): the token reaches verify only when well-formed; a rejected one is invalid_token', async () => {
     const seen: string[] = [];
     const app = new App({ log: false });
-    app.get('/', bearer({ verify: (t) => (seen.push(t), t === 'good-token' ? { id: 1 } : undefined) }), (c) =>
-      c.json(c.get('user')),
+    app.get(
+      '/',
+      bearer({
+        verify: (t) => {
+          seen.push(t);
+          return t === 'good-token' ? { id: 1 } : undefined;
+        },
+      }),
+      (c) => c.json(c.get('user')),
     );
     assert.equal((await app.request('/', { headers: { authorization: 'Bearer good-token' } })).status, 200);
     const bad = await app.request('/', { headers: { authorization: 'Bearer nope' } });
