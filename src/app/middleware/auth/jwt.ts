@@ -116,7 +116,7 @@ class KeysUnavailable extends Error {}
  *
  * @example
  * app.use('/api', jwt({ jwks: { url: 'https://id.example.com/.well-known/jwks.json' }, issuer: 'https://id.example.com', audience: 'api' }));
- * app.get('/api/me', (c) => c.json({ sub: c.get('jwt' as never) }));
+ * app.get('/me', jwt({ secret: process.env.JWT_SECRET! }), (c) => c.json({ sub: c.get('jwt').sub }));
  */
 export function jwt<C extends object = {}, U = JWTPayload & C>(
   options: JwtOptions<C, U>,
