@@ -8,6 +8,7 @@ import { errorStatus, renderError } from './error-response.ts';
 import { AppError } from './errors.ts';
 import { HttpError } from './http-error.ts';
 import { LocalPubSub, type PublishListener } from './local-pubsub.ts';
+import { isAccessRule } from './middleware/auth/shared.ts';
 import { MALFORMED, RouteError, Router } from './router/index.ts';
 import type { Handler, Inputs, Middleware, MiddlewareResult, Typed, Variables } from './types.ts';
 
@@ -28,6 +29,12 @@ export interface AppOptions {
    * `false` logs nothing.
    */
   log?: ((level: 'error' | 'debug', error: unknown, c: Context) => void) | false;
+  /**
+   * `deny-by-default`: every route must have an access rule in its chain (an auth middleware or
+   * guard, in the route or in an `app.use()` registered before it, or `publicRoute()`), else its
+   * registration throws `STRATA_ERR_NO_ACCESS_RULE`. Default `allow-by-default`.
+   */
+  access?: 'allow-by-default' | 'deny-by-default';
 }
 
 /** An error handler: turns an error into a response (returning nothing leaves the default answer). */
@@ -178,6 +185,7 @@ export class App<V extends Variables = {}> {
       trailingSlash: options.trailingSlash ?? 'strict',
       dev: options.dev ?? false,
       cookieSecrets: secrets,
+      access: options.access === 'deny-by-default' ? 'deny-by-default' : 'allow-by-default',
       log: options.log === false ? undefined : (options.log ?? defaultErrorLog()),
     };
     this.#shared = Object.freeze({ cookieSecrets: Object.freeze([...secrets]) });
@@ -212,6 +220,7 @@ export class App<V extends Variables = {}> {
     handlers.forEach((h, i) => {
       if (typeof h !== 'function') throw AppError.badHandler(method, path, i, h);
     });
+    this.#checkAccess(method, path, handlers.some(isAccessRule));
     this.#register(
       methods.map((m) => ({ method: m, path })),
       undefined,
@@ -278,6 +287,9 @@ export class App<V extends Variables = {}> {
       );
     if (this.#lineage('').some((up) => up.app === app))
       throw RouteError.invalid(normalized, 'an app cannot be mounted inside itself', 'mount another app');
+    for (const r of app.#flatten('', [])) {
+      this.#checkAccess(r.method, joinPath(normalized, r.path), r.chain.some(isAccessRule));
+    }
     this.#register(
       app.#answered.map((r) => ({ method: r.method, path: joinPath(normalized, r.path) })),
       normalized,
@@ -318,6 +330,17 @@ export class App<V extends Variables = {}> {
         up.app.#table = undefined;
       }
     }
+  }
+
+  /**
+   * Deny-by-default: throws unless every app in that mode that would answer `path` (relative to
+   * this app) sees an access rule in the route's chain: `ruled` (the chain below this app), this
+   * app's `use()` middleware for the path, or those of the apps in between.
+   */
+  #checkAccess(method: string, path: string, ruled: boolean): void {
+    const here = ruled || this.#uses.some((u) => prefixMatches(u.prefix, path) && u.fns.some(isAccessRule));
+    if (!here && this.#settings.access === 'deny-by-default') throw AppError.noAccessRule(method, path);
+    for (const up of this.#parents) up.app.#checkAccess(method, joinPath(up.prefix, path), here);
   }
 
   /** This app and every app it is mounted in, each with the prefix that leads from it to here. */

@@ -52,4 +52,29 @@ export class AppError extends Error {
       `cors({ credentials: true }) with origin ${JSON.stringify(origin)} would let every site read responses with the user's cookies: list the origins to trust (origin: ['https://app.example.com']) or pass a function that decides`,
     );
   }
+
+  // ---- authentication and authorization (src/app/middleware/auth, authorize.ts, password.ts) ----
+
+  /** An auth middleware (`jwt()`, `basicAuth()`, `bearer()`, `apiKey()`) was configured wrongly. */
+  static authConfig(middleware: string, why: string): AppError {
+    return new AppError('STRATA_ERR_AUTH_CONFIG', `${middleware}: ${why}`);
+  }
+
+  /** Deny-by-default: a route registered without an access rule. */
+  static noAccessRule(method: string, path: string): AppError {
+    return new AppError(
+      'STRATA_ERR_NO_ACCESS_RULE',
+      `${method} ${path}: this app denies by default (access: 'deny-by-default') and the route has no access rule; add an auth middleware or guard (jwt(), requireRole(), ...) to the route or to app.use() before it, or mark it publicRoute()`,
+    );
+  }
+
+  /** `definePolicy()` twice for one name, or a permission naming no policy or action. */
+  static policy(why: string): AppError {
+    return new AppError('STRATA_ERR_POLICY', why);
+  }
+
+  /** `hashPassword()` given bad input or options, or a hash this runtime cannot verify. */
+  static password(why: string): AppError {
+    return new AppError('STRATA_ERR_PASSWORD', why);
+  }
 }
