@@ -14,6 +14,7 @@ const VERSION = 1;
 const IV_BYTES = 12; // NIST SP 800-38D §8.2.2: a random 96-bit IV per message
 const TAG_BYTES = 16;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const BASE64URL_INDEX = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /** The keys of one secret for one purpose. */
 export interface PurposeKeys {
@@ -157,5 +158,10 @@ export function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined
   }
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  // The last character may carry unused bits: only the form we write decodes, so that one
+  // sealed value has one spelling (no malleable copies of a cookie).
+  const last = text.length % 4;
+  if (last !== 0 && (BASE64URL_INDEX.indexOf(text[text.length - 1]!) & (last === 2 ? 0x0f : 0x03)) !== 0)
+    return undefined;
   return out;
 }
