@@ -26,7 +26,7 @@ export const REDIS_SESSION_STORE_DEFAULTS = { prefix: 'strata:sess:' } as const;
  *
  * @example
  * import { createClient } from 'redis';
- * const redis = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const redis = await createClient({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }).connect();
  * app.use(session({ store: new RedisSessionStore(redis) }));
  */
 export class RedisSessionStore implements SessionStore {
