@@ -77,4 +77,18 @@ export class AppError extends Error {
   static password(why: string): AppError {
     return new AppError('STRATA_ERR_PASSWORD', why);
   }
+
+  static sessionSecret(where: string): AppError {
+    return new AppError(
+      'STRATA_ERR_COOKIE_SECRET',
+      `${where} needs secrets of at least 32 characters each, newest first: pass session({ secrets: [secret] }) or new App({ cookieSecrets: [secret] })`,
+    );
+  }
+
+  static sessionTooLarge(bytes: number, limit: number): AppError {
+    return new AppError(
+      'STRATA_ERR_SESSION_TOO_LARGE',
+      `The cookie session is ${bytes} bytes once sealed, over the ${limit} a browser keeps: store less in it, or use a server-side store (new MemorySessionStore(), new RedisSessionStore(client))`,
+    );
+  }
 }

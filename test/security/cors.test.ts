@@ -94,3 +94,23 @@ describe('the opaque origin "null"', () => {
     assert.equal(await allowed(app, 'https://app.example'), null);
   });
 });
+
+describe('preflight caching', () => {
+  const preflight = (app: App) =>
+    app.request('/x', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://a.example', 'access-control-request-method': 'PUT' },
+    });
+
+  test('a preflight is cached 600 s by default (one per ten minutes, not one per request)', async () => {
+    const app = new App().use(cors()).put('/x', (c) => c.text('ok'));
+    assert.equal((await preflight(app)).headers.get('access-control-max-age'), '600');
+  });
+
+  test('maxAge is configurable, 0 included; a bad one is refused at construction', async () => {
+    const app = new App().use(cors({ maxAge: 0 })).put('/x', (c) => c.text('ok'));
+    assert.equal((await preflight(app)).headers.get('access-control-max-age'), '0');
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
+      assert.throws(() => cors({ maxAge: bad }), TypeError, String(bad));
+  });
+});

@@ -3,6 +3,12 @@ import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
 import type { Middleware } from '../types.ts';
 
+/** Defaults of `cors()`; docs/app.md shows the same. */
+export const CORS_DEFAULTS = {
+  /** Seconds a preflight's answer is cached: one preflight per 10 minutes instead of one per request. */
+  maxAge: 600,
+} as const;
+
 export interface CorsOptions {
   /**
    * Allowed origins: `*` (default), one origin, a list, or a function that returns the origin to
@@ -18,7 +24,10 @@ export interface CorsOptions {
   /** Response headers scripts may read. */
   exposeHeaders?: string[];
   credentials?: boolean;
-  /** Seconds a preflight may be cached. */
+  /**
+   * Seconds a browser may cache a preflight's answer (`Access-Control-Max-Age`). Default 600;
+   * browsers cap it (Chromium at 7200). 0 asks them not to cache it.
+   */
   maxAge?: number;
 }
 
@@ -34,7 +43,10 @@ export function cors(options: CorsOptions = {}): Middleware {
   const expose = options.exposeHeaders?.join(', ');
   const allowHeaders = options.allowHeaders?.join(', ');
   const credentials = options.credentials === true;
-  const maxAge = options.maxAge === undefined ? undefined : String(options.maxAge);
+  const maxAgeSeconds = options.maxAge ?? CORS_DEFAULTS.maxAge;
+  if (!Number.isInteger(maxAgeSeconds) || maxAgeSeconds < 0)
+    throw new TypeError(`cors({ maxAge }) must be a whole number of seconds ≥ 0, got ${maxAgeSeconds}`);
+  const maxAge = String(maxAgeSeconds);
   const origin = options.origin ?? '*';
   // Fetch §3.2.5: a credentialed response must name one origin; echoing whatever origin asked
   // would let any site (or `null`: a sandboxed iframe) read responses made with the user's
@@ -70,7 +82,7 @@ export function cors(options: CorsOptions = {}): Middleware {
       if (allowHeaders === undefined)
         headers.vary = wildcard ? 'Access-Control-Request-Headers' : 'Origin, Access-Control-Request-Headers';
     }
-    if (maxAge !== undefined) headers['access-control-max-age'] = maxAge;
+    headers['access-control-max-age'] = maxAge;
     return new Response(null, { status: 204, headers });
   };
 
