@@ -55,6 +55,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
     return decision;
   }
 
+  /** What `consume` would decide now, without spending (for the answer to a refusal). */
+  peek(key: string, policy: RateLimitPolicy, cost: number, now: number): RateLimitDecision {
+    return gcra(this.#tats.get(key) ?? 0, now, policy, cost);
+  }
+
   close(): Promise<void> {
     this.#tats.clear();
     return Promise.resolve();
