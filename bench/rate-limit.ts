@@ -17,7 +17,10 @@ function time(label: string, check: (i: number, now: number) => number): number 
   let now = 1_750_000_000_000;
   for (let r = 0; r < ROUNDS; r++) {
     const start = process.hrtime.bigint();
-    for (let i = 0; i < N; i++) sink += check(i, (now += 0.01));
+    for (let i = 0; i < N; i++) {
+      now += 0.01;
+      sink += check(i, now);
+    }
     samples.push(Number(process.hrtime.bigint() - start) / N);
   }
   samples.sort((a, b) => a - b);
