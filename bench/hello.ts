@@ -16,6 +16,8 @@ export const scenario: Scenario = {
     // The access log's cost: the same server writing combined / JSON lines to a file in /tmp.
     node('strata+accesslog', 'hello-strata.ts', { ACCESS_LOG: 'combined' }),
     node('strata+accesslog-json', 'hello-strata.ts', { ACCESS_LOG: 'json' }),
+    // The edge rate limit's cost: a limit no request reaches, so every request is checked and passes.
+    node('strata+ratelimit', 'hello-strata.ts', { RATE_LIMIT: '1000000000/1s' }),
     node('fastify', 'hello-fastify.ts'),
     node('hono', 'hello-hono.ts'),
     node('express', 'hello-express.ts'),

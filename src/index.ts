@@ -37,6 +37,7 @@ export {
   publicRoute,
   timingSafeEqual,
 } from './app/middleware/auth/index.ts';
+export { type RateLimitOptions, rateLimit } from './app/middleware/rate-limit.ts';
 export * from './app/openapi/index.ts';
 export {
   type Argon2Params,
@@ -55,6 +56,18 @@ export {
   verifyPassword,
 } from './app/password.ts';
 export { openFile } from './gateway/file-body.ts';
+export {
+  ClusterRateLimitStore,
+  gcra,
+  MemoryRateLimitStore,
+  type MemoryRateLimitStoreOptions,
+  type RateLimitDecision,
+  type RateLimitPolicy,
+  type RateLimitStore,
+  RedisRateLimitStore,
+  type RedisRateLimitStoreOptions,
+  ratePolicy,
+} from './gateway/rate-limit/index.ts';
 export type { App as AppContract, FetchHandler, RemoteAddress, ServeInfo } from './gateway/types.ts';
 export {
   type Broker,

@@ -12,6 +12,7 @@ const server = await serve(
     port: Number(process.env.PORT),
     host: '127.0.0.1',
     logger: false,
+    ...(process.env.RATE_LIMIT !== undefined && { rateLimit: process.env.RATE_LIMIT }),
     ...((format === 'combined' || format === 'json') && { accessLog: { format, destination: logFile } }),
   },
 );

@@ -6,11 +6,13 @@
  */
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
+import { parseRate, parseWindow } from '../gateway/rate-limit/rate-spec.ts';
 import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
 import type { WebSocketOptions } from '../realtime/options.ts';
 import type { AccessLogOptions, AccessLogRequestIdOptions } from '../server/access-log.ts';
 import { AddressList } from '../server/client-address.ts';
 import type { CompressionOptions, ContentCoding } from '../server/compression/options.ts';
+import type { EdgeRateLimitOptions } from '../server/rate-limit.ts';
 import type { StaticOptions } from '../server/static/static-files.ts';
 import { NOT_IN_CONFIG, type StrataConfig, type WorkersConfig } from './config.ts';
 import {
@@ -154,6 +156,30 @@ const accessLogOptions = obj<AccessLogOptions>({
   flushInterval: ms(1),
 });
 
+/** What a RangeError from `check` says, or undefined when `check` passes. */
+const rangeProblem =
+  (check: (text: string) => unknown) =>
+  (text: string): string | undefined => {
+    try {
+      check(text);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message.replace(/^rate limit: /, '');
+    }
+  };
+
+const rateLimit = oneOf(
+  literal(false),
+  str(rangeProblem(parseRate), 'N/WINDOW such as 100/1m or 10/s'),
+  obj<EdgeRateLimitOptions>({
+    limit: int(1),
+    window: oneOf(ms(1), str(rangeProblem(parseWindow), 'a duration such as 10s, 1m, 1h')),
+    burst: int(1),
+    maxKeys: int(1),
+    name: str(),
+  }),
+);
+
 const websocketOptions = obj<WebSocketOptions>({
   maxPayload: bytes(1, 2 ** 31),
   heartbeatInterval: ms(),
@@ -231,6 +257,7 @@ export const CONFIG_SCHEMA: Rule = obj<StrataConfig>(
     allow: addresses,
     deny: addresses,
     allowedHosts: listOf(str(hostPattern, 'a host name or *.wildcard')),
+    rateLimit,
     loadShedding,
     accessLog: oneOf(bool, accessLogOptions),
     websocket: websocketOptions,

@@ -10,6 +10,7 @@ import {
   nodeHandler,
   resolveApp,
 } from '../gateway/index.ts';
+import { parseRate } from '../gateway/rate-limit/rate-spec.ts';
 import { createLogger } from '../observe/logger.ts';
 import { METRICS_ASK, supervisedWorker, workerChannel } from '../parallel/index.ts';
 import { ClusterBroker, RedisBroker } from '../realtime/index.ts';
@@ -65,6 +66,9 @@ Options:
       --trust-proxy <list>
                    believe X-Forwarded-*/Forwarded and X-Request-Id from these peers: addresses,
                    CIDR ranges, loopback, private, linklocal, comma-separated (default: none)
+      --rate-limit <N/WINDOW>
+                   at most N requests per WINDOW per client address, at the edge (429 beyond):
+                   100/1m, 10/s, 5000/1h; per worker process under --workers (default: off)
 ${WORKERS_USAGE}  -h, --help       show this help
 `;
 
@@ -181,6 +185,16 @@ export function parseServeFlags(
           destination: file ?? logOptions?.destination ?? 'stdout',
         };
   const staticDir = parsed.values.static;
+  const rate = parsed.values['rate-limit'];
+  if (rate !== undefined) {
+    try {
+      parseRate(rate);
+    } catch (err) {
+      throw usageError(`--rate-limit: ${(err as Error).message.replace(/^rate limit: /, '')}`);
+    }
+    // The flag over the file's `rateLimit`, and the serve() option as it is (`100/1m`).
+    options.rateLimit = rate;
+  }
   return {
     module,
     port,
@@ -304,6 +318,7 @@ function serveArgsConfig(args: string[]) {
       'access-log-file': { type: 'string' },
       redis: { type: 'string' },
       'trust-proxy': { type: 'string' },
+      'rate-limit': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...WORKER_ARG_OPTIONS,
     },

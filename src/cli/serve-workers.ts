@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { serveClusterRateLimits } from '../gateway/rate-limit/cluster-store.ts';
 import { createLogger } from '../observe/index.ts';
 import {
   defaultMode,
@@ -154,6 +155,8 @@ export async function runSupervisor(
   });
   // Without Redis the workers' pub/sub goes through this process (the cluster broker).
   if (flags.redis === undefined) relayCluster(supervisor);
+  // The workers' ClusterRateLimitStore checks: one budget for the machine, kept here.
+  serveClusterRateLimits(supervisor);
   // One /metrics for the machine: the primary asks every worker and merges their answers.
   let admin: AdminServer | undefined;
   if (flags.admin !== undefined) {

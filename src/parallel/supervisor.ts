@@ -255,6 +255,15 @@ export class Supervisor {
     else list.push(listener);
   }
 
+  /** Sends to one worker's `channel.on(type, …)` (an answer to that worker); false if it is not ready. */
+  send(workerId: number, type: string, payload: unknown): boolean {
+    for (const worker of this.#workers) {
+      if (worker.id === workerId && worker.state === 'ready')
+        return worker.send({ type: 'strata:msg', name: type, payload });
+    }
+    return false;
+  }
+
   /** Sends to every ready worker's `channel.on(type, …)`, except one (the sender, for pub/sub). */
   broadcast(type: string, payload: unknown, exceptWorkerId?: number): void {
     const message: SupervisorMessage = { type: 'strata:msg', name: type, payload };

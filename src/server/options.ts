@@ -6,6 +6,7 @@ import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
 import type { WebSocketOptions } from '../realtime/options.ts';
 import type { AccessLogOptions } from './access-log.ts';
 import type { CompressionOptions } from './compression/options.ts';
+import type { EdgeRateLimitOptions } from './rate-limit.ts';
 import type { StaticOptions } from './static/static-files.ts';
 
 /**
@@ -130,6 +131,14 @@ export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
    * 'stdout' }`. See docs/server.md, "Access log".
    */
   accessLog?: boolean | AccessLogOptions;
+  /**
+   * Rate limit per client address (after `trustProxy` resolution; an IPv6 client by its /64):
+   * `'100/1m'`, `'10/s'`, or `{ limit, window, burst, maxKeys, name }`,
+   * checked in the edge policy before the app wakes: over it, 429 problem+json with
+   * `Retry-After` and the draft `RateLimit` fields. GCRA, in this process's memory (bounded).
+   * Default off. See docs/server.md, "Rate limiting".
+   */
+  rateLimit?: EdgeRateLimitOptions | string | false;
   /** WebSocket limits and origins (docs/realtime.md); WebSockets are on for every fetch-style app. */
   websocket?: WebSocketOptions;
   /**

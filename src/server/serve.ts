@@ -28,6 +28,7 @@ import { type Exchange, FastLane, type LaneRequest } from './h1/lane.ts';
 import { createLaneHandler } from './h1/lane-handler.ts';
 import type { LoggedResponse } from './logged-response.ts';
 import { resolveServeOptions, type ServeOptions } from './options.ts';
+import { EdgeRateLimiter } from './rate-limit.ts';
 import { RequestRecord } from './request-metrics.ts';
 import { declaredBodyLength, sendPlain } from './responses.ts';
 import { isNavigation, StaticFiles } from './static/static-files.ts';
@@ -350,6 +351,13 @@ export async function serve(
   const VERSION = 8;
   const TOO_LARGE = 9;
   const NOT_IMPLEMENTED = 10;
+  const RATE_LIMITED = 11;
+  // Made once: the edge's rate limit (src/server/rate-limit.ts), last of the refusals so that a
+  // request refused for another reason spends nothing.
+  const rateLimiter =
+    options.rateLimit === undefined || options.rateLimit === false
+      ? undefined
+      : new EdgeRateLimiter(options.rateLimit, remoteOf);
   // `onLane`: the lane's parser has vouched for the head (HTTP/1.x, one valid Host, origin-form
   // target, no body, at most maxHeaderCount lines); node's path checks those here.
   // `res`: the request's response on node's path, when there is one yet (none in node's
@@ -383,6 +391,7 @@ export async function serve(
     // 413 from the declared length, before a byte of the body is read (and before 100 Continue).
     if (!onLane && declaredBodyLength(req.rawHeaders) > maxBodySize) return TOO_LARGE;
     if (maxInFlight > 0 && inFlight >= maxInFlight) return AT_CAPACITY;
+    if (rateLimiter !== undefined && !rateLimiter.allows(req)) return RATE_LIMITED;
     return 0;
   };
   const refuse = (kind: number, req: IncomingMessage, res: ServerResponse): void => {
@@ -430,6 +439,9 @@ export async function serve(
         log.info({ method: req.method, url: req.url, status: 413 }, 'request body over maxBodySize');
         res.shouldKeepAlive = false;
         sendPlain(res, 413, `Request body is larger than the limit of ${maxBodySize} bytes`);
+        return;
+      case RATE_LIMITED:
+        rateLimiter!.refuse(req, res);
         return;
     }
   };

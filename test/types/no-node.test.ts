@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -46,6 +46,16 @@ test('an app importing the root entry type-checks with types: [] and no @types/n
     const project = join(dir, 'test', 'types', 'no-node');
     await cp(join(ROOT, 'test', 'types', 'no-node'), project, { recursive: true });
     await writeFile(join(dir, 'package.json'), '{ "type": "module", "private": true }\n');
+    // The package's own dependencies, as a user's install has them (jose's types, say) — but no
+    // @types/* package, which would bring @types/node in.
+    const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    for (const name of Object.keys(manifest.dependencies).filter((n) => !n.startsWith('@types/'))) {
+      const link = join(dir, 'node_modules', name);
+      await mkdir(join(link, '..'), { recursive: true });
+      await symlink(join(ROOT, 'node_modules', name), link, 'dir');
+    }
     // Proof that node's types are really absent here: this line must be an error.
     await writeFile(
       join(project, 'guard.ts'),
