@@ -60,7 +60,7 @@ export class EdgeRateLimiter {
 
   /** Spends one request of the client's budget; false when it is spent. */
   allows(req: IncomingMessage): boolean {
-    return this.store.consume(this.#key(req), this.policy, 1, this.#clock()).allowed;
+    return this.store.take(this.#key(req), this.policy, this.#clock());
   }
 
   /** The 429 for a request `allows` refused (read again, without spending). */

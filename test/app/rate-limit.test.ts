@@ -123,6 +123,29 @@ describe('gcra: seeded fuzz of the invariants', () => {
     });
     assert.ok(cases > 10);
   });
+
+  it("the edge's take() decides as consume() does, key for key, and the store stays bounded", async () => {
+    const cases = await fuzz({ seed: 0x7a4e, iterations: 200, budgetMs: 1500 }, (rng) => {
+      const policy = ratePolicy(rng.int(1, 20), rng.pick([1000, 60_000, 999]), rng.int(1, 25));
+      const maxKeys = rng.int(1, 6);
+      const a = new MemoryRateLimitStore({ maxKeys });
+      const b = new MemoryRateLimitStore({ maxKeys });
+      const keys = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7'].slice(0, rng.int(1, 8));
+      let now = T0;
+      for (let i = 0; i < 200; i++) {
+        now += rng.chance(0.5) ? 0 : rng.int(0, Math.ceil(policy.interval * 2));
+        const key = rng.chance(0.6) ? keys[0]! : rng.pick(keys);
+        assert.equal(
+          a.take(key, policy, now),
+          b.consume(key, policy, 1, now).allowed,
+          `check ${i} of ${key}`,
+        );
+        assert.equal(a.size, b.size);
+        assert.ok(a.size <= maxKeys);
+      }
+    });
+    assert.ok(cases > 10);
+  });
 });
 
 describe('rate specs and keys', () => {

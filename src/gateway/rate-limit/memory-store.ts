@@ -30,6 +30,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
   readonly kind = 'memory';
   readonly maxKeys: number;
   readonly #tats: Map<string, number>;
+  /** The key spent last: already at the recent end of the map, so no reordering needed. */
+  #newest: string | undefined;
 
   constructor(options: MemoryRateLimitStoreOptions = {}) {
     const maxKeys = options.maxKeys ?? MEMORY_STORE_DEFAULTS.maxKeys;
@@ -37,6 +39,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
       throw new RangeError(`MemoryRateLimitStore: maxKeys must be a positive integer, got ${maxKeys}`);
     this.maxKeys = maxKeys;
     this.#tats = new Map();
+    this.#newest = undefined;
   }
 
   /** Keys held now (for tests and metrics). */
@@ -49,10 +52,31 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const tat = tats.get(key);
     const decision = gcra(tat ?? 0, now, policy, cost);
     if (!decision.allowed || cost === 0) return decision;
-    if (tat === undefined) this.#admit(now);
-    else tats.delete(key); // re-inserted below: the map stays in least-recently-spent order
-    tats.set(key, decision.tat);
+    this.#store(key, tat, decision.tat, now);
     return decision;
+  }
+
+  /**
+   * `consume(key, policy, 1, now).allowed` without making a decision object: the edge's check,
+   * once per request. The same arithmetic as `gcra()` (a test holds the two together).
+   */
+  take(key: string, policy: RateLimitPolicy, now: number): boolean {
+    const tat = this.#tats.get(key);
+    const interval = policy.interval;
+    const ahead = tat !== undefined && tat > now ? tat - now : 0;
+    const after = ahead + interval;
+    if (after > policy.tolerance + interval * 1e-6 + 0.001) return false;
+    this.#store(key, tat, now + after, now);
+    return true;
+  }
+
+  #store(key: string, previous: number | undefined, tat: number, now: number): void {
+    const tats = this.#tats;
+    if (previous === undefined) this.#admit(now);
+    // Re-inserted: the map stays in least-recently-spent order (the newest key already is last).
+    else if (key !== this.#newest) tats.delete(key);
+    tats.set(key, tat);
+    this.#newest = key;
   }
 
   /** What `consume` would decide now, without spending (for the answer to a refusal). */
@@ -62,6 +86,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
 
   close(): Promise<void> {
     this.#tats.clear();
+    this.#newest = undefined;
     return Promise.resolve();
   }
 
@@ -72,11 +97,13 @@ export class MemoryRateLimitStore implements RateLimitStore {
     for (const [key, tat] of tats) {
       if (tat > now || dropped === 2) break;
       tats.delete(key);
+      if (key === this.#newest) this.#newest = undefined;
       dropped += 1;
     }
     if (tats.size >= this.maxKeys) {
       for (const key of tats.keys()) {
         tats.delete(key);
+        if (key === this.#newest) this.#newest = undefined;
         break;
       }
     }
