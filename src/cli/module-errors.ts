@@ -170,22 +170,44 @@ export function explainLoadError(err: unknown, lastLoaded?: string): LoadFailure
   return { message, spot: spotFromStack(stack), hint: undefined };
 }
 
-/** `file:line:column`, the source line and a caret under the spot; '' when the file cannot be read. */
+/** Widest source line shown whole; a longer one (minified code) is shown around the spot. */
+const FRAME_WIDTH = 160;
+
+/** Control characters (but tabs) as `\\xNN`: a source line must not drive the terminal. */
+function printable(text: string): string {
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it escapes.
+    /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
+/** `file:line:column`, the source line and a caret under the spot; the place alone when the file cannot be read. */
 export function codeFrame(spot: SourceSpot): string {
-  const where = `${spot.file}:${spot.line}:${spot.column}`;
-  const line = readSource(spot.file)?.split('\n')[spot.line - 1];
+  const where = printable(`${spot.file}:${spot.line}:${spot.column}`);
+  let line = readSource(spot.file)?.split('\n')[spot.line - 1]?.replace(/\r$/, '');
   if (line === undefined) return where;
+  let column = Math.min(Math.max(1, spot.column), line.length + 1);
+  let width = Math.max(1, Math.min(spot.width, line.length - column + 1));
+  if (line.length > FRAME_WIDTH) {
+    const from = Math.max(0, column - 1 - FRAME_WIDTH / 2);
+    const to = Math.min(line.length, from + FRAME_WIDTH);
+    const lead = from > 0 ? '…' : '';
+    line = `${lead}${line.slice(from, to)}${to < line.length ? '…' : ''}`;
+    column = column - from + lead.length;
+    width = Math.max(1, Math.min(width, line.length - column + 1));
+  }
   const number = String(spot.line);
   const gutter = ' '.repeat(number.length);
   // Tabs stay tabs under the caret, so that it lines up in any terminal.
-  const pad = line.slice(0, spot.column - 1).replace(/[^\t]/g, ' ');
-  const width = Math.max(1, Math.min(spot.width, line.length - spot.column + 1));
-  return `${where}\n ${number} | ${line.replace(/\r$/, '')}\n ${gutter} | ${pad}${'^'.repeat(width)}`;
+  const shown = printable(line.slice(0, column - 1));
+  const pad = shown.replace(/[^\t]/g, ' ');
+  return `${where}\n ${number} | ${shown}${printable(line.slice(column - 1))}\n ${gutter} | ${pad}${'^'.repeat(width)}`;
 }
 
 /** The whole report: the error, where it is with the line, and the hint. */
 export function formatLoadFailure(failure: LoadFailure): string {
-  const parts = [failure.message];
+  const parts = [printable(failure.message)];
   if (failure.spot !== undefined) parts.push(codeFrame(failure.spot));
   if (failure.hint !== undefined) parts.push(`hint: ${failure.hint}`);
   return parts.join('\n');

@@ -78,6 +78,18 @@ const LEVELS: Record<number, [string, string]> = {
 };
 
 /**
+ * Control characters as `\\xNN` (a request path or header in a log line must not move the
+ * cursor or retitle the terminal); JSON escapes some of them already, not DEL or C1.
+ */
+function printable(text: string): string {
+  return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it escapes.
+    /[\x00-\x1f\x7f-\x9f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
+/**
  * A pino JSON line as `HH:MM:SS.mmm LEVEL msg key=value…`, an error's stack on the lines below.
  * Written here rather than with pino-pretty: a dozen lines against a dependency tree of a dozen
  * packages and a worker-thread transport, for a format only a terminal reads.
@@ -94,15 +106,18 @@ export function prettyLine(line: string, color = process.env.NO_COLOR === undefi
   const when = typeof time === 'number' ? new Date(time).toTimeString().slice(0, 8) : '';
   const ms = typeof time === 'number' ? `.${String(time % 1000).padStart(3, '0')}` : '';
   const fields = Object.entries(rest)
-    .map(([k, v]) => `${k}=${typeof v === 'string' && /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v)}`)
+    .map(
+      ([k, v]) =>
+        `${printable(k)}=${typeof v === 'string' && /^[!#-<>-~]+$/.test(v) ? v : printable(JSON.stringify(v) ?? String(v))}`,
+    )
     .join(' ');
-  const head = `${when}${ms} ${color ? `\x1b[${tint}m${label}\x1b[0m` : label} ${msg ?? ''}${fields === '' ? '' : ` ${color ? `\x1b[2m${fields}\x1b[0m` : fields}`}`;
+  const head = `${when}${ms} ${color ? `\x1b[${tint}m${label}\x1b[0m` : label} ${printable(String(msg ?? ''))}${fields === '' ? '' : ` ${color ? `\x1b[2m${fields}\x1b[0m` : fields}`}`;
   const stack = (err as { stack?: unknown } | undefined)?.stack;
   const detail =
     typeof stack === 'string'
-      ? `\n  ${stack.replaceAll('\n', '\n  ')}`
+      ? `\n  ${stack.split('\n').map(printable).join('\n  ')}`
       : err === undefined
         ? ''
-        : ` err=${JSON.stringify(err)}`;
+        : ` err=${printable(JSON.stringify(err) ?? '')}`;
   return `${head}${detail}\n`;
 }
