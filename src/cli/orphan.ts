@@ -5,6 +5,9 @@
  * and stops gracefully when it is gone, whatever the shell does with the signal.
  */
 
+/** The parent at startup: a parent lost while the app was loading counts too. */
+const STARTED_UNDER = process.ppid;
+
 /** How often the parent is checked: reading getppid() costs nothing; the port frees within it. */
 export const ORPHAN_CHECK_MS = 500;
 
@@ -15,9 +18,8 @@ export const ORPHAN_CHECK_MS = 500;
  */
 export function stopWhenOrphaned(stop: () => void, env: NodeJS.ProcessEnv = process.env): void {
   if (env.npm_lifecycle_event === undefined || env.STRATA_WORKER_ID !== undefined) return;
-  const parent = process.ppid;
   const timer = setInterval(() => {
-    if (process.ppid === parent) return;
+    if (process.ppid === STARTED_UNDER) return;
     clearInterval(timer);
     stop();
   }, ORPHAN_CHECK_MS);
