@@ -7,26 +7,30 @@
  * run on it even where the machine's Node is older) and is TypeScript run by type stripping, so
  * its tsconfig only checks (`noEmit`) and allows only erasable syntax.
  *
- * Not written yet: `strata.config.ts`. When `strata serve` reads a config file, the flags of the
- * `start` and `dev` scripts below (`--static public`, `--dev`) move into it.
+ * How it is served lives in `strata.config.ts` (the app, the port, the static directory, limits
+ * to uncomment), so the scripts are bare: `strata serve`, `strata serve --watch --dev`.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { usageError } from './errors.ts';
+import { optionTable } from './usage.ts';
 
 export const INIT_USAGE = `Usage: strata init [dir] [options]
 
 Writes a new strata app into <dir> (default: the current directory), which must be empty or
-not exist yet: package.json, tsconfig.json, app.ts, app.test.ts, public/index.html, README.md,
-.gitignore. Then: cd <dir> && npm install && npm start.
+not exist yet: package.json, tsconfig.json, strata.config.ts, app.ts, app.test.ts,
+public/index.html, README.md, .gitignore. Then: cd <dir> && npm install && npm start.
 
 Options:
-      --from <spec>  where the app gets strata-stack: any npm install spec, such as a version
-                     range, a tarball or a git URL (default: ^<this version>)
-      --name <name>  the package name (default: the directory's name)
-  -h, --help         show this help
-`;
+${optionTable([
+  {
+    flag: 'from <spec>',
+    help: 'where the app gets strata-stack: any npm install spec, such as a version\nrange, a tarball or a git URL (default: ^<this version>)',
+  },
+  { flag: 'name <name>', help: "the package name (default: the directory's name)" },
+  { short: 'h', flag: 'help', help: 'show this help' },
+])}`;
 
 /** What `strata init` needs to know; the files follow from it. */
 export interface InitOptions {
@@ -113,8 +117,8 @@ export function initFiles(options: Pick<InitOptions, 'name' | 'from'>): Record<s
     type: 'module',
     engines: { node: '>=24' },
     scripts: {
-      start: 'strata serve app.ts --static public',
-      dev: 'node --watch node_modules/strata-stack/bin/strata.js serve app.ts --static public --dev',
+      start: 'strata serve',
+      dev: 'strata serve --watch --dev',
       test: 'node --test',
       typecheck: 'tsc',
     },
@@ -146,6 +150,7 @@ export function initFiles(options: Pick<InitOptions, 'name' | 'from'>): Record<s
   return {
     'package.json': `${JSON.stringify(manifest, null, 2)}\n`,
     'tsconfig.json': `${JSON.stringify(tsconfig, null, 2)}\n`,
+    'strata.config.ts': CONFIG,
     'app.ts': APP,
     'app.test.ts': APP_TEST,
     'public/index.html': INDEX_HTML.replaceAll('{{name}}', options.name),
@@ -188,9 +193,25 @@ export async function runInit(args: string[], cwd = process.cwd()): Promise<void
   const where = relative(cwd, options.dir);
   const cd = where === '' ? '' : `  cd ${/[^\w./-]/.test(where) ? JSON.stringify(where) : where}\n`;
   process.stdout.write(
-    `Wrote ${options.name} (${written.join(', ')}) in ${options.dir}\n\nNext:\n${cd}  npm install\n  npm start    # http://127.0.0.1:3000\n  npm test\n`,
+    `Wrote ${options.name} (${written.join(', ')}) in ${options.dir}\n\nNext:\n${cd}  npm install\n  npm start    # http://127.0.0.1:3000 (strata.config.ts says how)\n  npm run dev  # restarts on a change, same port\n  npm test\n`,
   );
 }
+
+const CONFIG = `// How \`strata serve\` (npm start) serves the app. A flag overrides a key (\`strata serve --port 8080\`),
+// and so does PORT for \`port\`. Every key, with its default: the config page of the strata-stack docs.
+import { defineConfig } from 'strata-stack/config';
+
+export default defineConfig({
+  app: './app.ts',
+  port: 3000,
+  // The files of public/, served before the app (paths here are relative to this file).
+  static: './public',
+  // Limits, at their defaults: uncomment one to change it.
+  // maxBodySize: 1024 * 1024, // the largest request body, in bytes (413 beyond)
+  // headersTimeout: 20_000, // ms to receive a request's head (408 after)
+  // maxInFlight: 0, // requests answered at once (0: no cap; 503 + Retry-After beyond)
+});
+`;
 
 const APP = `// The app: a small JSON API. \`npm start\` serves it on http://127.0.0.1:3000, with the files of
 // public/ in front of it; \`npm test\` runs app.test.ts against it in-process (app.request()).
@@ -316,13 +337,15 @@ A [strata](https://www.npmjs.com/package/strata-stack) app.
 \`\`\`sh
 npm install
 npm start          # http://127.0.0.1:3000 (PORT=8080 npm start for another port)
-npm run dev        # the same, restarted when a module changes, stack traces in 500 answers
+npm run dev        # the same, restarted on a change to a module or the config (same port),
+                   # with stack traces in 500 answers, the access log and readable logs
 npm test           # app.test.ts, in-process through app.request()
 npm run typecheck  # tsc (node runs the .ts files directly: it strips the types)
 \`\`\`
 
-- \`app.ts\`: the API (\`export default app\`); \`strata serve app.ts\` serves it.
-- \`public/\`: static files, served before the app (\`--static public\`).
+- \`app.ts\`: the API (\`export default app\`).
+- \`strata.config.ts\`: how \`strata serve\` serves it: the app, the port, \`public/\`, limits.
+- \`public/\`: static files, served before the app.
 - \`app.test.ts\`: tests with \`node --test\`, no server needed.
 
 Node.js 24 or newer runs it. The \`node\` devDependency pins Node 24 for npm scripts, so

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
@@ -11,7 +11,7 @@ import {
   resolveApp,
 } from '../gateway/index.ts';
 import { parseRate } from '../gateway/rate-limit/rate-spec.ts';
-import { createLogger } from '../observe/logger.ts';
+import { createLogger, setDefaultLogFormat } from '../observe/logger.ts';
 import { METRICS_ASK, supervisedWorker, workerChannel } from '../parallel/index.ts';
 import { ClusterBroker, RedisBroker } from '../realtime/index.ts';
 import type { AccessLogOptions } from '../server/access-log.ts';
@@ -28,14 +28,73 @@ import {
 import type { StrataConfig } from './config.ts';
 import { findConfigFile, type LoadedConfig, loadConfigFile } from './config-file.ts';
 import { CliError, usageError } from './errors.ts';
+import { explainLoadError, formatLoadFailure } from './module-errors.ts';
+import { moduleGraph, trackModules } from './module-graph.ts';
+import { stopWhenOrphaned } from './orphan.ts';
 import {
   parseWorkerFlags,
   runSupervisor,
   WORKER_ARG_OPTIONS,
-  WORKERS_USAGE,
+  WORKER_OPTION_HELP,
   type WorkerFlags,
   workerServeOptions,
 } from './serve-workers.ts';
+import { type OptionHelp, optionTable, unknownOptionMessage } from './usage.ts';
+import { runWatch, WatchReporter } from './watch.ts';
+
+const SERVE_OPTIONS: OptionHelp[] = [
+  {
+    flag: 'config <file>',
+    help: 'the config file (default: strata.config.{ts,mjs,js,json} here,\nif there is one); flags override it: see docs/config.md',
+  },
+  {
+    short: 'p',
+    flag: 'port <n>',
+    help: `port to listen on (default: $PORT, else ${SERVER_DEFAULTS.port}; 0: any free one)`,
+  },
+  { flag: 'host <h>', help: `interface to listen on (default: ${SERVER_DEFAULTS.host})` },
+  {
+    flag: 'dev',
+    help: "development mode: stack traces in 500 responses (the app's and\nthe server's), the access log, readable log lines on a terminal",
+  },
+  {
+    flag: 'watch',
+    help: 'restart when a module of the app or the config file changes,\nkeeping the port (the old server drains, the new one takes over)',
+  },
+  { flag: 'static <dir>', help: 'serve the files of directory <dir> before the app' },
+  {
+    flag: 'metrics',
+    help: `Prometheus metrics on the admin listener (default ${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port})`,
+  },
+  { flag: 'admin <addr>', help: "the admin listener's address, host:port or port (implies --metrics)" },
+  {
+    flag: 'max-event-loop-delay <ms>',
+    help: 'shed load: 503 + Retry-After while the event-loop delay is above <ms>',
+  },
+  { flag: 'compress', help: 'compress responses (zstd, br, gzip, deflate), default options' },
+  {
+    flag: 'access-log [combined|json]',
+    help: 'one line per request on stdout (default format: combined)',
+  },
+  {
+    flag: 'access-log-file <path>',
+    help: 'write the access log to <path> instead of stdout\n(reopened on SIGUSR1)',
+  },
+  {
+    flag: 'redis <url>',
+    help: 'publish/subscribe across instances through Redis\n(default: this process only)',
+  },
+  {
+    flag: 'trust-proxy <list>',
+    help: 'believe X-Forwarded-*/Forwarded and X-Request-Id from these\npeers: addresses, CIDR ranges, loopback, private, linklocal,\ncomma-separated (default: none)',
+  },
+  {
+    flag: 'rate-limit <N/WINDOW>',
+    help: 'at most N requests per WINDOW per client address, at the edge\n(429 beyond): 100/1m, 10/s, 5000/1h; per worker process under\n--workers (default: off)',
+  },
+  ...WORKER_OPTION_HELP,
+  { short: 'h', flag: 'help', help: 'show this help' },
+];
 
 export const SERVE_USAGE = `Usage: strata serve [<module>] [options]
 
@@ -47,30 +106,7 @@ Serves the module's default export: an app with fetch(), a fetch function
 be the config file's \`app\`.
 
 Options:
-      --config <f> the config file (default: strata.config.{ts,mjs,js,json} in this directory,
-                   if there is one); flags override it — see docs/config.md
-  -p, --port <n>   port to listen on (default: $PORT, else ${SERVER_DEFAULTS.port}; 0 picks a free one)
-      --host <h>   interface to listen on (default: ${SERVER_DEFAULTS.host})
-      --dev        development mode: stack traces in 500 responses (the app's and the server's)
-      --static <d> serve the files of directory <d> before the app
-      --metrics    Prometheus metrics on the admin listener (default ${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port})
-      --admin <a>  the admin listener's address, host:port or port (implies --metrics)
-      --max-event-loop-delay <ms>
-                   shed load: 503 + Retry-After while the event-loop delay is above <ms>
-      --compress   compress responses (zstd, br, gzip, deflate) with the default options
-      --access-log [combined|json]
-                   one line per request on stdout (default format: combined)
-      --access-log-file <path>
-                   write the access log to <path> (reopened on SIGUSR1) instead of stdout
-      --redis <url> publish/subscribe across instances through Redis (default: this process only)
-      --trust-proxy <list>
-                   believe X-Forwarded-*/Forwarded and X-Request-Id from these peers: addresses,
-                   CIDR ranges, loopback, private, linklocal, comma-separated (default: none)
-      --rate-limit <N/WINDOW>
-                   at most N requests per WINDOW per client address, at the edge (429 beyond):
-                   100/1m, 10/s, 5000/1h; per worker process under --workers (default: off)
-${WORKERS_USAGE}  -h, --help       show this help
-`;
+${optionTable(SERVE_OPTIONS)}`;
 
 /** Flags of `strata serve`, parsed and checked. */
 export interface ServeFlags {
@@ -78,6 +114,8 @@ export interface ServeFlags {
   port: number;
   host: string;
   dev: boolean;
+  /** `--watch`: restart on a change to the app's modules or the config file. */
+  watch: boolean;
   static: string | StaticOptions | undefined;
   /** The admin listener (`/metrics`, `/healthz`), when asked for. */
   admin: { host: string; port: number } | undefined;
@@ -137,7 +175,7 @@ export function parseServeFlags(
   try {
     parsed = parseServeArgs(withAccessLogFormat(args));
   } catch (err) {
-    throw usageError((err as Error).message);
+    throw usageError(unknownOptionMessage((err as Error).message, SERVE_FLAG_NAMES));
   }
   if (parsed.values.help) return 'help';
   const {
@@ -175,7 +213,10 @@ export function parseServeFlags(
     throw usageError(`--access-log takes combined or json, got "${format}"`);
   const file = parsed.values['access-log-file'];
   if (file === '') throw usageError('--access-log-file needs a path');
-  const logOptions = fileLog === true ? {} : fileLog === false ? undefined : fileLog;
+  const devMode = parsed.values.dev ?? dev ?? false;
+  // --dev turns the access log on (combined, on stdout), unless the file turns it off.
+  const logOptions =
+    fileLog === true || (fileLog === undefined && devMode) ? {} : fileLog === false ? undefined : fileLog;
   const accessLog =
     format === undefined && file === undefined && logOptions === undefined
       ? undefined
@@ -199,7 +240,8 @@ export function parseServeFlags(
     module,
     port,
     host: parsed.values.host ?? host ?? SERVER_DEFAULTS.host,
-    dev: parsed.values.dev ?? dev ?? false,
+    dev: devMode,
+    watch: parsed.values.watch ?? false,
     // --static DIR over the file's static options replaces the directory and keeps the rest.
     static:
       staticDir === undefined
@@ -295,6 +337,9 @@ function withAccessLogFormat(args: string[]): string[] {
   });
 }
 
+/** The long flags of `strata serve`, for "did you mean". */
+const SERVE_FLAG_NAMES: readonly string[] = Object.keys(serveArgsConfig([]).options);
+
 function parseServeArgs(args: string[]) {
   return parseArgs(serveArgsConfig(args));
 }
@@ -309,6 +354,7 @@ function serveArgsConfig(args: string[]) {
       port: { type: 'string', short: 'p' },
       host: { type: 'string' },
       dev: { type: 'boolean' },
+      watch: { type: 'boolean' },
       static: { type: 'string' },
       metrics: { type: 'boolean' },
       admin: { type: 'string' },
@@ -341,13 +387,20 @@ export async function loadServable(modulePath: string, cwd: string): Promise<unk
     // A strata error raised while the module ran (a route conflict or an unsafe pattern, which
     // app.get() throws at once) keeps its own code: it says what to fix better than "load".
     const code = (err as { code?: unknown } | null)?.code;
-    throw new CliError(
-      typeof code === 'string' && code.startsWith('STRATA_ERR_') ? code : 'STRATA_ERR_MODULE_LOAD',
-      `Could not load ${absolute}: ${(err as Error)?.message ?? err}`,
-      1,
-      {
+    if (typeof code === 'string' && code.startsWith('STRATA_ERR_'))
+      throw new CliError(code, `Could not load ${absolute}: ${(err as Error)?.message ?? err}`, 1, {
         cause: err,
-      },
+      });
+    const failure = formatLoadFailure(explainLoadError(err, moduleGraph()?.lastLoaded));
+    throw new CliError('STRATA_ERR_MODULE_LOAD', `Could not load ${absolute}\n${failure}`, 1, {
+      cause: err,
+    });
+  }
+  if (!('default' in mod) && typeof mod.fetch !== 'function' && mod.kind === undefined) {
+    const names = Object.keys(mod);
+    throw new CliError(
+      'STRATA_ERR_BAD_APP',
+      `${modulePath} has no default export${names.length === 0 ? '' : ` (it exports ${names.map((n) => `\`${n}\``).join(', ')})`}: strata serve serves the module's \`export default\`, e.g. end it with \`export default app\``,
     );
   }
   const exported = 'default' in mod ? mod.default : typeof mod.fetch === 'function' ? mod : undefined;
@@ -378,18 +431,41 @@ function markedKind(value: unknown, kind: unknown, modulePath: string): unknown 
 
 /** `strata serve`: loads, listens, and shuts down gracefully on SIGTERM/SIGINT. */
 export async function runServe(args: string[]): Promise<StrataServer | undefined> {
+  // Before the config file and the app load: records their module graph, for --watch and for
+  // the syntax errors that name no file.
+  const graph = trackModules(process.cwd());
   const flags = await readServeFlags(args, process.env, process.cwd());
   if (flags === 'help') {
     process.stdout.write(SERVE_USAGE);
     return undefined;
   }
+  // Readable lines for a developer at a terminal; JSON lines for anything else (a pipe, a file).
+  if (flags.dev && process.stdout.isTTY === true) setDefaultLogFormat('pretty');
   // Under a supervisor this process is one of its workers; with --workers, it is the supervisor.
-  const worker = process.env.STRATA_WORKER_ID === undefined ? undefined : supervisedWorker(createLogger());
+  // The worker's own drain line is left out: the supervisor says which worker it drains.
+  const worker =
+    process.env.STRATA_WORKER_ID === undefined
+      ? undefined
+      : supervisedWorker(createLogger({ level: 'warn' }));
+  if (worker === undefined && flags.watch) {
+    if (flags.admin !== undefined)
+      throw usageError('--watch runs without the admin listener: drop --metrics/--admin');
+    await runWatch({ ...flags, ...flags.parallel }, workerArgs(args, flags.configPath));
+    return undefined;
+  }
   if (worker === undefined && flags.parallel.workers !== undefined) {
     await runSupervisor({ ...flags, ...flags.parallel }, workerArgs(args, flags.configPath));
     return undefined;
   }
-  const servable = await loadServable(flags.module, process.cwd());
+  const reporter = worker !== undefined && flags.watch ? new WatchReporter(graph) : undefined;
+  graph.addRoot(dirname(resolve(process.cwd(), flags.module)));
+  let servable: unknown;
+  try {
+    servable = await loadServable(flags.module, process.cwd());
+  } finally {
+    // Even when the module failed to load: the primary watches the file that broke it.
+    await reporter?.flush();
+  }
   // The server's `dev` only reaches errors that escape the app; an app that answers its own
   // errors (strata's App) is told through the gateway contract.
   if (flags.dev) (servable as Partial<App> | undefined)?.setDevMode?.(true);
@@ -430,12 +506,14 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
     return server;
   }
   let signals = 0;
-  const stop = (signal: NodeJS.Signals): void => {
+  const log = createLogger();
+  const stop = (signal: string): void => {
     signals += 1;
     if (signals > 1) {
       process.stderr.write(`strata: ${signal} again, exiting without waiting\n`);
       process.exit(1);
     }
+    log.info({ signal }, 'stopping');
     server.close().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -446,5 +524,6 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  stopWhenOrphaned(() => stop('parent exited'));
   return server;
 }

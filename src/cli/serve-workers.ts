@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { serveClusterRateLimits } from '../gateway/rate-limit/cluster-store.ts';
 import { createLogger } from '../observe/index.ts';
@@ -13,9 +14,11 @@ import {
 } from '../parallel/index.ts';
 import { relayCluster } from '../realtime/index.ts';
 import type { ServeOptions } from '../server/index.ts';
-import { type AdminServer, startAdmin } from '../server/index.ts';
+import { type AdminServer, ServerError, startAdmin } from '../server/index.ts';
 import type { StrataConfig } from './config.ts';
 import { CliError, usageError, workerStartupError } from './errors.ts';
+import { stopWhenOrphaned } from './orphan.ts';
+import type { OptionHelp } from './usage.ts';
 
 /**
  * The supervisor's flags of `strata serve`: name, the SUPERVISOR_DEFAULTS key it sets, its unit.
@@ -48,18 +51,18 @@ export const WORKER_FLAGS = [
   },
 ] as const;
 
-const usageLine = (flag: string, help: string): string =>
-  `      ${(flag === '' ? '' : `--${flag}`).padEnd(27)}${help}`;
-
-export const WORKERS_USAGE = `${[
-  usageLine('workers <n|auto>', 'run n worker processes under a supervisor (auto: one per core)'),
-  usageLine('worker-mode <m>', 'cluster (default) or reusePort (default on Linux when'),
-  usageLine('', 'net.ipv4.tcp_migrate_req is 1); see docs/parallel.md'),
-  ...WORKER_FLAGS.map((f) =>
-    usageLine(`${f.flag} <n>`, `${f.help} (default: ${SUPERVISOR_DEFAULTS[f.key]}${f.unit})`),
-  ),
-].join('\n')}
-`;
+/** The supervisor's lines of `strata serve --help`. */
+export const WORKER_OPTION_HELP: OptionHelp[] = [
+  { flag: 'workers <n|auto>', help: 'run n worker processes under a supervisor (auto: one per core)' },
+  {
+    flag: 'worker-mode <m>',
+    help: 'cluster (default) or reusePort (default on Linux when\nnet.ipv4.tcp_migrate_req is 1); see docs/parallel.md',
+  },
+  ...WORKER_FLAGS.map((f) => ({
+    flag: `${f.flag} <n>`,
+    help: `${f.help} (default: ${SUPERVISOR_DEFAULTS[f.key]}${f.unit})`,
+  })),
+];
 
 /** The parseArgs options of the supervisor's flags. */
 export const WORKER_ARG_OPTIONS = {
@@ -142,6 +145,8 @@ export async function runSupervisor(
       `Cannot find module "${flags.module}" (looked for ${absolute}); check the path`,
     );
   }
+  // A port in use is said once, here, rather than by every worker the supervisor would start.
+  if (flags.port !== 0) await probePort(flags.host, flags.port);
   const log = createLogger();
   const supervisor = new Supervisor({
     exec: process.argv[1]!,
@@ -176,18 +181,22 @@ export async function runSupervisor(
     log.info({ url: `${admin.url}/metrics` }, 'supervisor: admin listener');
   }
   let stops = 0;
-  const stop = (signal: NodeJS.Signals): void => {
+  const stop = (signal: string): void => {
     stops += 1;
     if (stops > 1) {
       process.stderr.write(`strata: ${signal} again, killing the workers without waiting\n`);
       supervisor.kill();
       process.exit(1);
     }
-    log.info({ signal }, 'supervisor: graceful stop');
+    log.info({ signal, workers: supervisor.target }, 'supervisor: graceful stop, draining the workers');
+    // One line for the stop: the drain's routine steps (each worker's exit with status 0) are
+    // left out; a worker that has to be killed, or exits with an error, is still a warning.
+    log.level = 'warn';
     void supervisor.close().then(() => admin?.close());
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  stopWhenOrphaned(() => stop('parent exited'));
   process.on('SIGHUP', () => void supervisor.reload());
   process.on('SIGTTIN', () => supervisor.scale(1));
   process.on('SIGTTOU', () => supervisor.scale(-1));
@@ -209,4 +218,16 @@ export async function runSupervisor(
   const exit = await supervisor.done;
   if (exit.kind === 'startup-failed') throw workerStartupError(exit.failures, exit.last);
   process.exit(0);
+}
+
+/** Fails with STRATA_ERR_PORT_IN_USE (and the like) if `host:port` cannot be listened on now. */
+function probePort(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      const e = ServerError.fromListen(err, host, port);
+      reject(new CliError(e.code, e.message));
+    });
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }

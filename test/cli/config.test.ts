@@ -135,7 +135,7 @@ test('--help answers without reading a config file', async () => {
   child.stdout.on('data', (c) => (out += c));
   const code = await new Promise((resolve) => child.on('exit', resolve));
   assert.equal(code, 0);
-  assert.match(out, /--config <f>/);
+  assert.match(out, /--config <file>/);
 });
 
 describe('precedence: flag, then file, then default', () => {

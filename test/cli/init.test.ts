@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { packageName, parseInitFlags } from '../../src/cli/init-command.ts';
-import { CLI } from '../fixtures/cli.ts';
+import { CLI, killGroup, portFreeWithin } from '../fixtures/cli.ts';
 import {
   childEnv,
   NPM_INSTALL_FLAGS,
@@ -22,6 +22,7 @@ import {
   startServer,
   stopServer,
 } from '../fixtures/pack.ts';
+import { freePort } from '../fixtures/ports.ts';
 
 const TIMEOUT = 240_000;
 const FILES = [
@@ -31,6 +32,7 @@ const FILES = [
   'app.ts',
   'package.json',
   'public/index.html',
+  'strata.config.ts',
   'tsconfig.json',
 ];
 
@@ -91,7 +93,14 @@ test('the app strata init writes installs, passes its tests and serves its page'
   const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'));
   assert.equal(manifest.name, 'my-app');
   assert.equal(manifest.devDependencies.node, '24.x');
-  assert.equal(manifest.scripts.start, 'strata serve app.ts --static public');
+  // How it is served is in strata.config.ts (app, port, static), so the scripts are bare.
+  assert.equal(manifest.scripts.start, 'strata serve');
+  assert.equal(manifest.scripts.dev, 'strata serve --watch --dev');
+  const config = readFileSync(join(app, 'strata.config.ts'), 'utf8');
+  assert.match(config, /import \{ defineConfig \} from 'strata-stack\/config';/);
+  assert.match(config, /app: '\.\/app\.ts'/);
+  assert.match(config, /static: '\.\/public'/);
+  assert.match(config, /\/\/ maxBodySize: /);
   const tsconfig = JSON.parse(readFileSync(join(app, 'tsconfig.json'), 'utf8')).compilerOptions;
   for (const flag of [
     'allowImportingTsExtensions',
@@ -104,7 +113,8 @@ test('the app strata init writes installs, passes its tests and serves its page'
 
   await runOk('npm', ['install', ...NPM_INSTALL_FLAGS], { cwd: app, timeoutMs: 180_000 });
   const installed = performance.now();
-  const server = await startServer('npm', ['start'], { cwd: app, env: childEnv({ PORT: '0' }) });
+  const port = await freePort();
+  const server = await startServer('npm', ['start'], { cwd: app, env: childEnv({ PORT: String(port) }) });
   try {
     const page = await fetch(server.url);
     assert.equal(page.status, 200);
@@ -116,8 +126,12 @@ test('the app strata init writes installs, passes its tests and serves its page'
     );
     const api = await fetch(new URL('/api/hello/ada', server.url));
     assert.deepEqual(await api.json(), { hello: 'ada' });
+    // Killing npm alone (not its process group) stops the server: npm → sh → node.
+    server.child.kill('SIGTERM');
+    assert.ok(await portFreeWithin(port, 5000), `port ${port} still taken after npm got SIGTERM`);
   } finally {
     await stopServer(server.child);
+    killGroup(server.child.pid);
   }
 
   const tests = await runOk('npm', ['test'], { cwd: app, timeoutMs: 60_000 });

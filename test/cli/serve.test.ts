@@ -98,7 +98,7 @@ test('lifespan: startup before listening, shutdown after the drain', async () =>
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as { event?: string; msg?: string })
     .map((l) => l.event ?? l.msg);
-  assert.deepEqual(events, ['startup', 'listening', 'shutdown']);
+  assert.deepEqual(events, ['startup', 'listening', 'stopping', 'shutdown']);
 });
 
 const failures = [
