@@ -3,6 +3,7 @@
  * works across workers and instances with the cluster or Redis broker) and a server clock over
  * server-sent events.
  */
+import { z } from 'zod';
 import { type App, describeRoute } from '../../src/index.ts';
 import type { Vars } from './vars.ts';
 
@@ -56,7 +57,10 @@ export function addChat(app: App<Vars>): void {
       summary: 'A server clock over server-sent events',
       description: 'A `tick` event every second; `Last-Event-ID` resumes the count.',
       tags: ['live'],
-      responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
+      // A content type is listed with a schema only: the stream is text.
+      responses: {
+        200: { description: 'An event stream', contentType: 'text/event-stream', schema: z.string() },
+      },
     }),
     (c) =>
       c.sse(async (stream) => {

@@ -53,8 +53,8 @@ const hidden = describeRoute({ hidden: true }); // pages, not API: left out of /
 // Unsafe methods from another site are refused (Fetch Metadata, then Origin, then the token).
 const forms = csrf({ token: 'session' });
 
-// Guessing passwords is slow: 10 attempts a minute per client address, then 429.
-const loginLimit = rateLimit({ limit: 10, window: '1m', name: 'login' });
+// Guessing passwords is slow: 20 attempts a minute per client address, then 429.
+const loginLimit = rateLimit({ limit: 20, window: '1m', name: 'login' });
 
 const LoginForm = z.object({
   username: z.string().max(64),
