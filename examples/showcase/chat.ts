@@ -80,6 +80,7 @@ const chatPage = (nonce: string): string => `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>strata chat</title>
+<link rel="icon" href="data:,">
 <style>
   body { font: 16px/1.5 system-ui, sans-serif; max-width: 44rem; margin: 3rem auto; padding: 0 1rem; color: #1d2330; }
   #log { list-style: none; padding: 1rem; background: #eef1f6; border-radius: 6px; min-height: 12rem; }

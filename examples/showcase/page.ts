@@ -33,6 +33,7 @@ function layout(title: string, nonce: string, body: string, script = ''): string
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
+<link rel="icon" href="data:,">
 <style>${STYLE}</style>
 </head>
 <body>
@@ -65,6 +66,7 @@ const HOME_SCRIPT = `
   });
   // The IETF RateLimit fields: RateLimit-Policy: "quote";q=5;w=10 and RateLimit: "quote";r=3;t=4.
   const field = (header, key) => Number(new RegExp(';' + key + '=(\\\\d+)').exec(header ?? '')?.[1]);
+  let answers = 0;
   document.getElementById('quote').addEventListener('click', async () => {
     const res = await fetch('/api/quote');
     const body = await res.json();
@@ -73,9 +75,11 @@ const HOME_SCRIPT = `
     const full = field(res.headers.get('ratelimit'), 't');
     document.getElementById('budget').value = left;
     document.getElementById('left').textContent = left + ' of ' + quota + ' left, whole again in ' + full + ' s';
-    document.getElementById('quoted').textContent = res.status === 429
+    const quoted = document.getElementById('quoted');
+    quoted.textContent = res.status === 429
       ? '429 ' + body.title + ': retry after ' + res.headers.get('retry-after') + ' s'
       : '“' + body.text + '” — ' + body.author;
+    quoted.dataset.count = String(++answers);
   });
 `;
 
@@ -101,7 +105,7 @@ concurrency around them. This page and its API are one <code>App</code> served b
 <pre id="greeting">Submit a name (or an empty one, to see a problem+json answer).</pre>
 
 <h2>Identity</h2>
-<p class="who" id="who">${who}</p>
+<div class="who" id="who">${who}</div>
 <p>Passwords are stored as argon2id hashes (<code>hashPassword</code>); the session lives in an
 encrypted cookie (<code>session()</code>) and gets a new id at login; forms carry a CSRF token
 (<code>csrf()</code>); every answer has <code>secureHeaders()</code>, with a CSP nonce for this
@@ -176,8 +180,8 @@ export function adminPage(
     'Admin · strata showcase',
     nonce,
     `<h1>Admin</h1>
-<p class="who">Signed in as <b>${escapeHtml(user.name)}</b> (${user.role}) since
-${sessionStarted.toISOString()}. ${logoutForm(csrf)}</p>
+<div class="who">Signed in as <b>${escapeHtml(user.name)}</b> (${user.role}) since
+${sessionStarted.toISOString()}. ${logoutForm(csrf)}</div>
 <p>This page is behind <code>requireRole('admin')</code>: a user without the role gets 403, a
 visitor who is not signed in is sent to the login form.</p>
 <h2>Accounts</h2>
