@@ -55,7 +55,9 @@ const PRIMES_TASK = new URL('./primes.ts', import.meta.url);
 const app = new App<Vars>({ cookieSecrets: [secret] });
 app.onShutdown(() => pool.close());
 app.use(requestId());
-app.use(cors());
+// Any origin may call the API (no cookies: credentials are not allowed cross-origin), and read
+// the rate limit and the request id (not CORS-safelisted headers: exposed by name).
+app.use(cors({ exposeHeaders: ['RateLimit', 'RateLimit-Policy', 'Retry-After', 'X-Request-Id'] }));
 app.use(serverTiming());
 // helmet's headers on every answer; the CSP allows inline scripts only with this response's nonce.
 app.use(secureHeaders());

@@ -240,6 +240,15 @@ describe('rate limiting', () => {
     assert.equal((await refused.json()).status, 429);
     // Only this route is limited.
     assert.equal((await fetch(`${server.url}/api/status`)).status, 200);
+    // A script on another origin may read the budget too.
+    const cross = await fetch(`${server.url}/api/quote`, {
+      headers: { origin: 'https://elsewhere.example' },
+    });
+    assert.equal(cross.headers.get('access-control-allow-origin'), '*');
+    assert.match(
+      cross.headers.get('access-control-expose-headers')!,
+      /RateLimit, RateLimit-Policy, Retry-After/,
+    );
   });
 });
 
