@@ -3,20 +3,25 @@
  * works across workers and instances with the cluster or Redis broker) and a server clock over
  * server-sent events.
  */
-import type { App } from '../../src/index.ts';
+import { z } from 'zod';
+import { type App, describeRoute } from '../../src/index.ts';
+import type { Vars } from './vars.ts';
 
 const MAX_TEXT = 500;
 const MAX_NAME = 40;
+
+const hidden = describeRoute({ hidden: true }); // a page and a WebSocket: not in /openapi.json
 
 interface ChatSocket {
   name: string;
 }
 
 /** Adds `/chat` (the page), `/chat/ws` (the room) and `/api/clock` (SSE) to the app. */
-export function addChat(app: App): void {
-  app.get('/chat', (c) => c.html(chatPage));
+export function addChat(app: App<Vars>): void {
+  // The page's inline script runs under secureHeaders()' CSP with this response's nonce.
+  app.get('/chat', hidden, (c) => c.html(chatPage(c.get('cspNonce'))));
 
-  app.get('/chat/ws', (c) => {
+  app.get('/chat/ws', hidden, (c) => {
     const name = (c.query.name ?? '').trim().slice(0, MAX_NAME) || 'anonymous';
     return c.upgrade<ChatSocket>(
       {
@@ -46,24 +51,36 @@ export function addChat(app: App): void {
     );
   });
 
-  app.get('/api/clock', (c) =>
-    c.sse(async (stream) => {
-      let id = Number(stream.lastEventId ?? 0);
-      while (!stream.closed) {
-        id += 1;
-        await stream.send({ event: 'tick', id: String(id), data: { now: new Date().toISOString() } });
-        await stream.sleep(1000);
-      }
+  app.get(
+    '/api/clock',
+    describeRoute({
+      summary: 'A server clock over server-sent events',
+      description: 'A `tick` event every second; `Last-Event-ID` resumes the count.',
+      tags: ['live'],
+      // A content type is listed with a schema only: the stream is text.
+      responses: {
+        200: { description: 'An event stream', contentType: 'text/event-stream', schema: z.string() },
+      },
     }),
+    (c) =>
+      c.sse(async (stream) => {
+        let id = Number(stream.lastEventId ?? 0);
+        while (!stream.closed) {
+          id += 1;
+          await stream.send({ event: 'tick', id: String(id), data: { now: new Date().toISOString() } });
+          await stream.sleep(1000);
+        }
+      }),
   );
 }
 
-const chatPage = `<!doctype html>
+const chatPage = (nonce: string): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>strata chat</title>
+<link rel="icon" href="data:,">
 <style>
   body { font: 16px/1.5 system-ui, sans-serif; max-width: 44rem; margin: 3rem auto; padding: 0 1rem; color: #1d2330; }
   #log { list-style: none; padding: 1rem; background: #eef1f6; border-radius: 6px; min-height: 12rem; }
@@ -81,7 +98,7 @@ server-sent events (<code>c.sse</code>). <a href="/">Back</a></p>
 <form id="join"><input id="name" placeholder="your name" autocomplete="off" maxlength="40"><button>Join</button></form>
 <ul id="log"></ul>
 <form id="say"><input id="text" placeholder="message" autocomplete="off" maxlength="500" disabled><button id="send" disabled>Send</button></form>
-<script>
+<script nonce="${nonce}">
   const log = document.getElementById('log');
   const add = (text, system) => {
     const li = document.createElement('li');
