@@ -234,6 +234,20 @@ describe('generateOpenApi(): the document from the routes', () => {
     assert.equal(get.responses!['400'], undefined, 'no validate(), no 400');
   });
 
+  test('a response that names a media type without a schema keeps the media type (an SSE stream)', () => {
+    const app = new App();
+    app.get(
+      '/events',
+      describeRoute({ responses: { 200: { description: 'events', contentType: 'text/event-stream' } } }),
+      (c) => c.text('data: x\n\n'),
+    );
+    const events = op(generateOpenApi(app, { info: { title: 't', version: '1' } }), '/events', 'get');
+    assert.deepEqual(events.responses!['200'], {
+      description: 'events',
+      content: { 'text/event-stream': {} },
+    });
+  });
+
   test("validate({ response }) is the success answer's schema", () => {
     const list = op(doc, '/users', 'get');
     assert.equal(list.responses!['200']!.content!['application/json']!.schema!.type, 'array');

@@ -288,12 +288,16 @@ function responsesOf(
     const r: OpenApiResponse = { description: REASONS[status] ?? 'Response' };
     let schema: StandardSchemaV1 | undefined;
     let contentType = 'application/json';
+    let namedType = false;
     if (typeof spec === 'string') r.description = spec;
     else if (isSchema(spec)) schema = spec;
     else {
       if (spec.description !== undefined) r.description = spec.description;
       schema = spec.schema;
-      if (spec.contentType !== undefined) contentType = spec.contentType;
+      if (spec.contentType !== undefined) {
+        contentType = spec.contentType;
+        namedType = true;
+      }
       if (spec.headers !== undefined) {
         r.headers = {};
         for (const [h, description] of Object.entries(spec.headers))
@@ -310,6 +314,9 @@ function responsesOf(
           schema: converter.convert(schema, 'output', `${where} response ${status}`, `${name}_${status}`),
         },
       };
+    } else if (namedType) {
+      // A media type with no schema (an SSE stream, a file): OpenAPI allows an empty Media Type Object.
+      r.content = { [contentType]: {} };
     }
     out[status] = r;
   }
