@@ -27,7 +27,7 @@ export interface BarChart {
 export const LAYOUT = {
   width: 760,
   labelWidth: 190,
-  barMax: 380,
+  barMax: 350,
   barHeight: 20,
   gap: 10,
   top: 64,
