@@ -1,19 +1,16 @@
 /**
- * `npm run docs`: the guides as a site, served by strata itself. Built once at startup; prints
- * its URL. `PORT` and `HOST` move it (default 127.0.0.1:4000, 0 picks a free port).
+ * `npm run docs`: the guides as a site, served by strata itself (`serveDocs`, docs/site/app.ts).
+ * Built once at startup; prints its URL. `PORT` and `HOST` move it (default 127.0.0.1:4000; 0
+ * picks a free port).
  */
-import { join } from 'node:path';
-import { serve } from '../../src/server/index.ts';
-import { docsApp } from './app.ts';
-import { buildSite, ROOT } from './build.ts';
+import { serveDocs } from './app.ts';
+import { buildSite } from './build.ts';
 
 const started = performance.now();
 const site = buildSite();
-const server = await serve(docsApp(site), {
+const server = await serveDocs(site, {
   host: process.env.HOST ?? '127.0.0.1',
   port: Number(process.env.PORT ?? 4000),
-  static: { root: join(ROOT, 'docs', 'img'), prefix: '/img/' },
-  logger: false,
 });
 console.log(
   `docs: ${site.pages.size} pages built in ${Math.round(performance.now() - started)} ms, serving on ${server.url}/`,

@@ -4,24 +4,20 @@
  * leaves the site except http(s) ones. Served by strata itself on 127.0.0.1, as the script does.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { docsApp } from '../../docs/site/app.ts';
+import { serveDocs, writeStaticSite } from '../../docs/site/app.ts';
 import { buildSite, ROOT, renderMarkdown, rewriteHref, type Site, slug } from '../../docs/site/build.ts';
-import { type StrataServer, serve } from '../../src/server/index.ts';
+import type { StrataServer } from '../../src/server/index.ts';
 
 let site: Site;
 let server: StrataServer;
 
 before(async () => {
   site = buildSite();
-  server = await serve(docsApp(site), {
-    host: '127.0.0.1',
-    port: 0,
-    static: { root: join(ROOT, 'docs', 'img'), prefix: '/img/' },
-    logger: false,
-  });
+  server = await serveDocs(site, { host: '127.0.0.1', port: 0 });
 });
 after(() => server.close());
 
@@ -141,4 +137,28 @@ test('code is highlighted and escaped; raw text in a fence cannot become markup'
   assert.match(html, /<code class="language-ts"><span class="hljs-keyword">const<\/span>/);
   assert.ok(!html.includes('<script>'), html);
   assert.ok(!html.includes('<b>x'), html);
+});
+
+test('docs:build writes every page, the stylesheet and the images, linked relatively', () => {
+  const out = mkdtempSync(join(tmpdir(), 'strata-docs-site-'));
+  try {
+    writeStaticSite(site, out);
+    for (const page of site.pages.values()) {
+      const file = join(out, page.route === '/' ? 'index.html' : page.route.slice(1));
+      assert.equal(readFileSync(file, 'utf8'), page.html);
+      // Every relative link of the page names a file that was written (the home is ./).
+      for (const href of links(page.html)) {
+        if (/^[a-z][a-z0-9+.-]*:/i.test(href) || href.startsWith('#')) continue;
+        const path = href.split('#')[0]!;
+        assert.ok(
+          existsSync(join(out, path === './' || path === '' ? 'index.html' : path)),
+          `${file}: ${href}`,
+        );
+      }
+    }
+    assert.ok(existsSync(join(out, 'style.css')));
+    assert.deepEqual(readdirSync(join(out, 'img')).sort(), [...site.images.keys()].sort());
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
