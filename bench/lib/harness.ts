@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { h2load, type LoadResult } from './h2load.ts';
 import { treeCpuUs } from './process-tree.ts';
 import { freePort, type ServerProcess, startServer } from './server-process.ts';
+import { benchChart } from './svg-chart.ts';
 
 /** One server in a scenario: a command that listens on $PORT. */
 export interface Target {
@@ -67,7 +68,7 @@ function problems(load: LoadResult): string | undefined {
   return undefined;
 }
 
-/** Runs a scenario with the command line's --rounds, --requests, --connections, --only. */
+/** Runs a scenario with the command line's --rounds, --requests, --connections, --only, --svg. */
 export async function runScenario(scenario: Scenario, argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -76,6 +77,8 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
       requests: { type: 'string', default: '50000' },
       connections: { type: 'string', default: '64' },
       only: { type: 'string' },
+      /** Also write the run as a bar chart (bench/lib/svg-chart.ts) to this file. */
+      svg: { type: 'string' },
     },
   });
   const rounds = Number(values.rounds);
@@ -231,10 +234,22 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
   const dir = join(import.meta.dirname, '..', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${scenario.name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({ scenario: scenario.name, rounds, requests, connections, rows, samples }, null, 2),
-  );
+  const results = {
+    scenario: scenario.name,
+    rounds,
+    requests,
+    connections,
+    baseline: scenario.baseline,
+    subject: scenario.subject,
+    date: new Date().toISOString(),
+    rows,
+    samples,
+  };
+  writeFileSync(file, JSON.stringify(results, null, 2));
   console.log(`raw results: ${file}`);
+  if (values.svg !== undefined) {
+    writeFileSync(values.svg, benchChart(results));
+    console.log(`chart: ${values.svg}`);
+  }
   if (!floorsMet) process.exitCode = 1;
 }
