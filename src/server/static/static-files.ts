@@ -3,6 +3,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { resolve, sep } from 'node:path';
 import { evaluatePreconditions, ifRangeMatches } from '../../gateway/http/conditional.ts';
+import { fileEtag } from '../../gateway/http/etag.ts';
 import { contentTypeFor } from '../../gateway/http/mime.ts';
 import { negotiateEncoding } from '../../gateway/http/negotiate.ts';
 import { type ByteRange, parseRange } from '../../gateway/http/range.ts';
@@ -280,7 +281,7 @@ export class StaticFiles {
       identity: { path, size: info.size, mtimeMs: info.mtimeMs, encoding: undefined, body: undefined },
       variants: [],
       encodings: [],
-      etag: `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`,
+      etag: fileEtag(info.size, info.mtimeMs),
       lastModified: info.mtime.toUTCString(),
       mtimeMs: info.mtimeMs,
       type: contentTypeFor(name),
