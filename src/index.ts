@@ -37,7 +37,15 @@ export {
   publicRoute,
   timingSafeEqual,
 } from './app/middleware/auth/index.ts';
+export {
+  COMPRESS_DEFAULTS,
+  type CompressEncoding,
+  type CompressOptions,
+  compress,
+  supportedEncodings,
+} from './app/middleware/compress.ts';
 export { type RateLimitOptions, rateLimit } from './app/middleware/rate-limit.ts';
+export { type ServeStaticOptions, serveStatic } from './app/middleware/serve-static.ts';
 export * from './app/openapi/index.ts';
 export {
   type Argon2Params,

@@ -4,6 +4,7 @@
 export type { BodyEncoder } from './body-encoder.ts';
 export { bodyTooLarge, GatewayError } from './errors.ts';
 export { type FastParts, FastResponse, installFastResponse, NativeResponse } from './fast-response.ts';
+export { type FastifyLike, fromFastify } from './fastify.ts';
 export { filePathOf, openFile } from './file-body.ts';
 export { createNodeHandler, type NodeAdapterOptions, type NodeHandler } from './node.ts';
 export { hasBody, type NodeGatewayConfig, NodeRequest } from './node-request.ts';

@@ -1,10 +1,14 @@
 /** `strata-stack/server`: the edge — listeners, limits, graceful shutdown. */
 
+export { COMPRESSIBLE_TYPES, CompressibleTypes, isCompressible } from '../gateway/http/compressible.ts';
+export { evaluatePreconditions, ifRangeMatches, type Precondition } from '../gateway/http/conditional.ts';
+export { contentTypeFor } from '../gateway/http/mime.ts';
+export { negotiateEncoding } from '../gateway/http/negotiate.ts';
+export { type ByteRange, parseRange } from '../gateway/http/range.ts';
+export { resolveStaticPath, type StaticPath } from '../gateway/http/static-path.ts';
 export { ADMIN_DEFAULTS, type AdminOptions, type AdminServer, startAdmin } from './admin.ts';
 export { AddressList, clientAddress, ipBytes } from './client-address.ts';
-export { COMPRESSIBLE_TYPES, CompressibleTypes, isCompressible } from './compression/compressible.ts';
 export { varyWithAcceptEncoding } from './compression/compressor.ts';
-export { negotiateEncoding } from './compression/negotiate.ts';
 export {
   COMPRESSION_DEFAULTS,
   type CompressionOptions,
@@ -20,8 +24,4 @@ export {
   type ServeOptions,
 } from './options.ts';
 export { type StrataServer, serve } from './serve.ts';
-export { evaluatePreconditions, ifRangeMatches, type Precondition } from './static/conditional.ts';
-export { contentTypeFor } from './static/mime.ts';
-export { type ByteRange, parseRange } from './static/range.ts';
 export { StaticFiles, type StaticOptions } from './static/static-files.ts';
-export { resolveStaticPath, type StaticPath } from './static/static-path.ts';

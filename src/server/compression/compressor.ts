@@ -1,10 +1,10 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Transform } from 'node:stream';
+import { CompressibleTypes } from '../../gateway/http/compressible.ts';
+import { negotiateEncoding } from '../../gateway/http/negotiate.ts';
 import type { BodyEncoder } from '../../gateway/index.ts';
 import { Codecs } from './codecs.ts';
-import { CompressibleTypes } from './compressible.ts';
-import { negotiateEncoding } from './negotiate.ts';
 import type { ContentCoding, ResolvedCompressionOptions } from './options.ts';
 
 /** What the rules say for one response. */

@@ -1,4 +1,4 @@
-import { COMPRESSIBLE_TYPES } from './compressible.ts';
+import { COMPRESSIBLE_TYPES } from '../../gateway/http/compressible.ts';
 
 /** The content codings strata can produce. `deflate` is the zlib format (RFC 9110 §8.4.1.2). */
 export type ContentCoding = 'zstd' | 'br' | 'gzip' | 'deflate';

@@ -2,12 +2,13 @@ import { closeSync, createReadStream, fstatSync, open, type Stats } from 'node:f
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { resolve, sep } from 'node:path';
-import { negotiateEncoding } from '../compression/negotiate.ts';
-import { evaluatePreconditions, ifRangeMatches } from './conditional.ts';
-import { contentTypeFor } from './mime.ts';
-import { type ByteRange, parseRange } from './range.ts';
+import { evaluatePreconditions, ifRangeMatches } from '../../gateway/http/conditional.ts';
+import { fileEtag } from '../../gateway/http/etag.ts';
+import { contentTypeFor } from '../../gateway/http/mime.ts';
+import { negotiateEncoding } from '../../gateway/http/negotiate.ts';
+import { type ByteRange, parseRange } from '../../gateway/http/range.ts';
+import { resolveStaticPath } from '../../gateway/http/static-path.ts';
 import { canSendfile, SendfileTransfer, sendfileAvailable } from './sendfile.ts';
-import { resolveStaticPath } from './static-path.ts';
 
 /** Options of the static file server (`serve(app, { static: … })`, `strata serve --static DIR`). */
 export interface StaticOptions {
@@ -280,7 +281,7 @@ export class StaticFiles {
       identity: { path, size: info.size, mtimeMs: info.mtimeMs, encoding: undefined, body: undefined },
       variants: [],
       encodings: [],
-      etag: `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`,
+      etag: fileEtag(info.size, info.mtimeMs),
       lastModified: info.mtime.toUTCString(),
       mtimeMs: info.mtimeMs,
       type: contentTypeFor(name),
