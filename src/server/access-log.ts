@@ -238,7 +238,7 @@ export class AccessLog {
       if (
         trust !== 'never' &&
         isWellFormedRequestId(incoming) &&
-        (trust === 'always' || this.#context.trusted.has(req.socket.remoteAddress ?? ''))
+        (trust === 'always' || this.#context.trusted.has(req.socket?.remoteAddress ?? ''))
       ) {
         return incoming;
       }
@@ -292,7 +292,7 @@ export class AccessLog {
     const remoteOf = this.#context.remoteOf;
     const headers = req.headers;
     this.write({
-      remote: remoteOf !== undefined ? remoteOf(req).address : (req.socket.remoteAddress ?? ''),
+      remote: remoteOf !== undefined ? remoteOf(req).address : (req.socket?.remoteAddress ?? ''),
       method: req.method ?? '',
       url: req.url ?? '',
       protocol: `HTTP/${req.httpVersion}`,

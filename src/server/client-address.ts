@@ -333,9 +333,11 @@ export function clientAddress(
   trusted: AddressList,
   header: TrustProxyHeader = 'both',
 ): RemoteAddress {
-  const socket = req.socket;
-  const peer = socket.remoteAddress ?? '';
-  const port = socket.remotePort ?? 0;
+  // A request whose socket node has already detached (an answer sent before its body ended)
+  // has none: no peer then, rather than a TypeError in a log line.
+  const socket = req.socket as typeof req.socket | null;
+  const peer = socket?.remoteAddress ?? '';
+  const port = socket?.remotePort ?? 0;
   if (trusted.size === 0 || !trusted.has(peer)) return { address: peer, port, family: family(peer) };
   const headers = req.headers;
   const node = forwardedHop(
@@ -380,7 +382,7 @@ export function forwardedProto(
   trusted: AddressList,
   header: TrustProxyHeader = 'both',
 ): string | undefined {
-  const peer = req.socket.remoteAddress ?? '';
+  const peer = (req.socket as typeof req.socket | null)?.remoteAddress ?? '';
   if (trusted.size === 0 || !trusted.has(peer)) return undefined;
   const headers = req.headers;
   const forwarded = header === 'x-forwarded-for' ? undefined : headerText(headers.forwarded);
