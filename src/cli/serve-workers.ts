@@ -200,6 +200,9 @@ export async function runSupervisor(
   process.on('SIGHUP', () => void supervisor.reload());
   process.on('SIGTTIN', () => supervisor.scale(1));
   process.on('SIGTTOU', () => supervisor.scale(-1));
+  // logrotate signals the primary: each worker reopens its access log. Without a listener, node's
+  // default for SIGUSR1 would open the inspector on 127.0.0.1:9229 in the primary.
+  process.on('SIGUSR1', () => supervisor.signalWorkers('SIGUSR1'));
   try {
     await supervisor.start();
   } catch (err) {

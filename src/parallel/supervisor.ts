@@ -243,6 +243,14 @@ export class Supervisor {
     return this.#closing;
   }
 
+  /**
+   * Passes a signal to every live worker: SIGUSR1 (reopen the access log after logrotate moved
+   * it) is the one the CLI forwards; the primary itself has no log file to reopen.
+   */
+  signalWorkers(signal: NodeJS.Signals): void {
+    for (const worker of this.#workers) worker.kill(signal);
+  }
+
   /** Kills every worker at once (a second SIGTERM). */
   kill(): void {
     for (const worker of this.#workers) worker.kill('SIGKILL');

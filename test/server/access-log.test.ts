@@ -14,6 +14,7 @@ import { type ServeOptions, type StrataServer, serve } from '../../src/server/in
 import { isWellFormedRequestId, RequestIdGenerator } from '../../src/server/request-id.ts';
 import { startCli, stopCli } from '../fixtures/cli.ts';
 import { rawRequest, waitFor } from '../fixtures/http.ts';
+import { startPrimary } from '../fixtures/supervisor.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const FETCH_APP = join(ROOT, 'test', 'fixtures', 'apps', 'fetch-app.ts');
@@ -810,5 +811,46 @@ describe('file rotation', () => {
     assert.doesNotMatch(fresh, /\/before|\/between/);
     assert.match(fresh, /"GET \/after\d+ HTTP\/1.1" 200/);
     for (const line of `${old}${fresh}`.split('\n').filter((l) => l !== '')) parseCombined(line);
+  });
+
+  test('SIGUSR1 to the primary under --workers: every worker reopens the file (and the primary opens no inspector)', async (t) => {
+    const file = join(dir, 'rotated-workers.log');
+    const primary = await startPrimary(['--workers', '2', '--access-log-file', file], FETCH_APP);
+    t.after(() => primary.killGroup());
+    const url = primary.url;
+    for (let i = 0; i < 6; i++)
+      assert.equal((await fetch(`${url}/before${i}`, { headers: { connection: 'close' } })).status, 200);
+    await waitFor(() => readFileSync(file, 'utf8').includes('/before5'), 5000, 'the first lines');
+    renameSync(file, `${file}.1`);
+    primary.signal('SIGUSR1');
+    // The reopen is asynchronous: wait for a first line in the new file.
+    let n = 0;
+    const fresh = (): string => {
+      try {
+        return readFileSync(file, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    await waitFor(
+      () => {
+        if (fresh().includes('/after')) return true;
+        void fetch(`${url}/after${n++}`, { headers: { connection: 'close' } }).catch(() => {});
+        return false;
+      },
+      8000,
+      'a line in the new file',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    // Then every request, whichever worker takes it (fresh connections are dealt in turn), lands
+    // in the new file: a worker that had not reopened would still write to the renamed one.
+    for (let i = 0; i < 6; i++)
+      assert.equal((await fetch(`${url}/final${i}`, { headers: { connection: 'close' } })).status, 200);
+    await waitFor(() => (fresh().match(/\/final\d/g) ?? []).length === 6, 5000, 'six lines in the new file');
+    assert.doesNotMatch(readFileSync(`${file}.1`, 'utf8'), /\/final/);
+    assert.equal(primary.child.exitCode, null, 'the primary is still running');
+    primary.signal('SIGTERM');
+    assert.equal((await primary.exited).code, 0);
+    assert.doesNotMatch(primary.stderr(), /Debugger listening/);
   });
 });
