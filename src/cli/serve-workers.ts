@@ -13,7 +13,7 @@ import {
 } from '../parallel/index.ts';
 import { relayCluster } from '../realtime/index.ts';
 import type { ServeOptions } from '../server/index.ts';
-import { type AdminServer, startAdmin } from '../server/index.ts';
+import { type AdminServer, type DashboardInput, startAdmin } from '../server/index.ts';
 import type { StrataConfig } from './config.ts';
 import { CliError, usageError, workerStartupError } from './errors.ts';
 
@@ -168,12 +168,17 @@ export async function runSupervisor(
         contentType: metrics.contentType,
         // 503 while the supervisor drains and while no worker is ready and not shedding load.
         healthy: () => supervisor.healthy,
+        // The live dashboard: per-worker rows and the merged numbers, once a second.
+        dashboard: () => metrics.dashboard() as Promise<DashboardInput>,
       });
     } catch (err) {
       const e = err as { code?: string; message: string };
       throw new CliError(e.code ?? 'STRATA_ERR_LISTEN', e.message);
     }
-    log.info({ url: `${admin.url}/metrics` }, 'supervisor: admin listener');
+    log.info(
+      { url: `${admin.url}/metrics`, dashboard: `${admin.url}/dashboard` },
+      'supervisor: admin listener',
+    );
   }
   let stops = 0;
   const stop = (signal: NodeJS.Signals): void => {

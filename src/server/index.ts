@@ -1,6 +1,13 @@
 /** `strata-stack/server`: the edge — listeners, limits, graceful shutdown. */
 
-export { ADMIN_DEFAULTS, type AdminOptions, type AdminServer, startAdmin } from './admin.ts';
+export {
+  ADMIN_DEFAULTS,
+  ADMIN_TOKEN_MIN_LENGTH,
+  type AdminOptions,
+  type AdminServer,
+  isLoopbackHost,
+  startAdmin,
+} from './admin.ts';
 export { AddressList, clientAddress, ipBytes } from './client-address.ts';
 export { COMPRESSIBLE_TYPES, CompressibleTypes, isCompressible } from './compression/compressible.ts';
 export { varyWithAcceptEncoding } from './compression/compressor.ts';
@@ -12,6 +19,14 @@ export {
   type ResolvedCompressionOptions,
   resolveCompressionOptions,
 } from './compression/options.ts';
+export {
+  DASHBOARD_CSP,
+  DashboardFeed,
+  type DashboardInput,
+  type DashboardSnapshot,
+  type DashboardSource,
+  processDashboardInput,
+} from './dashboard/index.ts';
 export { ServerError } from './errors.ts';
 export {
   type ResolvedServeOptions,
