@@ -9,6 +9,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>strata — live status</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/dashboard/assets/uPlot.min.css">
 <link rel="stylesheet" href="/dashboard/assets/dashboard.css">
 <script src="/dashboard/assets/uPlot.iife.min.js" defer></script>
@@ -27,9 +28,9 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section class="tiles" aria-label="Totals">
     <div class="tile"><h2>Requests / s</h2><p id="rps">—</p></div>
     <div class="tile"><h2>Requests</h2><p id="requests-total">—</p></div>
-    <div class="tile"><h2>Latency p50 · p90 · p99</h2><p id="latency">—</p></div>
+    <div class="tile wide"><h2>Latency p50 · p90 · p99</h2><p id="latency">—</p></div>
     <div class="tile"><h2>In flight</h2><p id="in-flight">—</p></div>
-    <div class="tile"><h2>Status 2xx · 3xx · 4xx · 5xx</h2><p id="status">—</p></div>
+    <div class="tile wide"><h2>Status 2xx · 3xx · 4xx · 5xx</h2><p id="status">—</p></div>
     <div class="tile"><h2>Connections</h2><p id="connections">—</p></div>
     <div class="tile"><h2>WebSockets · topics</h2><p id="websockets">—</p></div>
     <div class="tile"><h2>Thread pool queue · threads</h2><p id="pool">—</p></div>
@@ -37,13 +38,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <div class="tile"><h2>Load shedding</h2><p id="shedding">—</p></div>
     <div class="tile"><h2>Refused 429 · 503</h2><p id="refused">—</p></div>
     <div class="tile"><h2>WS backpressure close · drop</h2><p id="backpressure">—</p></div>
-    <div class="tile"><h2>Worker restarts</h2><p id="restarts-total">—</p></div>
-  </section>
-  <section class="charts" aria-label="Charts">
-    <figure><figcaption>Requests per second</figcaption><div id="chart-rps" class="chart"></div></figure>
-    <figure><figcaption>Latency (ms, last second)</figcaption><div id="chart-latency" class="chart"></div></figure>
-    <figure><figcaption>Event-loop delay p99 (ms, worst process)</figcaption><div id="chart-delay" class="chart"></div></figure>
-    <figure><figcaption>Event-loop utilisation (%, mean)</figcaption><div id="chart-elu" class="chart"></div></figure>
+    <div class="tile wide"><h2>Worker restarts</h2><p id="restarts-total">—</p></div>
   </section>
   <section aria-label="Processes">
     <h2 class="section">Processes</h2>
@@ -53,6 +48,12 @@ export const DASHBOARD_HTML = `<!doctype html>
         <tbody></tbody>
       </table>
     </div>
+  </section>
+  <section class="charts" aria-label="Charts">
+    <figure><figcaption>Requests per second</figcaption><div id="chart-rps" class="chart"></div></figure>
+    <figure><figcaption>Latency (ms, last second)</figcaption><div id="chart-latency" class="chart"></div></figure>
+    <figure><figcaption>Event-loop delay p99 (ms, worst process)</figcaption><div id="chart-delay" class="chart"></div></figure>
+    <figure><figcaption>Event-loop utilisation (%, mean)</figcaption><div id="chart-elu" class="chart"></div></figure>
   </section>
 </main>
 <footer class="muted">One snapshot per second from <code>/dashboard/events</code>; the same numbers as <code>/metrics</code>.</footer>
@@ -79,20 +80,23 @@ body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; 
 header { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 8px; margin-bottom: 12px; }
 h1 { font-size: 20px; margin: 0; }
 h2 { font-size: 12px; font-weight: 600; margin: 0 0 4px; color: var(--muted); text-transform: uppercase; letter-spacing: .03em; }
-h2.section { margin: 16px 0 8px; }
+h2.section { margin: 12px 0 6px; }
 .muted { color: var(--muted); font-weight: normal; }
 .badges { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
 .badge { border: 1px solid var(--border); border-radius: 999px; padding: 2px 10px; background: var(--panel); }
 .badge.ok { color: var(--ok); border-color: var(--ok); }
 .badge.warn { color: var(--warn); border-color: var(--warn); }
 .badge.bad { color: var(--bad); border-color: var(--bad); }
-.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 8px; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); grid-auto-flow: dense; gap: 8px; }
+.tile.wide { grid-column: span 2; }
 .tile { background: var(--panel); border: 1px solid var(--border); border-radius: 8px; padding: 8px 10px; }
 .tile p { margin: 0; font-size: 20px; font-variant-numeric: tabular-nums; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 8px; margin-top: 12px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(400px, 1fr)); gap: 8px; margin-top: 12px; }
 figure { margin: 0; background: var(--panel); border: 1px solid var(--border); border-radius: 8px; padding: 8px; min-width: 0; }
 figcaption { font-size: 12px; color: var(--muted); margin-bottom: 4px; }
-.chart { width: 100%; min-height: 160px; }
+.chart { width: 100%; min-height: 150px; }
+.u-legend { font-size: 12px; }
+.u-legend th { font-weight: normal; }
 .uplot, .uplot .u-legend { color: var(--text); font-family: inherit; }
 .table-wrap { overflow-x: auto; background: var(--panel); border: 1px solid var(--border); border-radius: 8px; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
@@ -107,6 +111,7 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 @media (max-width: 600px) {
   body { padding: 8px; }
   .tiles { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+  .tile.wide { grid-column: span 2; }
   .tile p { font-size: 16px; }
   .charts { grid-template-columns: 1fr; }
 }
@@ -146,13 +151,16 @@ export const DASHBOARD_JS = `'use strict';
   function makeChart(id, lines) {
     var el = $(id);
     var axis = { stroke: color('--muted'), grid: { stroke: color('--grid') }, ticks: { stroke: color('--grid') } };
+    var clock = function (u, splits) {
+      return splits.map(function (t) { return new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }); });
+    };
     var opts = {
       width: Math.max(200, el.clientWidth),
-      height: 160,
-      legend: { show: lines.length > 1 },
+      height: 150,
+      legend: { show: lines.length > 1, live: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } } },
-      axes: [Object.assign({}, axis), Object.assign({ size: 50 }, axis)],
+      axes: [Object.assign({ values: clock, space: 70 }, axis), Object.assign({ size: 50 }, axis)],
       series: [{}].concat(lines.map(function (l) {
         return { label: l.label, stroke: color(l.color), width: 2, spanGaps: false, points: { show: false } };
       })),
@@ -184,7 +192,7 @@ export const DASHBOARD_JS = `'use strict';
   function resize() {
     Object.keys(charts).forEach(function (id) {
       var w = $(id).clientWidth;
-      if (w > 0 && w !== charts[id].width) charts[id].setSize({ width: w, height: 160 });
+      if (w > 0 && w !== charts[id].width) charts[id].setSize({ width: w, height: 150 });
     });
   }
 
