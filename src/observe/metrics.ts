@@ -64,17 +64,20 @@ export interface WebSocketGaugeSource {
   readonly topicCount: number;
 }
 
-/** Every WebSocket server of this process, for the WebSocket gauges. */
-const webSocketServers = new Set<WebSocketGaugeSource>();
+/** Every WebSocket server of this process, by name, for the WebSocket gauges. */
+const webSocketServers = new Map<string, WebSocketGaugeSource>();
 
 /**
  * Lists a WebSocket server in this process's metrics (`strata_websocket_connections`,
- * `strata_websocket_topics`); returns the function that removes it.
+ * `strata_websocket_topics`, labelled by `server`); returns the function that removes it. With
+ * none listed the gauges have no series (the dashboard shows "—", not a false 0).
  */
-export function trackWebSockets(source: WebSocketGaugeSource): () => void {
-  webSocketServers.add(source);
+export function trackWebSockets(name: string, source: WebSocketGaugeSource): () => void {
+  let unique = name;
+  for (let i = 2; webSocketServers.has(unique); i++) unique = `${name}-${i}`;
+  webSocketServers.set(unique, source);
   return () => {
-    webSocketServers.delete(source);
+    if (webSocketServers.get(unique) === source) webSocketServers.delete(unique);
   };
 }
 
@@ -209,11 +212,11 @@ export class Metrics {
       new Gauge({
         name,
         help,
+        labelNames: ['server'],
         registers: [registry],
         collect() {
-          let total = 0;
-          for (const source of webSocketServers) total += read(source);
-          this.set(total);
+          this.reset();
+          for (const [server, source] of webSocketServers) this.set({ server }, read(source));
         },
       });
     webSocketGauge('strata_websocket_connections', 'WebSockets open in the process.', (s) => s.size);

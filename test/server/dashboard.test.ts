@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { App } from '../../src/app/index.ts';
-import { aggregateMetrics, Metrics } from '../../src/observe/metrics.ts';
+import { aggregateMetrics, Metrics, trackWebSockets } from '../../src/observe/metrics.ts';
 import type { Supervisor } from '../../src/parallel/supervisor.ts';
 import { SupervisorMetrics } from '../../src/parallel/supervisor-metrics.ts';
 import {
@@ -171,6 +171,20 @@ describe('DashboardFeed', () => {
     assert.ok(snapshot.requests.latencyAllMs!.p50 > 2.5 && snapshot.requests.latencyAllMs!.p50 <= 5);
     assert.ok(snapshot.workers[0]!.rssBytes! > 0);
   });
+});
+
+test('WebSocket servers listed with trackWebSockets() are summed; none listed is "unknown", not 0', async () => {
+  const metrics = new Metrics({ defaultMetrics: false });
+  const read = async () => new DashboardFeed().next(await processDashboardInput(metrics, { healthy: true }));
+  assert.equal((await read()).webSockets, null);
+  const untrackA = trackWebSockets('chat', { size: 3, topicCount: 2 });
+  const untrackB = trackWebSockets('chat', { size: 1, topicCount: 1 });
+  const both = await read();
+  assert.equal(both.webSockets, 4);
+  assert.equal(both.topics, 3);
+  untrackA();
+  untrackB();
+  assert.equal((await read()).topics, null);
 });
 
 test('SupervisorMetrics.dashboard(): a row per worker, matched to its answer by pid', async () => {
