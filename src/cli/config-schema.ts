@@ -264,7 +264,15 @@ export const CONFIG_SCHEMA: Rule = obj<StrataConfig>(
     // The CLI's own.
     admin: oneOf(
       bool,
-      obj<{ host?: string; port?: number }>({ host: str(listenHost, 'an IP address or a host name'), port }),
+      obj<{ host?: string; port?: number; token?: string }>({
+        host: str(listenHost, 'an IP address or a host name'),
+        port,
+        // Required off loopback (the admin listener refuses to start without it).
+        token: str(
+          (t) => (t.length >= 16 ? undefined : 'must be at least 16 characters'),
+          'a token of 16+ characters',
+        ),
+      }),
     ),
     metrics: bool,
     redis: str(redisUrl, 'a redis:// URL'),

@@ -37,7 +37,7 @@ export interface StrataConfig extends Omit<ServeOptions, keyof typeof NOT_IN_CON
   /** The module to serve, relative to this file (the positional argument of `strata serve`). */
   app?: string;
   /** The admin listener (`/metrics`, `/healthz`): `true` for 127.0.0.1:9100, or its address. */
-  admin?: boolean | { host?: string; port?: number };
+  admin?: boolean | { host?: string; port?: number; token?: string };
   /** Same as `admin: true` (the `--metrics` flag). */
   metrics?: boolean;
   /** Publish/subscribe across instances through Redis at this URL (`--redis`). */

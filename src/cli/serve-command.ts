@@ -118,7 +118,7 @@ export interface ServeFlags {
   watch: boolean;
   static: string | StaticOptions | undefined;
   /** The admin listener (`/metrics`, `/healthz`), when asked for. */
-  admin: { host: string; port: number } | undefined;
+  admin: { host: string; port: number; token?: string } | undefined;
   /** Load shedding threshold in ms, when asked for. */
   maxEventLoopDelay: number | undefined;
   compress: boolean | CompressionOptions;
@@ -251,7 +251,10 @@ export function parseServeFlags(
           : staticDir,
     admin:
       parsed.values.admin !== undefined
-        ? parseAddress('--admin', parsed.values.admin)
+        ? {
+            ...parseAddress('--admin', parsed.values.admin),
+            ...(typeof admin === 'object' && admin.token !== undefined ? { token: admin.token } : {}),
+          }
         : parsed.values.metrics === true || admin === true || (metrics === true && admin === undefined)
           ? { ...ADMIN_DEFAULTS }
           : typeof admin === 'object'

@@ -14,7 +14,7 @@ import {
 } from '../parallel/index.ts';
 import { relayCluster } from '../realtime/index.ts';
 import type { ServeOptions } from '../server/index.ts';
-import { type AdminServer, ServerError, startAdmin } from '../server/index.ts';
+import { type AdminServer, type DashboardInput, ServerError, startAdmin } from '../server/index.ts';
 import type { StrataConfig } from './config.ts';
 import { CliError, usageError, workerStartupError } from './errors.ts';
 import { stopWhenOrphaned } from './orphan.ts';
@@ -132,7 +132,7 @@ export async function runSupervisor(
     module: string;
     port: number;
     host: string;
-    admin?: { host: string; port: number } | undefined;
+    admin?: { host: string; port: number; token?: string } | undefined;
     redis?: string | undefined;
   } & WorkerFlags,
   args: string[],
@@ -173,12 +173,17 @@ export async function runSupervisor(
         contentType: metrics.contentType,
         // 503 while the supervisor drains and while no worker is ready and not shedding load.
         healthy: () => supervisor.healthy,
+        // The live dashboard: per-worker rows and the merged numbers, once a second.
+        dashboard: () => metrics.dashboard() as Promise<DashboardInput>,
       });
     } catch (err) {
       const e = err as { code?: string; message: string };
       throw new CliError(e.code ?? 'STRATA_ERR_LISTEN', e.message);
     }
-    log.info({ url: `${admin.url}/metrics` }, 'supervisor: admin listener');
+    log.info(
+      { url: `${admin.url}/metrics`, dashboard: `${admin.url}/dashboard` },
+      'supervisor: admin listener',
+    );
   }
   let stops = 0;
   const stop = (signal: string): void => {

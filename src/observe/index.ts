@@ -8,4 +8,6 @@ export {
   type MetricsOptions,
   type PoolGaugeSource,
   trackPool,
+  trackWebSockets,
+  type WebSocketGaugeSource,
 } from './metrics.ts';

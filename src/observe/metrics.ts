@@ -1,3 +1,5 @@
+import { subscribe } from 'node:diagnostics_channel';
+import type { Server, Socket } from 'node:net';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import {
   AggregatorRegistry,
@@ -55,6 +57,60 @@ const webSocketBackpressure = { close: 0, drop: 0 };
 export function recordWebSocketBackpressure(action: 'close' | 'drop'): void {
   webSocketBackpressure[action] += 1;
 }
+
+/** What a WebSocket server reports to the metrics (sockets open here, topics with a local subscriber). */
+export interface WebSocketGaugeSource {
+  readonly size: number;
+  readonly topicCount: number;
+}
+
+/** Every WebSocket server of this process, by name, for the WebSocket gauges. */
+const webSocketServers = new Map<string, WebSocketGaugeSource>();
+
+/**
+ * Lists a WebSocket server in this process's metrics (`strata_websocket_connections`,
+ * `strata_websocket_topics`, labelled by `server`); returns the function that removes it. With
+ * none listed the gauges have no series (the dashboard shows "—", not a false 0).
+ */
+export function trackWebSockets(name: string, source: WebSocketGaugeSource): () => void {
+  let unique = name;
+  for (let i = 2; webSocketServers.has(unique); i++) unique = `${name}-${i}`;
+  webSocketServers.set(unique, source);
+  return () => {
+    if (webSocketServers.get(unique) === source) webSocketServers.delete(unique);
+  };
+}
+
+/**
+ * Open TCP connections accepted by this process's servers, counted through node's
+ * `net.server.socket` diagnostics channel (no hook in the request path: one increment per
+ * connection, one decrement at its close). Servers passed to `unmeasuredServer` (the admin
+ * listener) are left out. Subscribed once, when the first `Metrics` is made.
+ */
+const connections = { open: 0, subscribed: false };
+const unmeasured = new WeakSet<Server>();
+const connectionClosed = (): void => {
+  connections.open -= 1;
+};
+
+function countConnections(): void {
+  if (connections.subscribed) return;
+  connections.subscribed = true;
+  subscribe('net.server.socket', (message) => {
+    const socket = (message as { socket: Socket & { server?: Server } }).socket;
+    if (socket.server !== undefined && unmeasured.has(socket.server)) return;
+    connections.open += 1;
+    socket.on('close', connectionClosed);
+  });
+}
+
+/** Leaves a server's connections out of `strata_http_connections` (the admin listener's own). */
+export function unmeasuredServer(server: Server): void {
+  unmeasured.add(server);
+}
+
+/** The name of the per-process entry `Metrics.json()` adds: the process's pid (never aggregated). */
+export const PROCESS_PID_ENTRY = 'strata_process_pid';
 
 interface Series {
   count: ReturnType<Counter<string>['labels']>;
@@ -143,6 +199,32 @@ export class Metrics {
         this.inc({ action: 'drop' }, webSocketBackpressure.drop);
       },
     });
+    countConnections();
+    new Gauge({
+      name: 'strata_http_connections',
+      help: 'Open connections accepted by the servers of the process (the admin listener not counted).',
+      registers: [registry],
+      collect() {
+        this.set(connections.open);
+      },
+    });
+    const webSocketGauge = (name: string, help: string, read: (s: WebSocketGaugeSource) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['server'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const [server, source] of webSocketServers) this.set({ server }, read(source));
+        },
+      });
+    webSocketGauge('strata_websocket_connections', 'WebSockets open in the process.', (s) => s.size);
+    webSocketGauge(
+      'strata_websocket_topics',
+      'Pub/sub topics with at least one subscriber in the process.',
+      (s) => s.topicCount,
+    );
     poolGauge('strata_pool_threads', 'Threads of each thread pool.', (s) => s.threads);
     poolGauge('strata_pool_queue_size', 'Tasks waiting for a thread.', (s) => s.queued);
     poolGauge(
@@ -174,9 +256,21 @@ export class Metrics {
     series.latency.observe(seconds);
   }
 
-  /** This process's metrics as the JSON `aggregateMetrics` takes (what a worker sends its primary). */
-  json(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
-    return this.registry.getMetricsAsJSON();
+  /**
+   * This process's metrics as the JSON `aggregateMetrics` takes (what a worker sends its primary),
+   * plus one entry that names the process (`strata_process_pid`, aggregator `omit`: the merged
+   * text never shows it; the dashboard uses it to tell workers apart).
+   */
+  async json(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+    const list = await this.registry.getMetricsAsJSON();
+    list.push({
+      name: PROCESS_PID_ENTRY,
+      help: 'The pid of the process these metrics come from.',
+      type: 'gauge',
+      aggregator: 'omit',
+      values: [{ value: process.pid, labels: {} }],
+    } as unknown as MetricObjectWithValues<MetricValue<string>>);
+    return list;
   }
 
   /** This process's metrics in the Prometheus text format. */

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import { aggregateMetrics, METRICS_CONTENT_TYPE } from '../observe/metrics.ts';
+import { aggregateMetrics, METRICS_CONTENT_TYPE, PROCESS_PID_ENTRY } from '../observe/metrics.ts';
 import type { Supervisor } from './supervisor.ts';
 
 /** The IPC name a worker answers with its `Metrics.json()`. */
@@ -46,6 +46,50 @@ export class SupervisorMetrics {
         for (const [reason, n] of supervisor.restarts) this.inc({ reason }, n);
       },
     });
+  }
+
+  /**
+   * What the admin listener's dashboard reads: every worker as the supervisor sees it (pid, id,
+   * state, load shedding), with the metrics it answered (matched by the pid its `Metrics.json()`
+   * names), the restarts by reason and the health `/healthz` reports.
+   */
+  async dashboard(): Promise<{
+    mode: 'workers';
+    healthy: boolean;
+    target: number;
+    restarts: Record<string, number>;
+    processes: {
+      pid: number;
+      id: number;
+      state: string;
+      pressure: string | undefined;
+      metrics: unknown[] | undefined;
+    }[];
+  }> {
+    const answers = await this.#supervisor.collect(METRICS_ASK, null, { timeoutMs: this.#timeoutMs });
+    const byPid = new Map<number, unknown[]>();
+    for (const answer of answers) {
+      if (!Array.isArray(answer)) continue;
+      const entry = answer.find((m: { name?: unknown }) => m?.name === PROCESS_PID_ENTRY) as
+        | { values?: { value?: unknown }[] }
+        | undefined;
+      const pid = entry?.values?.[0]?.value;
+      if (typeof pid === 'number') byPid.set(pid, answer);
+    }
+    const supervisor = this.#supervisor;
+    return {
+      mode: 'workers',
+      healthy: supervisor.healthy,
+      target: supervisor.target,
+      restarts: Object.fromEntries(supervisor.restarts),
+      processes: supervisor.workers().map((w) => ({
+        pid: w.pid,
+        id: w.id,
+        state: w.state,
+        pressure: w.pressure,
+        metrics: byPid.get(w.pid),
+      })),
+    };
   }
 
   /** The merged Prometheus text of every worker plus the supervisor's own series. */

@@ -12,7 +12,7 @@ import type {
   WebSocketHandlers,
 } from '../gateway/websocket.ts';
 import { loggableError } from '../observe/loggable-error.ts';
-import { recordWebSocketBackpressure } from '../observe/metrics.ts';
+import { recordWebSocketBackpressure, trackWebSockets } from '../observe/metrics.ts';
 import { selectProtocol, vetHandshake } from './handshake.ts';
 import { MemoryBroker } from './memory-broker.ts';
 import { type ResolvedWebSocketOptions, resolveWebSocketOptions, type WebSocketOptions } from './options.ts';
@@ -64,6 +64,7 @@ export class RealtimeServer implements WebSocketAcceptor, PubSub {
   #wss: WebSocketServer | undefined;
   #sockets: Set<StrataSocket<unknown>>;
   #topics: Topics;
+  #untrack: () => void;
   #log: RealtimeLogger;
   #heartbeat: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
@@ -85,11 +86,18 @@ export class RealtimeServer implements WebSocketAcceptor, PubSub {
     this.#whenEmpty = undefined;
     this.#protocol = false;
     this.#extraHeaders = undefined;
+    // Sockets and topics in the metrics and on the admin dashboard (untracked at close()).
+    this.#untrack = trackWebSockets('websocket', this);
   }
 
   /** Open sockets in this process. */
   get size(): number {
     return this.#sockets.size;
+  }
+
+  /** Topics with a subscriber in this process. */
+  get topicCount(): number {
+    return this.#topics.topicCount;
   }
 
   get broker(): Broker {
@@ -187,6 +195,7 @@ export class RealtimeServer implements WebSocketAcceptor, PubSub {
         }
       }
       this.#stopHeartbeat();
+      this.#untrack();
       await this.#topics.close();
       try {
         await this.#topics.broker.close();

@@ -67,6 +67,11 @@ export class Topics {
     return this.#local.get(topic)?.size ?? 0;
   }
 
+  /** Topics with at least one subscriber in this process. */
+  get topicCount(): number {
+    return this.#local.size;
+  }
+
   /** Delivers to the local subscribers except `except`, then to the other nodes. */
   publish(
     topic: string,

@@ -6,7 +6,14 @@ export { contentTypeFor } from '../gateway/http/mime.ts';
 export { negotiateEncoding } from '../gateway/http/negotiate.ts';
 export { type ByteRange, parseRange } from '../gateway/http/range.ts';
 export { resolveStaticPath, type StaticPath } from '../gateway/http/static-path.ts';
-export { ADMIN_DEFAULTS, type AdminOptions, type AdminServer, startAdmin } from './admin.ts';
+export {
+  ADMIN_DEFAULTS,
+  ADMIN_TOKEN_MIN_LENGTH,
+  type AdminOptions,
+  type AdminServer,
+  isLoopbackHost,
+  startAdmin,
+} from './admin.ts';
 export { AddressList, clientAddress, ipBytes } from './client-address.ts';
 export { varyWithAcceptEncoding } from './compression/compressor.ts';
 export {
@@ -16,6 +23,14 @@ export {
   type ResolvedCompressionOptions,
   resolveCompressionOptions,
 } from './compression/options.ts';
+export {
+  DASHBOARD_CSP,
+  DashboardFeed,
+  type DashboardInput,
+  type DashboardSnapshot,
+  type DashboardSource,
+  processDashboardInput,
+} from './dashboard/index.ts';
 export { ServerError } from './errors.ts';
 export {
   type ResolvedServeOptions,

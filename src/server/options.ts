@@ -119,7 +119,7 @@ export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
    * The admin listener (`/metrics`, `/healthz`) on its own address, default 127.0.0.1:9100;
    * implies `metrics`. Default off. Under the supervisor the primary runs it instead.
    */
-  admin?: boolean | { host?: string; port?: number };
+  admin?: boolean | { host?: string; port?: number; token?: string };
   /**
    * Load shedding: past any of these limits (event-loop delay in ms, utilisation, heap, RSS) new
    * requests get 503 with `Retry-After` until the process recovers. Default off.

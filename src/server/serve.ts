@@ -22,6 +22,7 @@ import { AddressList, clientAddress, forwardedProto, resolveTrustProxyHeader } f
 import { ResponseCompressor } from './compression/compressor.ts';
 import { compressNodeResponse } from './compression/node-response.ts';
 import { resolveCompressionOptions } from './compression/options.ts';
+import { processDashboardInput } from './dashboard/dashboard.ts';
 import { headRefusal, hostMatcher, peerKey } from './edge-policy.ts';
 import { ServerError } from './errors.ts';
 import { type Exchange, FastLane, type LaneRequest } from './h1/lane.ts';
@@ -742,6 +743,12 @@ export async function serve(
         metrics: () => metrics.text(),
         contentType: metrics.contentType,
         healthy: () => !draining && monitor?.underPressure !== true,
+        dashboard: () =>
+          processDashboardInput(metrics, {
+            healthy: !draining && monitor?.underPressure !== true,
+            draining,
+            pressure: monitor?.pressure,
+          }),
       });
     } catch (err) {
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -566,3 +566,30 @@ describe('permessage-deflate (opt-in)', () => {
     assert.equal((await client.closed).code, 1009);
   });
 });
+
+describe('WebSocket gauges', () => {
+  test("a server's sockets and topics reach its metrics, and leave them when it closes", async () => {
+    const app = new App();
+    app.get('/room', (c) =>
+      c.upgrade({
+        open(ws) {
+          ws.subscribe('gauge-room');
+          ws.send('in');
+        },
+        message() {},
+      }),
+    );
+    const server = await serve(app, { port: 0, logger: false, metrics: true });
+    try {
+      const client = await openClient(wsUrl(server.url, '/room'));
+      assert.equal(await client.next(), 'in');
+      const text = await server.metrics!.text();
+      assert.match(text, /strata_websocket_connections\{server="websocket[^"]*"\} 1/);
+      assert.match(text, /strata_websocket_topics\{server="websocket[^"]*"\} 1/);
+      client.ws.close();
+    } finally {
+      await server.close();
+    }
+    assert.doesNotMatch(await server.metrics!.text(), /strata_websocket_connections\{/);
+  });
+});
