@@ -154,14 +154,28 @@ class Client {
 }
 
 /** A raw HTTP/1.1 exchange: the request written, the socket kept (for `info.remote`, aborts). */
-function rawRequest(
-  port: number,
-  head: string,
-): Promise<{ localPort: number; response: Promise<string>; destroy(): void }> {
+interface RawExchange {
+  localPort: number;
+  /** Everything received, once the server closes. */
+  response: Promise<string>;
+  /** What has been received so far, once it matches `pattern` (bounded: 3 s). */
+  received(pattern: RegExp): Promise<string>;
+  destroy(): void;
+}
+
+function rawRequest(port: number, head: string): Promise<RawExchange> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => {
       socket.write(head);
       let data = '';
+      const received = async (pattern: RegExp): Promise<string> => {
+        const deadline = Date.now() + 3000;
+        while (!pattern.test(data)) {
+          if (Date.now() > deadline) assert.fail(`never received ${pattern}: ${JSON.stringify(data)}`);
+          await sleep(10);
+        }
+        return data;
+      };
       const response = new Promise<string>((done) => {
         socket.setEncoding('utf8');
         socket.on('data', (d: string) => {
@@ -170,7 +184,7 @@ function rawRequest(
         socket.on('close', () => done(data));
         socket.on('end', () => done(data));
       });
-      resolve({ localPort: socket.localPort!, response, destroy: () => socket.destroy() });
+      resolve({ localPort: socket.localPort!, response, received, destroy: () => socket.destroy() });
     });
     socket.once('error', reject);
   });
@@ -319,7 +333,8 @@ const RUN: Record<CaseId, CaseFn> = {
   async 'request-signal'(t) {
     const before = (await (await fetch(`${t.base}/state`)).json()) as Record<string, number>;
     const raw = await rawRequest(t.port, 'GET /hang HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    await sleep(150);
+    // The app is waiting on the request before the client leaves.
+    await waitForState(t, (s) => s.hanging! > before.hanging!);
     raw.destroy();
     await waitForState(t, (s) => s.aborted! > before.aborted!);
   },
@@ -389,9 +404,8 @@ const RUN: Record<CaseId, CaseFn> = {
       'GET /ws/lobby HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
         'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
     );
-    await sleep(100);
+    const head = await raw.received(/\r\n\r\n/);
     raw.destroy();
-    const head = await raw.response;
     assert.match(head, /^HTTP\/1\.1 101/);
     assert.match(head, /\r\nx-room: lobby\r\n/i);
     assert.match(head, /\r\nsec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/i);
