@@ -22,6 +22,7 @@ import {
   remoteOf,
   selectProtocol,
   startApp,
+  vetHandshake,
   WaitUntilTracker,
 } from './web-runtime.ts';
 import type {
@@ -193,7 +194,11 @@ function buildBun(app: App, options: BunServeOptions): BunRuntime {
     idleTimeout: options.idleTimeout ?? 30,
     async fetch(request, server) {
       const websocket = isWebSocketRequest(request);
-      if (websocket && runtime.closing) return refusal(503, 'The server is shutting down');
+      if (websocket) {
+        if (runtime.closing) return refusal(503, 'The server is shutting down');
+        const refused = vetHandshake(request, options.allowedOrigins);
+        if (refused !== undefined) return refused;
+      }
       const resolveRemote = (): RemoteAddress => {
         const ip = server.requestIP(request);
         return ip === null ? remoteOf('', 0) : remoteOf(ip.address, ip.port);

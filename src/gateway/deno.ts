@@ -28,6 +28,7 @@ import {
   TopicHub,
   type TopicMember,
   toMessage,
+  vetHandshake,
   WaitUntilTracker,
 } from './web-runtime.ts';
 import type {
@@ -192,7 +193,11 @@ export function toDeno(app: App, options: DenoServeOptions = {}): DenoRuntime {
     closing: false,
     async handler(request, handlerInfo) {
       const websocket = isWebSocketRequest(request);
-      if (websocket && runtime.closing) return refusal(503, 'The server is shutting down');
+      if (websocket) {
+        if (runtime.closing) return refusal(503, 'The server is shutting down');
+        const refused = vetHandshake(request, options.allowedOrigins);
+        if (refused !== undefined) return refused;
+      }
       const addr = handlerInfo.remoteAddr;
       const info = new RuntimeServeInfo(() => remoteOf(addr.hostname, addr.port), tracker, secure, websocket);
       const response = await fetchSafely(app, request, info, onError);

@@ -29,6 +29,12 @@ export interface RuntimeServeOptions {
   signals?: boolean;
   /** Where errors the app does not handle itself go (a throw from `fetch`, a WebSocket handler). Default `console.error`. */
   onError?: (error: unknown) => void;
+  /**
+   * Origins allowed to open a WebSocket (`https://app.example.com`), or `'*'` for any. Default:
+   * same-origin only (a browser handshake whose `Origin` does not match its `Host` gets 403);
+   * clients that send no `Origin` (not browsers) are allowed. As strata's server.
+   */
+  allowedOrigins?: readonly string[] | '*';
   /** Called once the server listens, with its URL. */
   onListen?: (url: URL) => void;
 }
@@ -319,4 +325,64 @@ export async function fetchSafely(
     onError(err);
     return new Response(null, { status: 500 });
   }
+}
+
+// RFC 6455 §4.1: the key is the base64 of 16 random bytes: 22 characters and "==".
+const KEY_SHAPE = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
+
+/**
+ * Checks a WebSocket handshake before the app runs, as strata's server does: 426 to another
+ * version than 13, 400 to a malformed key, 403 to a browser whose `Origin` is not allowed
+ * (cross-site WebSocket hijacking: same-origin only by default, `'*'` for any, or a list).
+ */
+export function vetHandshake(
+  request: Request,
+  allowedOrigins: readonly string[] | '*' | undefined,
+): Response | undefined {
+  const headers = request.headers;
+  if (headers.get('sec-websocket-version') !== '13') {
+    const refused = refusal(
+      426,
+      'Unsupported or missing Sec-WebSocket-Version: this server speaks version 13',
+    );
+    refused.headers.set('sec-websocket-version', '13');
+    return refused;
+  }
+  const key = headers.get('sec-websocket-key');
+  if (key === null || !KEY_SHAPE.test(key)) {
+    return refusal(400, 'Missing or malformed Sec-WebSocket-Key (RFC 6455 §4.1: base64 of 16 bytes)');
+  }
+  const origin = headers.get('origin');
+  if (
+    allowedOrigins !== '*' &&
+    origin !== null &&
+    !originAllowed(origin, headers.get('host'), allowedOrigins)
+  ) {
+    return refusal(403, 'This Origin may not open a WebSocket here');
+  }
+  return undefined;
+}
+
+function normalizeOrigin(origin: string): string {
+  try {
+    return new URL(origin).origin.toLowerCase();
+  } catch {
+    return origin.toLowerCase();
+  }
+}
+
+function originAllowed(origin: string, host: string | null, allowed: readonly string[] | undefined): boolean {
+  if (allowed !== undefined) {
+    const normalized = normalizeOrigin(origin);
+    return allowed.some((a) => normalizeOrigin(a) === normalized);
+  }
+  if (host === null || origin === 'null') return false;
+  let authority: string;
+  try {
+    authority = new URL(origin).host;
+  } catch {
+    return false;
+  }
+  const h = host.toLowerCase();
+  return authority === h || authority === h.replace(/:(80|443)$/, '');
 }

@@ -414,6 +414,27 @@ const RUN: Record<CaseId, CaseFn> = {
     await assert.rejects(refused.opened);
     await refused.closed;
   },
+  async 'websocket-vetting'(t) {
+    const handshake = (extra: string) =>
+      rawRequest(
+        t.port,
+        `GET /ws/lobby HTTP/1.1\r\nHost: 127.0.0.1:${t.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${extra}\r\n`,
+      );
+    const KEY = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    const status = async (extra: string): Promise<string> => {
+      const raw = await handshake(extra);
+      const head = await raw.received(/\r\n\r\n/);
+      raw.destroy();
+      return head.slice(9, 12);
+    };
+    assert.equal(await status(`${KEY}Sec-WebSocket-Version: 13\r\nOrigin: http://evil.example\r\n`), '403');
+    assert.equal(
+      await status(`${KEY}Sec-WebSocket-Version: 13\r\nOrigin: http://127.0.0.1:${t.port}\r\n`),
+      '101',
+    );
+    assert.equal(await status(`${KEY}Sec-WebSocket-Version: 8\r\n`), '426');
+    assert.equal(await status('Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n'), '400');
+  },
   async 'lifespan-shutdown'(t) {
     const before = (await (await fetch(`${t.base}/state`)).json()) as Record<string, number>;
     const res = await fetch(`${t.base}/wait?ms=300`, { method: 'POST' });

@@ -29,6 +29,7 @@ export const CASES = {
   'lifespan-startup': 'startup hook runs once before serving',
   'websocket-rooms': 'WebSocket rooms: publish reaches the others, app.publish, subscriberCount',
   'websocket-handshake': 'subprotocol, 101 headers, refusal on a plain route',
+  'websocket-vetting': 'handshake checks before the app: foreign Origin 403, version 426, bad key 400',
   'lifespan-shutdown': 'SIGTERM: waitUntil awaited, then the shutdown hook',
 } as const;
 export type CaseId = keyof typeof CASES;
