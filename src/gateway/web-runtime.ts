@@ -1,0 +1,388 @@
+/**
+ * What the Bun and Deno adapters share: the `ServeInfo` they hand the app, the tracker behind
+ * `waitUntil`, the in-process topic registry, and the checks on topics, messages and
+ * subprotocols. Web APIs only: no `node:` import here, nor in the adapters (each runtime's own
+ * globals are reached through `globalThis` and typed structurally).
+ */
+import type { App, RemoteAddress, ServeInfo } from './types.ts';
+import type {
+  PendingUpgrade,
+  PubSub,
+  ServerWebSocket,
+  UpgradeFunction,
+  UpgradeOptions,
+  WebSocketData,
+  WebSocketHandlers,
+  WebSocketMessage,
+} from './websocket.ts';
+
+/** Options both runtime adapters take. */
+export interface RuntimeServeOptions {
+  /** Default 3000. 0 picks a free port (read it from the returned handle). */
+  port?: number;
+  /** Default `127.0.0.1`; `0.0.0.0` (or `::`) to accept connections from other machines. */
+  hostname?: string;
+  /**
+   * Stop gracefully on SIGTERM and SIGINT (stop accepting, close WebSockets with 1001, await
+   * `waitUntil` work, run `shutdown`). Default true.
+   */
+  signals?: boolean;
+  /** Where errors the app does not handle itself go (a throw from `fetch`, a WebSocket handler). Default `console.error`. */
+  onError?: (error: unknown) => void;
+  /**
+   * Origins allowed to open a WebSocket (`https://app.example.com`), or `'*'` for any. Default:
+   * same-origin only (a browser handshake whose `Origin` does not match its `Host` gets 403);
+   * clients that send no `Origin` (not browsers) are allowed. As strata's server.
+   */
+  allowedOrigins?: readonly string[] | '*';
+  /** Called once the server listens, with its URL. */
+  onListen?: (url: URL) => void;
+}
+
+/** What `serveBun` / `serveDeno` return. */
+export interface RuntimeServer {
+  /** `http://127.0.0.1:PORT/`. */
+  readonly url: URL;
+  readonly port: number;
+  /** Open WebSockets. */
+  readonly sockets: number;
+  /**
+   * Stops gracefully: no new connections, WebSockets closed with 1001, `waitUntil` work awaited,
+   * then the app's `shutdown` hook. Idempotent: a second call returns the same promise.
+   */
+  close(): Promise<void>;
+}
+
+/** Tracks what `info.waitUntil` was given, so that shutdown can wait for it. */
+export class WaitUntilTracker {
+  #pending = new Set<Promise<unknown>>();
+  #onError: (error: unknown) => void;
+
+  constructor(onError: (error: unknown) => void) {
+    this.#onError = onError;
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  add(work: Promise<unknown>): void {
+    const tracked = Promise.resolve(work).then(
+      () => {
+        this.#pending.delete(tracked);
+      },
+      (err: unknown) => {
+        this.#pending.delete(tracked);
+        this.#onError(err);
+      },
+    );
+    this.#pending.add(tracked);
+  }
+
+  /** Resolves once every promise given so far (and any given while waiting) has settled. */
+  async drain(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+  }
+}
+
+/** The `ServeInfo` of a request on Bun or Deno. `upgrade` is set only on a WebSocket handshake. */
+export class RuntimeServeInfo implements ServeInfo {
+  route: string | undefined;
+  upgrade: UpgradeFunction | undefined;
+  /** The app's handlers once it called `upgrade`, and the marker it was given back. */
+  pending: PendingUpgrade | undefined;
+  marker: Response | undefined;
+  readonly secure: boolean;
+  readonly protocol: ServeInfo['protocol'];
+  #remote: RemoteAddress | undefined;
+  #resolveRemote: () => RemoteAddress;
+  #tracker: WaitUntilTracker;
+
+  constructor(
+    resolveRemote: () => RemoteAddress,
+    tracker: WaitUntilTracker,
+    secure: boolean,
+    websocket: boolean,
+  ) {
+    this.route = undefined;
+    this.pending = undefined;
+    this.marker = undefined;
+    this.secure = secure;
+    this.protocol = 'http/1.1';
+    this.#remote = undefined;
+    this.#resolveRemote = resolveRemote;
+    this.#tracker = tracker;
+    this.upgrade = websocket ? (handlers, options) => this.#accept(handlers, options) : undefined;
+  }
+
+  get remote(): RemoteAddress {
+    this.#remote ??= this.#resolveRemote();
+    return this.#remote;
+  }
+
+  waitUntil(work: Promise<unknown>): void {
+    this.#tracker.add(work);
+  }
+
+  #accept(handlers: WebSocketHandlers<never>, options: UpgradeOptions<never> | undefined): Response {
+    if (handlers === null || typeof handlers !== 'object' || typeof handlers.message !== 'function') {
+      throw new TypeError(
+        'c.upgrade(handlers): handlers must be an object with a message(ws, data) function',
+      );
+    }
+    this.pending = {
+      handlers: handlers as WebSocketHandlers<unknown>,
+      options: (options ?? {}) as UpgradeOptions<unknown>,
+    };
+    // Fetch forbids 101 in a constructed Response: an empty 200 that is never sent; its headers
+    // (set by middleware) go into the 101.
+    this.marker = new Response(null, { status: 200 });
+    return this.marker;
+  }
+}
+
+/** `{ address, port, family }` from a host name and port (Deno's `remoteAddr`). */
+export function remoteOf(address: string, port: number): RemoteAddress {
+  return { address, port, family: address === '' ? '' : address.includes(':') ? 'IPv6' : 'IPv4' };
+}
+
+/** RFC 6455 §4.1: the request asks for a WebSocket. */
+export function isWebSocketRequest(request: Request): boolean {
+  if (request.method !== 'GET') return false;
+  const upgrade = request.headers.get('upgrade');
+  return upgrade !== null && upgrade.toLowerCase() === 'websocket';
+}
+
+/**
+ * The subprotocol to select: `''` for none, `undefined` when the client offers protocols and
+ * the route speaks none of them (a 400, as strata's server answers).
+ */
+export function selectProtocol(
+  offered: string | null,
+  spoken: readonly string[] | undefined,
+): string | undefined {
+  if (spoken === undefined || spoken.length === 0) return '';
+  if (offered === null || offered.trim() === '') return '';
+  const offers = offered.split(',').map((p) => p.trim());
+  for (const p of spoken) if (offers.includes(p)) return p;
+  return undefined;
+}
+
+// The marker's headers that must not reach the 101 (RFC 6455 §4.2.2 owns them).
+const NOT_IN_101 = new Set([
+  'connection',
+  'upgrade',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'keep-alive',
+  'sec-websocket-accept',
+  'sec-websocket-protocol',
+  'sec-websocket-extensions',
+]);
+
+/** Headers for the 101: those middleware set on the marker, then the route's own `headers`. */
+export function headersFor101(marker: Response, pending: PendingUpgrade): Headers {
+  const out = new Headers();
+  for (const [name, value] of marker.headers) if (!NOT_IN_101.has(name)) out.append(name, value);
+  const own = pending.options.headers;
+  if (own !== undefined)
+    for (const name in own) if (!NOT_IN_101.has(name.toLowerCase())) out.set(name, String(own[name]));
+  return out;
+}
+
+/** A refusal as strata's server writes it. */
+export function refusal(status: number, message: string): Response {
+  return new Response(`${message}\n`, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+}
+
+/**
+ * The answer to a handshake the app did not accept: its own error response as is, but a 2xx
+ * becomes a 400 (RFC 6455 §4.2.2: the route has no WebSocket handler).
+ */
+export function notAccepted(response: Response): Response {
+  if (response.status >= 300) return response;
+  response.body?.cancel().catch(() => {});
+  return refusal(400, 'This route does not accept WebSocket connections');
+}
+
+const MAX_TOPIC = 256;
+
+export function checkTopic(topic: unknown): asserts topic is string {
+  if (typeof topic !== 'string' || topic.length === 0 || topic.length > MAX_TOPIC) {
+    throw new TypeError(`A topic must be a non-empty string of at most ${MAX_TOPIC} characters`);
+  }
+}
+
+/** As a subscriber receives it: text stays text, bytes become a Uint8Array of their own. */
+export function toMessage(data: WebSocketData): WebSocketMessage {
+  if (typeof data === 'string') return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
+  throw new TypeError('A WebSocket message must be a string, an ArrayBuffer or a typed array');
+}
+
+const encoder = new TextEncoder();
+
+/** The bytes a message takes on the wire (its payload). */
+export function byteLengthOf(message: WebSocketMessage): number {
+  return typeof message === 'string' ? encoder.encode(message).byteLength : message.byteLength;
+}
+
+/** Something that receives published messages: a socket of the Deno adapter. */
+export interface TopicMember {
+  deliver(message: WebSocketMessage): void;
+}
+
+/**
+ * The in-process topic registry of a runtime without native topics (Deno): which sockets listen
+ * to what. Publishing reaches the sockets of this process only (one Deno process = one worker).
+ */
+export class TopicHub implements PubSub {
+  #topics = new Map<string, Set<TopicMember>>();
+
+  subscribe(member: TopicMember, topic: string): void {
+    checkTopic(topic);
+    let set = this.#topics.get(topic);
+    if (set === undefined) {
+      set = new Set();
+      this.#topics.set(topic, set);
+    }
+    set.add(member);
+  }
+
+  unsubscribe(member: TopicMember, topic: string): void {
+    const set = this.#topics.get(topic);
+    if (set?.delete(member) === true && set.size === 0) this.#topics.delete(topic);
+  }
+
+  /** Delivers to every subscriber of `topic` but `except`; returns the message's size, or 0 if nobody got it. */
+  deliver(topic: string, data: WebSocketData, except: TopicMember | undefined): number {
+    checkTopic(topic);
+    const message = toMessage(data);
+    const set = this.#topics.get(topic);
+    if (set === undefined) return 0;
+    let sent = false;
+    for (const member of [...set]) {
+      if (member === except) continue;
+      member.deliver(message);
+      sent = true;
+    }
+    return sent ? byteLengthOf(message) : 0;
+  }
+
+  publish(topic: string, data: WebSocketData, _compress?: boolean): void {
+    this.deliver(topic, data, undefined);
+  }
+
+  subscriberCount(topic: string): number {
+    return this.#topics.get(topic)?.size ?? 0;
+  }
+}
+
+/**
+ * Runs one of the app's WebSocket handlers; a throw or a rejection goes to `onError` and closes
+ * the socket with 1011 (except from `close`), as strata's server does.
+ */
+export function callHandler(
+  hook: 'open' | 'message' | 'close' | 'drain',
+  run: () => void | Promise<void>,
+  ws: ServerWebSocket<unknown>,
+  onError: (error: unknown) => void,
+): void {
+  const fail = (err: unknown): void => {
+    onError(err);
+    if (hook !== 'close') ws.close(1011, 'Internal error');
+  };
+  try {
+    const result = run();
+    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+      (result as Promise<void>).then(undefined, fail);
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
+
+/** Runs `app.startup` (after handing over the hub), as strata's server does before it listens. */
+export async function startApp(app: App, pubsub: PubSub): Promise<void> {
+  app.attachPubSub?.(pubsub);
+  await app.startup?.();
+}
+
+/** Runs `app.fetch`, turning a throw or a non-Response into a 500 (the error goes to `onError`). */
+export async function fetchSafely(
+  app: App,
+  request: Request,
+  info: ServeInfo,
+  onError: (error: unknown) => void,
+): Promise<Response> {
+  try {
+    const response = await app.fetch(request, info);
+    if (response instanceof Response) return response;
+    throw new TypeError(`The app's fetch answered ${typeof response}, not a Response`);
+  } catch (err) {
+    onError(err);
+    return new Response(null, { status: 500 });
+  }
+}
+
+// RFC 6455 §4.1: the key is the base64 of 16 random bytes: 22 characters and "==".
+const KEY_SHAPE = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
+
+/**
+ * Checks a WebSocket handshake before the app runs, as strata's server does: 426 to another
+ * version than 13, 400 to a malformed key, 403 to a browser whose `Origin` is not allowed
+ * (cross-site WebSocket hijacking: same-origin only by default, `'*'` for any, or a list).
+ */
+export function vetHandshake(
+  request: Request,
+  allowedOrigins: readonly string[] | '*' | undefined,
+): Response | undefined {
+  const headers = request.headers;
+  if (headers.get('sec-websocket-version') !== '13') {
+    const refused = refusal(
+      426,
+      'Unsupported or missing Sec-WebSocket-Version: this server speaks version 13',
+    );
+    refused.headers.set('sec-websocket-version', '13');
+    return refused;
+  }
+  const key = headers.get('sec-websocket-key');
+  if (key === null || !KEY_SHAPE.test(key)) {
+    return refusal(400, 'Missing or malformed Sec-WebSocket-Key (RFC 6455 §4.1: base64 of 16 bytes)');
+  }
+  const origin = headers.get('origin');
+  if (
+    allowedOrigins !== '*' &&
+    origin !== null &&
+    !originAllowed(origin, headers.get('host'), allowedOrigins)
+  ) {
+    return refusal(403, 'This Origin may not open a WebSocket here');
+  }
+  return undefined;
+}
+
+function normalizeOrigin(origin: string): string {
+  try {
+    return new URL(origin).origin.toLowerCase();
+  } catch {
+    return origin.toLowerCase();
+  }
+}
+
+function originAllowed(origin: string, host: string | null, allowed: readonly string[] | undefined): boolean {
+  if (allowed !== undefined) {
+    const normalized = normalizeOrigin(origin);
+    return allowed.some((a) => normalizeOrigin(a) === normalized);
+  }
+  if (host === null || origin === 'null') return false;
+  let authority: string;
+  try {
+    authority = new URL(origin).host;
+  } catch {
+    return false;
+  }
+  const h = host.toLowerCase();
+  return authority === h || authority === h.replace(/:(80|443)$/, '');
+}
