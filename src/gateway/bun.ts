@@ -1,7 +1,7 @@
 /**
  * `strata-stack/bun`: runs a strata app on Bun's own server (`Bun.serve`), with the same
- * `ServeInfo`, lifespan hooks and WebSockets (Bun's native topics behind `subscribe`/`publish`)
- * as on strata's server. Web APIs and Bun's globals only: no `node:` import.
+ * `ServeInfo`, lifespan hooks and WebSockets (Bun's native topics behind `subscribe`/`publish`,
+ * and with a `broker` the other processes too) as on strata's server. Web APIs and Bun's globals only: no `node:` import.
  *
  * @example
  * import { serveBun } from 'strata-stack/bun';
@@ -10,7 +10,9 @@
  */
 import type { App, RemoteAddress } from './types.ts';
 import {
+  BrokerLink,
   callHandler,
+  checkTopic,
   fetchSafely,
   headersFor101,
   isWebSocketRequest,
@@ -22,6 +24,7 @@ import {
   remoteOf,
   selectProtocol,
   startApp,
+  toMessage,
   vetHandshake,
   WaitUntilTracker,
 } from './web-runtime.ts';
@@ -107,18 +110,23 @@ export interface BunServeConfig {
   } & BunWebSocketOptions;
 }
 
-/** The socket a handler talks to on Bun: Bun's own, behind strata's `ServerWebSocket` shape. */
+/**
+ * The socket a handler talks to on Bun: Bun's own, behind strata's `ServerWebSocket` shape. With
+ * a broker, its topics are counted toward the broker and its publishes handed to it.
+ */
 export class StrataBunSocket<D = unknown> implements ServerWebSocket<D> {
   data: D;
   readonly protocol: string;
   #ws: BunWebSocket;
   #topics: Set<string>;
+  #link: BrokerLink | undefined;
 
-  constructor(ws: BunWebSocket, data: D, protocol: string) {
+  constructor(ws: BunWebSocket, data: D, protocol: string, link?: BrokerLink) {
     this.#ws = ws;
     this.data = data;
     this.protocol = protocol;
     this.#topics = new Set();
+    this.#link = link;
   }
 
   get readyState(): 0 | 1 | 2 | 3 {
@@ -146,26 +154,31 @@ export class StrataBunSocket<D = unknown> implements ServerWebSocket<D> {
     this.#ws.ping(data);
   }
   subscribe(topic: string): void {
-    checkTopicName(topic);
+    checkTopic(topic);
     this.#ws.subscribe(topic);
+    if (this.#topics.has(topic)) return;
     this.#topics.add(topic);
+    this.#link?.join(topic);
   }
   unsubscribe(topic: string): void {
     this.#ws.unsubscribe(topic);
-    this.#topics.delete(topic);
+    if (this.#topics.delete(topic)) this.#link?.leave(topic);
   }
   isSubscribed(topic: string): boolean {
     return this.#topics.has(topic);
   }
+  /** To the other subscribers here (Bun's own topics), and through the broker to the other processes. */
   publish(topic: string, data: WebSocketData, compress?: boolean): number {
-    checkTopicName(topic);
-    return this.#ws.publish(topic, data, compress);
+    checkTopic(topic);
+    const sent = this.#ws.publish(topic, data, compress);
+    this.#link?.publish(topic, toMessage(data));
+    return sent;
   }
-}
-
-function checkTopicName(topic: unknown): void {
-  if (typeof topic !== 'string' || topic.length === 0 || topic.length > 256)
-    throw new TypeError('A topic must be a non-empty string of at most 256 characters');
+  /** Leaves every topic toward the broker (the socket closed; Bun drops its own subscriptions). */
+  leaveAll(): void {
+    if (this.#link !== undefined) for (const topic of this.#topics) this.#link.leave(topic);
+    this.#topics.clear();
+  }
 }
 
 /** Internal state shared by `toBun` and `serveBun`. */
@@ -174,7 +187,15 @@ interface BunRuntime {
   tracker: WaitUntilTracker;
   sockets: Set<StrataBunSocket<unknown>>;
   closing: boolean;
+  /** Bun's server: set by `serveBun`, or by the first request when the caller started it. */
+  server: BunServer | undefined;
+  link: BrokerLink | undefined;
+  /** `app.publish`: Bun's topics here, and the broker. */
+  pubsub: PubSub;
 }
+
+/** `toBun`'s configs and their runtimes, for `bunPubSub(server, config)`. */
+const runtimes = new WeakMap<BunServeConfig, BunRuntime>();
 
 function buildBun(app: App, options: BunServeOptions): BunRuntime {
   const onError = options.onError ?? ((err: unknown) => console.error(err));
@@ -186,13 +207,34 @@ function buildBun(app: App, options: BunServeOptions): BunRuntime {
     tracker,
     sockets,
     closing: false,
+    server: undefined,
+    link: undefined,
+    pubsub: {
+      publish(topic, data, compress) {
+        checkTopic(topic);
+        runtime.server?.publish(topic, data, compress);
+        runtime.link?.publish(topic, toMessage(data));
+      },
+      subscriberCount(topic) {
+        return runtime.server?.subscriberCount(topic) ?? 0;
+      },
+    },
   };
+  if (options.broker !== undefined) {
+    // What other processes publish goes to Bun's topic here (every local subscriber).
+    runtime.link = new BrokerLink(
+      options.broker,
+      (topic, message) => runtime.server?.publish(topic, message),
+      onError,
+    );
+  }
   const handlersOf = (ws: BunWebSocket) => ws.data.pending.handlers as WebSocketHandlers<unknown>;
   const config: BunServeConfig = {
     port: options.port ?? 3000,
     hostname: options.hostname ?? '127.0.0.1',
     idleTimeout: options.idleTimeout ?? 30,
     async fetch(request, server) {
+      runtime.server ??= server;
       const websocket = isWebSocketRequest(request);
       if (websocket) {
         if (runtime.closing) return refusal(503, 'The server is shutting down');
@@ -228,7 +270,12 @@ function buildBun(app: App, options: BunServeOptions): BunRuntime {
       ...options.websocket,
       open(ws) {
         const state = ws.data;
-        const socket = new StrataBunSocket<unknown>(ws, state.pending.options.data ?? {}, state.protocol);
+        const socket = new StrataBunSocket<unknown>(
+          ws,
+          state.pending.options.data ?? {},
+          state.protocol,
+          runtime.link,
+        );
         state.socket = socket;
         sockets.add(socket);
         const open = handlersOf(ws).open;
@@ -245,6 +292,7 @@ function buildBun(app: App, options: BunServeOptions): BunRuntime {
       close(ws, code, reason) {
         const socket = ws.data.socket!;
         sockets.delete(socket);
+        socket.leaveAll();
         const close = handlersOf(ws).close;
         if (close !== undefined) callHandler('close', () => close(socket, code, reason), socket, onError);
       },
@@ -257,27 +305,37 @@ function buildBun(app: App, options: BunServeOptions): BunRuntime {
   };
   if (options.tls !== undefined) config.tls = options.tls;
   runtime.config = config;
+  runtimes.set(config, runtime);
   return runtime;
 }
 
 /**
  * The object `Bun.serve` takes, for a caller that starts Bun's server itself. Lifespan hooks
  * are the caller's then (`serveBun` runs them); hand `app.attachPubSub` the result of
- * `bunPubSub(server)` so that `app.publish` reaches the sockets.
+ * `bunPubSub(server, config)` so that `app.publish` reaches the sockets (and the broker).
  *
  * @example
- * const server = Bun.serve(toBun(app, { port: 3000 }));
- * app.attachPubSub(bunPubSub(server));
+ * const config = toBun(app, { port: 3000 });
+ * const server = Bun.serve(config);
+ * app.attachPubSub(bunPubSub(server, config));
  */
 export function toBun(app: App, options: BunServeOptions = {}): BunServeConfig {
   return buildBun(app, options).config;
 }
 
-/** `app.publish` on Bun: the server's native topics. */
-export function bunPubSub(server: BunServer): PubSub {
+/**
+ * `app.publish` on Bun: the server's native topics, and with `config` (what `toBun` returned) its
+ * `broker` too — without it, a publish reaches this process only.
+ */
+export function bunPubSub(server: BunServer, config?: BunServeConfig): PubSub {
+  const runtime = config === undefined ? undefined : runtimes.get(config);
+  if (runtime !== undefined) {
+    runtime.server ??= server;
+    return runtime.pubsub;
+  }
   return {
     publish(topic, data, compress) {
-      checkTopicName(topic);
+      checkTopic(topic);
       server.publish(topic, data, compress);
     },
     subscriberCount(topic) {
@@ -298,18 +356,10 @@ export async function serveBun(app: App, options: BunServeOptions = {}): Promise
   const bun = (globalThis as { Bun?: BunGlobal }).Bun;
   if (bun === undefined) throw new Error('serveBun() runs on Bun only (globalThis.Bun is missing)');
   const runtime = buildBun(app, options);
-  // The hub is needed before startup, the server after: publish through a late-bound reference.
-  let server: BunServer | undefined;
-  await startApp(app, {
-    publish(topic, data, compress) {
-      checkTopicName(topic);
-      server?.publish(topic, data, compress);
-    },
-    subscriberCount(topic) {
-      return server?.subscriberCount(topic) ?? 0;
-    },
-  });
-  server = bun.serve(runtime.config);
+  // The hub is needed before startup, the server after: it publishes through `runtime.server`.
+  await startApp(app, runtime.pubsub);
+  const server = bun.serve(runtime.config);
+  runtime.server = server;
   const url = new URL(
     `http://${runtime.config.hostname.includes(':') ? `[${runtime.config.hostname}]` : runtime.config.hostname}:${server.port}/`,
   );
@@ -340,8 +390,10 @@ export async function serveBun(app: App, options: BunServeOptions = {}): Promise
           proc.off('SIGINT', onSignal);
         }
         for (const socket of runtime.sockets) socket.close(1001, 'Server shutting down');
-        await server!.stop(false);
+        await server.stop(false);
         await runtime.tracker.drain();
+        // As strata's server: the broker is unsubscribed and closed before the shutdown hooks.
+        await runtime.link?.close();
         await app.shutdown?.();
         app.attachPubSub?.(undefined);
       })();

@@ -1,8 +1,8 @@
 /**
  * `strata-stack/deno`: runs a strata app on Deno's own server (`Deno.serve`), with the same
- * `ServeInfo`, lifespan hooks and WebSockets (`Deno.upgradeWebSocket`, and an in-process topic
- * registry behind `subscribe`/`publish`: Deno's sockets have no topics of their own) as on
- * strata's server. Web APIs and Deno's globals only: no `node:` import.
+ * `ServeInfo`, lifespan hooks and WebSockets (`Deno.upgradeWebSocket`, and a topic registry
+ * behind `subscribe`/`publish`: Deno's sockets have no topics of their own; with a `broker`,
+ * publishes cross processes) as on strata's server. Web APIs and Deno's globals only: no `node:` import.
  *
  * @example
  * import { serveDeno } from 'strata-stack/deno';
@@ -163,7 +163,7 @@ export class StrataDenoSocket<D = unknown> implements ServerWebSocket<D>, TopicM
 export interface DenoRuntime {
   /** `Deno.serve(options, runtime.handler)`. */
   handler(request: Request, info: DenoServeHandlerInfo): Promise<Response>;
-  /** The topic registry: hand it to `app.attachPubSub`. */
+  /** The topic registry (and the broker behind it): hand it to `app.attachPubSub`. */
   readonly hub: TopicHub;
   readonly tracker: WaitUntilTracker;
   readonly sockets: Set<StrataDenoSocket<unknown>>;
@@ -172,7 +172,9 @@ export interface DenoRuntime {
 
 /**
  * The handler `Deno.serve` takes, for a caller that starts Deno's server itself. Lifespan hooks
- * are the caller's then (`serveDeno` runs them); hand `app.attachPubSub` the runtime's `hub`.
+ * are the caller's then (`serveDeno` runs them); hand `app.attachPubSub` the runtime's `hub`
+ * (with a `broker`, it publishes through it too; `runtime.hub.close()` unsubscribes and closes
+ * the broker when the server stops).
  *
  * @example
  * const runtime = toDeno(app);
@@ -183,7 +185,7 @@ export function toDeno(app: App, options: DenoServeOptions = {}): DenoRuntime {
   const deno = denoGlobal();
   const onError = options.onError ?? ((err: unknown) => console.error(err));
   const tracker = new WaitUntilTracker(onError);
-  const hub = new TopicHub();
+  const hub = new TopicHub(options.broker, onError);
   const sockets = new Set<StrataDenoSocket<unknown>>();
   const secure = options.cert !== undefined;
   const runtime: DenoRuntime = {
@@ -331,6 +333,8 @@ export async function serveDeno(app: App, options: DenoServeOptions = {}): Promi
         for (const socket of runtime.sockets) socket.close(1001, 'Server shutting down');
         await server.shutdown();
         await runtime.tracker.drain();
+        // As strata's server: the broker is unsubscribed and closed before the shutdown hooks.
+        await runtime.hub.close();
         await app.shutdown?.();
         app.attachPubSub?.(undefined);
       })();

@@ -6,6 +6,8 @@
  */
 import type { App, RemoteAddress, ServeInfo } from './types.ts';
 import type {
+  Broker,
+  BrokerListener,
   PendingUpgrade,
   PubSub,
   ServerWebSocket,
@@ -37,6 +39,15 @@ export interface RuntimeServeOptions {
   allowedOrigins?: readonly string[] | '*';
   /** Called once the server listens, with its URL. */
   onListen?: (url: URL) => void;
+  /**
+   * Carries publishes to the other processes and machines (the gateway's `Broker`:
+   * `await RedisBroker.connect({ url })` from `strata-stack/realtime`, say): each publish is
+   * delivered to this process's sockets at once and handed to the broker; what other processes
+   * publish is delivered here; this process's own messages coming back are dropped. The broker
+   * is subscribed to a topic while at least one socket here is. `close()` unsubscribes and
+   * closes it. Default: none (a publish reaches the sockets of this process only).
+   */
+  broker?: Broker | undefined;
 }
 
 /** What `serveBun` / `serveDeno` return. */
@@ -229,17 +240,125 @@ export function byteLengthOf(message: WebSocketMessage): number {
   return typeof message === 'string' ? encoder.encode(message).byteLength : message.byteLength;
 }
 
+/** A random id for this server's publishes (what the broker brings back from it is dropped). */
+function newOrigin(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(9));
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_');
+}
+
+/**
+ * One Bun or Deno server's link to a broker (the `broker` option), as strata's own server has
+ * it (src/realtime/topics.ts): the broker is subscribed to a topic while at least one local
+ * socket is (`join`/`leave` count them), every publish goes to it with this server's `origin`,
+ * and what it brings from other processes is handed to `deliver` (local sockets only); its own
+ * messages coming back are dropped, so nothing is delivered twice nor loops.
+ */
+export class BrokerLink {
+  readonly origin: string;
+  readonly broker: Broker;
+  #counts = new Map<string, number>();
+  #deliver: (topic: string, message: WebSocketMessage) => void;
+  #onError: (error: unknown) => void;
+  #closed = false;
+
+  constructor(
+    broker: Broker,
+    deliver: (topic: string, message: WebSocketMessage) => void,
+    onError: (error: unknown) => void,
+  ) {
+    this.origin = newOrigin();
+    this.broker = broker;
+    this.#deliver = deliver;
+    this.#onError = onError;
+  }
+
+  /** A local socket subscribed to `topic`: the first one subscribes the broker. */
+  join(topic: string): void {
+    const count = this.#counts.get(topic) ?? 0;
+    this.#counts.set(topic, count + 1);
+    if (count === 0 && !this.#closed) this.#call(topic, 'subscribe');
+  }
+
+  /** A local socket left `topic`: the last one unsubscribes the broker. */
+  leave(topic: string): void {
+    const count = this.#counts.get(topic);
+    if (count === undefined) return;
+    if (count > 1) {
+      this.#counts.set(topic, count - 1);
+      return;
+    }
+    this.#counts.delete(topic);
+    if (!this.#closed) this.#call(topic, 'unsubscribe');
+  }
+
+  /** Hands a publish (already delivered locally) to the other processes. */
+  publish(topic: string, message: WebSocketMessage): void {
+    if (this.#closed) return;
+    try {
+      this.broker.publish(topic, message, this.origin);
+    } catch (err) {
+      this.#onError(err);
+    }
+  }
+
+  /** Unsubscribes the broker from every topic held here, then closes it. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const topics = [...this.#counts.keys()];
+    this.#counts.clear();
+    await Promise.allSettled(topics.map(async (t) => this.broker.unsubscribe(t, this.#fromBroker)));
+    try {
+      await this.broker.close();
+    } catch (err) {
+      this.#onError(err);
+    }
+  }
+
+  readonly #fromBroker: BrokerListener = (topic, data, origin) => {
+    if (origin === this.origin || !this.#counts.has(topic)) return;
+    this.#deliver(topic, data);
+  };
+
+  #call(topic: string, what: 'subscribe' | 'unsubscribe'): void {
+    const fail = (err: unknown): void =>
+      this.#onError(new Error(`broker ${what} failed for topic ${topic}`, { cause: err }));
+    try {
+      const result = this.broker[what](topic, this.#fromBroker);
+      if (result instanceof Promise) result.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  }
+}
+
 /** Something that receives published messages: a socket of the Deno adapter. */
 export interface TopicMember {
   deliver(message: WebSocketMessage): void;
 }
 
 /**
- * The in-process topic registry of a runtime without native topics (Deno): which sockets listen
- * to what. Publishing reaches the sockets of this process only (one Deno process = one worker).
+ * The topic registry of a runtime without native topics (Deno): which sockets listen to what.
+ * A publish reaches the sockets of this process, and, with a broker, those of the others.
  */
 export class TopicHub implements PubSub {
   #topics = new Map<string, Set<TopicMember>>();
+  #link: BrokerLink | undefined;
+
+  /** `broker`: see `RuntimeServeOptions.broker`; its errors go to `onError`. */
+  constructor(broker?: Broker, onError: (error: unknown) => void = (err) => console.error(err)) {
+    this.#link =
+      broker === undefined
+        ? undefined
+        : new BrokerLink(broker, (topic, message) => this.#local(topic, message, undefined), onError);
+  }
+
+  /** The broker link, when the hub has a broker. */
+  get link(): BrokerLink | undefined {
+    return this.#link;
+  }
 
   subscribe(member: TopicMember, topic: string): void {
     checkTopic(topic);
@@ -247,19 +366,36 @@ export class TopicHub implements PubSub {
     if (set === undefined) {
       set = new Set();
       this.#topics.set(topic, set);
-    }
+    } else if (set.has(member)) return;
     set.add(member);
+    this.#link?.join(topic);
   }
 
   unsubscribe(member: TopicMember, topic: string): void {
     const set = this.#topics.get(topic);
-    if (set?.delete(member) === true && set.size === 0) this.#topics.delete(topic);
+    if (set?.delete(member) !== true) return;
+    if (set.size === 0) this.#topics.delete(topic);
+    this.#link?.leave(topic);
   }
 
-  /** Delivers to every subscriber of `topic` but `except`; returns the message's size, or 0 if nobody got it. */
+  /**
+   * Delivers to every subscriber of `topic` in this process but `except`, and hands the message
+   * to the broker; returns the message's size, or 0 if no local socket got it.
+   */
   deliver(topic: string, data: WebSocketData, except: TopicMember | undefined): number {
     checkTopic(topic);
     const message = toMessage(data);
+    const sent = this.#local(topic, message, except);
+    this.#link?.publish(topic, message);
+    return sent;
+  }
+
+  /** Unsubscribes the broker and closes it (the server stops). */
+  async close(): Promise<void> {
+    await this.#link?.close();
+  }
+
+  #local(topic: string, message: WebSocketMessage, except: TopicMember | undefined): number {
     const set = this.#topics.get(topic);
     if (set === undefined) return 0;
     let sent = false;

@@ -19,7 +19,8 @@ import {
   TopicHub,
   WaitUntilTracker,
 } from '../../src/gateway/web-runtime.ts';
-import type { WebSocketMessage } from '../../src/gateway/websocket.ts';
+import type { Broker, BrokerListener, WebSocketMessage } from '../../src/gateway/websocket.ts';
+import { MemoryBroker } from '../../src/realtime/memory-broker.ts';
 
 const GATEWAY = join(import.meta.dirname, '..', '..', 'src', 'gateway');
 
@@ -53,6 +54,59 @@ test('the topic registry delivers to every other subscriber, counts, and forgets
   assert.throws(() => hub.subscribe(a, ''), TypeError);
   assert.throws(() => hub.publish('x'.repeat(257), 'm'), TypeError);
   assert.throws(() => hub.publish('room', 42 as never), TypeError);
+});
+
+test('with a broker, two registries share their topics: each message once, no echo, broker subscribed first to last', async () => {
+  const inner = new MemoryBroker();
+  const calls: string[] = [];
+  // The broker as a server sees it, its (un)subscriptions recorded.
+  const broker: Broker = {
+    kind: 'memory',
+    publish(topic, data, origin) {
+      if (calls.includes('close')) calls.push('publish after close');
+      inner.publish(topic, data, origin);
+    },
+    subscribe(topic: string, listener: BrokerListener) {
+      calls.push(`sub ${topic}`);
+      inner.subscribe(topic, listener);
+    },
+    unsubscribe(topic: string, listener: BrokerListener) {
+      calls.push(`unsub ${topic}`);
+      inner.unsubscribe(topic, listener);
+    },
+    close: async () => {
+      calls.push('close');
+    },
+  };
+  const one = new TopicHub(broker);
+  const two = new TopicHub(broker);
+  const got: Record<string, WebSocketMessage[]> = { a: [], a2: [], b: [] };
+  const member = (name: string) => ({ deliver: (m: WebSocketMessage) => got[name]!.push(m) });
+  const [a, a2, b] = [member('a'), member('a2'), member('b')];
+  one.subscribe(a, 'room');
+  one.subscribe(a2, 'room');
+  one.subscribe(a2, 'room');
+  two.subscribe(b, 'room');
+  assert.deepEqual(calls, ['sub room', 'sub room'], 'one broker subscription per registry');
+  one.deliver('room', 'hi', a);
+  two.publish('room', new Uint8Array([7]));
+  assert.deepEqual(got, {
+    a: [new Uint8Array([7])],
+    a2: ['hi', new Uint8Array([7])],
+    b: ['hi', new Uint8Array([7])],
+  });
+  assert.equal(one.subscriberCount('room'), 2, "the count is this process's own");
+  one.unsubscribe(a, 'room');
+  assert.deepEqual(calls, ['sub room', 'sub room']);
+  one.unsubscribe(a2, 'room');
+  assert.deepEqual(calls, ['sub room', 'sub room', 'unsub room'], 'the last one out unsubscribes');
+  two.publish('room', 'after');
+  assert.deepEqual(got.a2, ['hi', new Uint8Array([7])], 'nothing for a registry that left the topic');
+  await two.close();
+  assert.deepEqual(calls.slice(3), ['unsub room', 'close']);
+  two.publish('room', 'closed');
+  assert.deepEqual(got.b, ['hi', new Uint8Array([7]), 'after', 'closed'], 'local delivery goes on');
+  assert.equal(calls.length, 5, 'a closed registry no longer calls its broker');
 });
 
 test('subprotocols are chosen as strata’s server chooses them', () => {

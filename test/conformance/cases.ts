@@ -39,8 +39,43 @@ export function binary(name: string): string {
   return join(ROOT, 'node_modules', '.bin', name);
 }
 
+/**
+ * How each runtime's launcher (test/fixtures/conformance/) is started. Deno's permissions are the
+ * ones a strata app needs: net, read (its modules), env, and sys=hostname (pino reads
+ * `os.hostname()` when it loads); a `RedisBroker` to 127.0.0.1 needs nothing more.
+ */
+export const LAUNCHERS: Record<RuntimeId, Launcher> = {
+  strata: {
+    command: process.execPath,
+    args: ['test/fixtures/conformance/strata.ts'],
+    missing: () => undefined,
+  },
+  'node-http': {
+    command: process.execPath,
+    args: ['test/fixtures/conformance/node-http.ts'],
+    missing: () => undefined,
+  },
+  bun: {
+    command: binary('bun'),
+    args: ['run', 'test/fixtures/conformance/bun.ts'],
+    missing: () => binaryMissing('bun'),
+  },
+  deno: {
+    command: binary('deno'),
+    args: [
+      'run',
+      '--allow-net=127.0.0.1',
+      '--allow-read',
+      '--allow-env',
+      '--allow-sys=hostname',
+      'test/fixtures/conformance/deno.ts',
+    ],
+    missing: () => binaryMissing('deno'),
+  },
+};
+
 /** The running server under test. */
-interface Target {
+export interface Target {
   child: ChildProcess;
   port: number;
   base: string;
@@ -48,10 +83,11 @@ interface Target {
   exited: Promise<number | null>;
 }
 
-async function start(launcher: Launcher): Promise<Target> {
+/** Starts a launcher and waits for the port it prints; `env` is added to the child's environment. */
+export async function start(launcher: Launcher, env: Record<string, string> = {}): Promise<Target> {
   const child = spawn(launcher.command, launcher.args, {
     cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -97,7 +133,7 @@ async function waitForState(
   assert.fail(`state never matched: ${JSON.stringify(last)}`);
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
@@ -110,7 +146,7 @@ async function problem(res: Response, status: number): Promise<Record<string, un
 }
 
 /** A WebSocket client whose messages are queued (Node's global WebSocket). */
-class Client {
+export class Client {
   ws: WebSocket;
   messages: string[] = [];
   #waiters: (() => void)[] = [];

@@ -1,8 +1,4 @@
 /** The conformance suite (cases.ts) against a plain `node:http` server through `createNodeHandler`. */
-import { conformance } from './cases.ts';
+import { conformance, LAUNCHERS } from './cases.ts';
 
-conformance('node-http', {
-  command: process.execPath,
-  args: ['test/fixtures/conformance/node-http.ts'],
-  missing: () => undefined,
-});
+conformance('node-http', LAUNCHERS['node-http']);
