@@ -10,12 +10,12 @@ import {
   type NodeHandler,
   resolveApp,
 } from '../gateway/index.ts';
+import { isWebSocketRequest, type WebSocketEndpoint } from '../gateway/node-upgrade.ts';
 import type { App, FetchHandler, ServeInfo } from '../gateway/types.ts';
 import { loggableError } from '../observe/loggable-error.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import { Metrics } from '../observe/metrics.ts';
 import { LoopMonitor } from '../parallel/loop-monitor.ts';
-import { isWebSocketRequest, RealtimeServer } from '../realtime/index.ts';
 import { AccessLog, resolveAccessLog } from './access-log.ts';
 import { type AdminServer, startAdmin } from './admin.ts';
 import { AddressList, clientAddress, forwardedProto, resolveTrustProxyHeader } from './client-address.ts';
@@ -27,13 +27,13 @@ import { ServerError } from './errors.ts';
 import { type Exchange, FastLane, type LaneRequest } from './h1/lane.ts';
 import { createLaneHandler } from './h1/lane-handler.ts';
 import type { LoggedResponse } from './logged-response.ts';
-import { resolveServeOptions, type ServeOptions } from './options.ts';
+import { type EdgeServeOptions, resolveServeOptions } from './options.ts';
 import { RequestRecord } from './request-metrics.ts';
 import { declaredBodyLength, sendPlain } from './responses.ts';
 import { isNavigation, StaticFiles } from './static/static-files.ts';
 
-/** A running server. */
-export interface StrataServer {
+/** A running server; `W` is its WebSocket endpoint (realtime's `RealtimeServer` by default). */
+export interface EdgeServer<W extends WebSocketEndpoint = WebSocketEndpoint> {
   /** `http://host:port`, with the port actually bound. */
   readonly url: string;
   readonly host: string;
@@ -45,7 +45,7 @@ export interface StrataServer {
   /** The admin listener's URL (`/metrics`, `/healthz`), when `admin` is on. */
   readonly adminUrl: string | undefined;
   /** WebSockets and publish/subscribe (fetch-style apps only; undefined for node handlers). */
-  readonly realtime: RealtimeServer | undefined;
+  readonly realtime: W | undefined;
   /**
    * Graceful shutdown: stop accepting, finish in-flight requests (their responses say
    * `Connection: close`), close idle keep-alive connections at once, force-close whatever is
@@ -132,10 +132,10 @@ function withSpaFallback(app: App, files: StaticFiles): App {
  * const server = await serve({ fetch: () => Response.json({ hello: 'world' }) }, { port: 3000 });
  * process.on('SIGTERM', () => server.close());
  */
-export async function serve(
+export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   target: App | FetchHandler | NodeHandler,
-  options: ServeOptions = {},
-): Promise<StrataServer> {
+  options: EdgeServeOptions<W> = {},
+): Promise<EdgeServer<W>> {
   const config = resolveServeOptions(options);
   const resolved = resolveApp(target);
   const log: Logger = options.logger === false ? silentLogger() : (options.logger ?? createLogger());
@@ -532,7 +532,8 @@ export async function serve(
       // `route` answers (and the access log logs) like any other.
       shouldUpgradeCallback:
         resolved.kind === 'fetch'
-          ? (req: IncomingMessage) => isWebSocketRequest(req) && refusal(req, false) === 0
+          ? (req: IncomingMessage) =>
+              realtime !== undefined && isWebSocketRequest(req) && refusal(req, false) === 0
           : (req: IncomingMessage) => server.listenerCount('upgrade') > 0 && refusal(req, false) === 0,
     },
     (req, res) => onRequest(req, res),
@@ -546,11 +547,13 @@ export async function serve(
   // The fast lane (src/server/h1/): plain bodiless HTTP/1.1 requests of a fetch app without
   // node's request/response streams (everything else on a node ServerResponse per response).
   const lane = config.fastLane && served !== undefined ? createFastLane(server, served) : undefined;
-  // WebSockets: the app's fetch decides each upgrade; the RealtimeServer completes it.
+  // WebSockets: the app's fetch decides each upgrade; the endpoint (realtime's RealtimeServer
+  // through strata-stack/server) completes it.
+  const makeEndpoint = options.websockets;
   const realtime =
-    app === undefined
+    app === undefined || makeEndpoint === undefined || makeEndpoint === false
       ? undefined
-      : new RealtimeServer({ ...options.websocket, broker: options.broker, logger: log });
+      : makeEndpoint({ logger: log });
   if (realtime !== undefined && app !== undefined) {
     const upgrade = createNodeUpgradeHandler(app, gateway, realtime);
     // An upgrade the edge policy passed (shouldUpgradeCallback): counted in flight while the app
