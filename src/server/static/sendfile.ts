@@ -9,6 +9,7 @@ import { closeSync, readSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { countBodyBytes } from '../logged-response.ts';
 
 interface SendfileBinding {
   /** Bytes written (>= 0), or minus the errno (`-EAGAIN` when the socket buffer is full). */
@@ -118,6 +119,7 @@ export class SendfileTransfer {
       const n = binding!.sendfile(handle.fd, this.#fd, this.#pos, want);
       if (n > 0) {
         this.#pos += n;
+        countBodyBytes(this.#res, n);
         if (this.#pos === this.#end) {
           this.#complete();
           return;
@@ -149,6 +151,7 @@ export class SendfileTransfer {
       return;
     }
     this.#pos += 1;
+    countBodyBytes(this.#res, 1);
     this.#socket!.write(this.#byte, this.#afterByte);
   }
 

@@ -1,8 +1,9 @@
 import { closeSync, createReadStream, fstatSync, open, type Stats } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { resolve, sep } from 'node:path';
 import { negotiateEncoding } from '../compression/negotiate.ts';
+import { bodyMayBypassWrite } from '../logged-response.ts';
 import { evaluatePreconditions, ifRangeMatches } from './conditional.ts';
 import { contentTypeFor } from './mime.ts';
 import { type ByteRange, parseRange } from './range.ts';
@@ -100,9 +101,6 @@ export interface StaticCacheStats {
 // one entry, but 10,000 spellings of one file cannot fill memory with keys.
 const MAX_PATH_KEY = 512;
 const PATHS_PER_FILE = 4;
-
-const NODE_WRITE = ServerResponse.prototype.write;
-const NODE_END = ServerResponse.prototype.end;
 
 const PRECOMPRESSED: [suffix: string, encoding: Precompressed][] = [
   ['.br', 'br'],
@@ -630,13 +628,12 @@ export class StaticFiles {
         return;
       }
       res.writeHead(status, headers);
-      // A response whose write or end someone wrapped (compression, a byte-counting log) streams,
-      // so that the wrapper sees the bytes.
+      // A response whose write or end someone wrapped (compression) streams, so that the wrapper
+      // sees the bytes; the access log's response counts what sendfile sent (countBodyBytes).
       if (
         this.#sendfile &&
         req.httpVersionMajor === 1 &&
-        res.write === NODE_WRITE &&
-        res.end === NODE_END &&
+        bodyMayBypassWrite(res) &&
         canSendfile(req.socket)
       ) {
         new SendfileTransfer(res, fd, start, end - start + 1).start();
