@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { BodyEncoder } from '../../gateway/body-encoder.ts';
 import { FastHeaders } from '../../gateway/fast-headers.ts';
 import type { FastParts } from '../../gateway/fast-response.ts';
+import { closesConnection, emitCloseOnce, setKeepAliveHeader } from '../node-internals.ts';
 import { DECLINE, INCOMPLETE, parseRequestHead, type RequestHead } from './request-head.ts';
 
 /**
@@ -628,16 +629,10 @@ export class Exchange {
     this.bridged = true;
     const ResponseClass = this.connection.lane.options.Response ?? ServerResponse;
     const res = new ResponseClass(this.req as unknown as IncomingMessage);
-    const internal = res as ServerResponse & {
-      _keepAliveTimeout: number;
-      _maxRequestsPerSocket: number;
-      _last?: boolean;
-    };
     const options = this.connection.lane.options;
     // What node's server sets on each response it makes (parserOnIncoming).
     res.shouldKeepAlive = this.keepAlive && !closing;
-    internal._keepAliveTimeout = options.keepAliveTimeout;
-    internal._maxRequestsPerSocket = options.maxRequestsPerSocket;
+    setKeepAliveHeader(res, options.keepAliveTimeout, options.maxRequestsPerSocket);
     if (!socket.writable) {
       // Nothing to write to: a response nobody reads, which reports itself closed.
       res.destroyed = true;
@@ -661,8 +656,8 @@ export class Exchange {
       socket.off('drain', drain);
       this.statusCode = res.statusCode;
       res.detachSocket(socket);
-      process.nextTick(emitClose, res);
-      this.#finish(res.shouldKeepAlive && internal._last !== true, true);
+      process.nextTick(emitCloseOnce, res);
+      this.#finish(res.shouldKeepAlive && !closesConnection(res), true);
     });
     return res;
   }
@@ -670,12 +665,4 @@ export class Exchange {
 
 function closeExchange(exchange: Exchange): void {
   exchange.fireClose();
-}
-
-function emitClose(res: ServerResponse): void {
-  const internal = res as ServerResponse & { _closed?: boolean };
-  if (internal._closed === true) return;
-  internal._closed = true;
-  res.destroyed = true;
-  res.emit('close');
 }
