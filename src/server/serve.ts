@@ -35,6 +35,13 @@ import { PendingWork, shutdown } from './shutdown.ts';
 import { withSpaFallback } from './static/spa-fallback.ts';
 import { StaticFiles } from './static/static-files.ts';
 
+/**
+ * The largest Content-Length body the fast lane reads itself (with its head, in one socket read
+ * of at most 64 KiB): JSON, form and small multipart bodies. Larger ones, and chunked ones, take
+ * node's path.
+ */
+const LANE_MAX_BODY = 65_536;
+
 /** A running server; `W` is its WebSocket endpoint (realtime's `RealtimeServer` by default). */
 export interface EdgeServer<W extends WebSocketEndpoint = WebSocketEndpoint> {
   /** `http://host:port`, with the port actually bound. */
@@ -225,6 +232,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
         server,
         maxHeaderSize: config.maxHeaderSize,
         maxHeaderCount: config.maxHeaderCount,
+        maxBody: Math.min(config.maxBodySize, LANE_MAX_BODY),
         keepAliveTimeout: config.keepAliveTimeout,
         headersTimeout: config.headersTimeout,
         idleTimeout: config.idleTimeout,

@@ -31,9 +31,12 @@ export class LaneRequest {
   readonly readableFlowing = null;
   /** The access log's id for this request, once it gave one. */
   strataRequestId: string | undefined = undefined;
+  /** The whole body (a Content-Length body that arrived with the head), read by the gateway. */
+  readonly receivedBody: Buffer | undefined;
   #headers: IncomingHttpHeaders | undefined;
 
-  constructor(head: RequestHead, socket: Socket) {
+  constructor(head: RequestHead, socket: Socket, body: Buffer | undefined) {
+    this.receivedBody = body;
     this.method = head.method;
     this.url = head.url;
     this.rawHeaders = head.rawHeaders;
@@ -107,6 +110,11 @@ export interface LaneOptions {
   maxHeaderSize: number;
   /** Most header lines the lane takes; a head with more goes to node's path (which answers 431). */
   maxHeaderCount?: number;
+  /**
+   * Largest Content-Length body the lane reads itself (0: requests with a body go to node's
+   * path). The body must arrive with its head; one that does not goes to node's path too.
+   */
+  maxBody?: number;
   keepAliveTimeout: number;
   headersTimeout: number;
   /** Inactivity with a response under way, like node's `server.timeout`; 0 for none. */
@@ -303,7 +311,14 @@ export class Connection {
   #ended = false;
   #closed = false;
   #waitingDrain = false;
-  readonly #head: RequestHead = { method: '', url: '', rawHeaders: [], minor: 1, close: false };
+  readonly #head: RequestHead = {
+    method: '',
+    url: '',
+    rawHeaders: [],
+    minor: 1,
+    close: false,
+    bodyLength: 0,
+  };
 
   constructor(lane: FastLane, socket: Socket) {
     this.lane = lane;
@@ -375,18 +390,22 @@ export class Connection {
     const head = this.#head;
     const max = lane.options.maxHeaderSize;
     const maxCount = lane.options.maxHeaderCount;
+    const maxBody = lane.options.maxBody ?? 0;
     let at = 0;
     while (at < buf.length) {
-      const next = parseRequestHead(buf, at, max, head, maxCount);
-      if (next === INCOMPLETE || next === DECLINE) {
+      const next = parseRequestHead(buf, at, max, head, maxCount, maxBody);
+      // Not the lane's, or not all here yet: node reads the connection from this request on.
+      const bodyEnd = next + head.bodyLength;
+      if (next === INCOMPLETE || next === DECLINE || bodyEnd > buf.length) {
         this.#driving = false;
         lane.handOver(this, at === 0 ? buf : buf.subarray(at));
         return;
       }
-      at = next;
+      const body = head.bodyLength > 0 ? buf.subarray(next, bodyEnd) : undefined;
+      at = bodyEnd;
       const maxRequests = lane.options.maxRequestsPerSocket;
       const keepAlive = !head.close && (maxRequests === 0 || this.served + 1 < maxRequests);
-      const exchange = new Exchange(this, new LaneRequest(head, this.socket), keepAlive);
+      const exchange = new Exchange(this, new LaneRequest(head, this.socket, body), keepAlive);
       this.current = exchange;
       this.activeAt = lane.clock;
       lane.options.onRequest(exchange.req, exchange);
