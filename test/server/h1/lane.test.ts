@@ -865,6 +865,24 @@ describe('fast lane over raw sockets', () => {
           `GET /${t}/a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nGET /${t}/b HTTP/1.1\r\nHost: x\r\n\r\n`,
         (t) =>
           `GET /${t}/a HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\nGET /${t}/b HTTP/1.1\r\nHost: x\r\n\r\n`,
+        // Content-Length bodies, which the lane now reads itself: the same framing as llhttp's.
+        (t) => `POST /${t}/a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nGET /${t}/x`,
+        (t) =>
+          `POST /${t}/a HTTP/1.1\r\nHost: x\r\nContent-Length: 33\r\n\r\nGET /${t}/s HTTP/1.1\r\nHost: x\r\n\r\nGET /${t}/b HTTP/1.1\r\nHost: x\r\n\r\n`,
+        (t) =>
+          `POST /${t}/a HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nGET /${t}/b HTTP/1.1\r\nHost: x\r\n\r\n`,
+        (t) =>
+          `POST /${t}/a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nabcGET /${t}/b HTTP/1.1\r\nHost: x\r\n\r\n`,
+        (t) =>
+          `PUT /${t}/a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcPATCH /${t}/b HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nzGET /${t}/c HTTP/1.1\r\nHost: x\r\n\r\n`,
+        (t) =>
+          `POST /${t}/a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabcGET /${t}/b HTTP/1.1\r\nHost: x\r\n\r\n`,
+        (t) =>
+          `POST /${t}/a HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\n\r\nabcGET /${t}/b HTTP/1.1\r\nHost: x\r\n\r\n`,
+        (t) =>
+          `POST /${t}/a HTTP/1.1\r\nHost: x\r\nContent-Length: 03\r\n\r\nabcGET /${t}/b HTTP/1.1\r\nHost: x\r\n\r\n`,
+        (t) =>
+          `DELETE /${t}/a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcdGET /${t}/b HTTP/1.1\r\nHost: x\r\n\r\n`,
       ];
       const runs = await Promise.all(
         shapes.flatMap((shape, i) =>
