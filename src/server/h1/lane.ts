@@ -126,7 +126,26 @@ export interface LaneOptions {
   Response?: typeof ServerResponse | undefined;
   /** Every request the lane parsed; it must answer through the exchange, once. */
   onRequest: (req: LaneRequest, exchange: Exchange) => void;
+  /** The clock of the timeouts' sweep (tests pass a fake one); default the system's. */
+  clock?: LaneClock;
 }
+
+/** What the lane's timeouts read the time from, and run their sweep on. */
+export interface LaneClock {
+  /** Milliseconds, as `Date.now()`. */
+  now(): number;
+  /** Calls `tick` every `ms` (without keeping the process alive); returns its cancel. */
+  every(ms: number, tick: () => void): () => void;
+}
+
+const SYSTEM_CLOCK: LaneClock = {
+  now: Date.now,
+  every(ms, tick) {
+    const timer = setInterval(tick, ms);
+    timer.unref();
+    return () => clearInterval(timer);
+  },
+};
 
 // node 24 keeps an idle keep-alive socket this long past keepAliveTimeout (keepAliveTimeoutBuffer).
 const KEEP_ALIVE_BUFFER = 1000;
@@ -171,15 +190,19 @@ export class FastLane {
   readonly #options: LaneOptions;
   readonly #nodeListener: ConnectionListener;
   readonly #connections = new Set<Connection>();
-  #sweep: NodeJS.Timeout | undefined;
+  readonly #time: LaneClock;
+  /** Cancels the sweep while it runs. */
+  #sweep: (() => void) | undefined;
   #every = 1000;
   /** A coarse clock (ms), advanced by the sweep: idle accounting without a syscall per request. */
-  clock = Date.now();
+  clock: number;
   readonly keepAliveTail: string;
   readonly closeTail = 'Connection: close\r\n\r\n';
 
   constructor(options: LaneOptions) {
     this.#options = options;
+    this.#time = options.clock ?? SYSTEM_CLOCK;
+    this.clock = this.#time.now();
     const server = options.server;
     const listeners = server.listeners('connection') as ConnectionListener[];
     if (listeners.length !== 1) throw new Error('the fast lane must be installed on a fresh http.Server');
@@ -200,7 +223,7 @@ export class FastLane {
   #accept(socket: Socket): void {
     if (socket.destroyed) return;
     // The clock stands still while no sweep runs: a new connection must not start in the past.
-    if (this.#sweep === undefined) this.clock = Date.now();
+    if (this.#sweep === undefined) this.clock = this.#time.now();
     const connection = new Connection(this, socket);
     this.#connections.add(connection);
     if (this.#sweep === undefined) {
@@ -208,8 +231,7 @@ export class FastLane {
       const limits = [o.keepAliveTimeout, o.headersTimeout, o.idleTimeout].filter((ms) => ms > 0);
       const every = Math.max(25, Math.min(1000, Math.floor(Math.min(4000, ...limits) / 4)));
       this.#every = every;
-      this.#sweep = setInterval(() => this.#expire(), every);
-      this.#sweep.unref();
+      this.#sweep = this.#time.every(every, () => this.#expire());
     }
   }
 
@@ -256,12 +278,12 @@ export class FastLane {
   }
 
   close(): void {
-    clearInterval(this.#sweep);
+    this.#sweep?.();
     this.#sweep = undefined;
   }
 
   #expire(): void {
-    const now = Date.now();
+    const now = this.#time.now();
     this.clock = now;
     const o = this.#options;
     // The clock is coarse (this sweep's period): a limit is only passed once it is passed by
