@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { BodyEncoder } from '../../gateway/body-encoder.ts';
 import { FastHeaders } from '../../gateway/fast-headers.ts';
 import type { FastParts } from '../../gateway/fast-response.ts';
+import { isBodilessResponse } from '../../gateway/http.ts';
 import { closesConnection, emitCloseOnce, setKeepAliveHeader } from '../node-internals.ts';
 import { DECLINE, INCOMPLETE, parseRequestHead, type RequestHead } from './request-head.ts';
 
@@ -557,7 +558,7 @@ export class Exchange {
     if (headers instanceof FastHeaders) record = FastHeaders.record(headers);
     else if (headers !== undefined) return false;
     // RFC 9110 §9.3.2, §15.3.5, §15.4.5: no body for HEAD, 204 and 304.
-    const bodyless = this.req.method === 'HEAD' || status === 204 || status === 304;
+    const bodyless = isBodilessResponse(this.req.method, status);
     let sendLength = status !== 204 && status !== 304;
     if (encoder !== undefined && body !== null && (!bodyless || this.req.method === 'HEAD')) {
       // A body the encoder may compress off the event loop: node's path waits for it.

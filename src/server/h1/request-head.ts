@@ -14,6 +14,8 @@
  * other than HTTP/1.0 or 1.1, and a head larger than `maxHeaderSize`.
  */
 
+import { TCHAR } from '../../gateway/http.ts';
+
 /** Not complete in this buffer yet (no blank line within `maxHeaderSize`). */
 export const INCOMPLETE = -1;
 /** Not for the fast lane: llhttp must read this connection from here on. */
@@ -41,13 +43,6 @@ const SP = 32;
 const HTAB = 9;
 const COLON = 58;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
-
-// RFC 9110 §5.6.2 tchar.
-const TCHAR = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
-for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
-for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
-for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
 
 // Origin-form target bytes (RFC 3986 pchar, '/', '?', '%'): no '#', no quote, brace or other
 // byte llhttp might read differently. Anything else is declined, not refused.
