@@ -1,24 +1,20 @@
 import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import { createNodeHandler, installFastResponse, type NodeHandler, resolveApp } from '../gateway/index.ts';
 import type { NodeAdapterOptions } from '../gateway/node.ts';
-import type { ErrorSink } from '../gateway/node-response.ts';
 import {
   createNodeUpgradeHandler,
   isWebSocketRequest,
   type WebSocketEndpoint,
 } from '../gateway/node-upgrade.ts';
-import type { App, FetchHandler } from '../gateway/types.ts';
+import type { App, FetchHandler, RemoteAddress } from '../gateway/types.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import { Metrics } from '../observe/metrics.ts';
 import { LoopMonitor } from '../parallel/loop-monitor.ts';
 import { AccessLog, resolveAccessLog } from './access-log.ts';
 import { type AdminServer, startAdmin } from './admin.ts';
-import { AddressList, clientAddress, forwardedProto, resolveTrustProxyHeader } from './client-address.ts';
+import { AddressList, proxyAddressing } from './client-address.ts';
 import { ResponseCompressor } from './compression/compressor.ts';
-import { compressNodeResponse } from './compression/node-response.ts';
 import { resolveCompressionOptions } from './compression/options.ts';
 import { answerConnect } from './connect.ts';
 import { ConnectionGuard } from './connection-guard.ts';
@@ -28,12 +24,14 @@ import { createErrorSink } from './error-sink.ts';
 import { ServerError } from './errors.ts';
 import { FastLane } from './h1/lane.ts';
 import { createLaneHandler } from './h1/lane-handler.ts';
-import { type EdgeServeOptions, resolveServeOptions } from './options.ts';
+import { nodeAppHandler } from './node-app.ts';
+import { type EdgeServeOptions, type ResolvedServeOptions, resolveServeOptions } from './options.ts';
 import { answerParserErrors } from './parser-errors.ts';
 import { ServerState } from './server-state.ts';
 import { PendingWork, shutdown } from './shutdown.ts';
 import { withSpaFallback } from './static/spa-fallback.ts';
 import { StaticFiles } from './static/static-files.ts';
+import { acceptUpgrades } from './upgrades.ts';
 
 /**
  * The largest Content-Length body the fast lane reads itself (with its head, in one socket read
@@ -92,18 +90,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   const onError = createErrorSink(log, config.dev);
 
   // The client address: the socket's peer, or behind trusted proxies the forwarded one.
-  const trusted = new AddressList(options.trustProxy ?? []);
-  const proxyHeader = resolveTrustProxyHeader(options.trustProxyHeader);
-  const remoteOf =
-    trusted.size > 0 ? (req: IncomingMessage) => clientAddress(req, trusted, proxyHeader) : undefined;
-  // Behind a trusted proxy, its X-Forwarded-Proto / Forwarded proto= says whether the client used TLS.
-  const secureOf =
-    trusted.size > 0
-      ? (req: IncomingMessage) => {
-          const proto = forwardedProto(req, trusted, proxyHeader);
-          return proto !== undefined ? proto === 'https' : (req.socket as TLSSocket).encrypted === true;
-        }
-      : undefined;
+  const { trusted, remoteOf, secureOf } = proxyAddressing(options.trustProxy, options.trustProxyHeader);
   const accessLogConfig = resolveAccessLog(options.accessLog);
   const accessLog =
     accessLogConfig === undefined ? undefined : new AccessLog(accessLogConfig, { trusted, remoteOf, log });
@@ -111,41 +98,10 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   const compression = options.compression ?? false;
   const compressor =
     compression === false ? undefined : new ResponseCompressor(resolveCompressionOptions(compression));
-  const metrics =
-    options.metrics instanceof Metrics
-      ? options.metrics
-      : options.metrics === true || (options.admin !== undefined && options.admin !== false)
-        ? new Metrics()
-        : undefined;
+  const metrics = metricsOf(options);
   const monitor = options.loadShedding === undefined ? undefined : new LoopMonitor(options.loadShedding);
-  const policy = new EdgePolicy(
-    {
-      pressure: monitor,
-      allow: options.allow === undefined ? undefined : new AddressList(options.allow),
-      deny: options.deny === undefined ? undefined : new AddressList(options.deny),
-      remoteOf,
-      hostAllowed: options.allowedHosts === undefined ? undefined : hostMatcher(options.allowedHosts),
-      maxHeaderCount: config.maxHeaderCount,
-      maxUrlLength: config.maxUrlLength,
-      maxBodySize: config.maxBodySize,
-      retryAfter: config.retryAfter,
-      log,
-    },
-    state,
-  );
-  const staticFiles =
-    options.static === undefined
-      ? undefined
-      : new StaticFiles(typeof options.static === 'string' ? { root: options.static } : options.static);
-  if (staticFiles !== undefined) {
-    const transport = staticFiles.diskTransport;
-    log.debug(
-      { transport },
-      transport === 'sendfile'
-        ? 'static files beyond the memory cache go out with sendfile(2)'
-        : 'static files beyond the memory cache are streamed (sendfile addon not built, or sendfile: false)',
-    );
-  }
+  const policy = edgePolicyOf(options, config, state, monitor, remoteOf, log);
+  const staticFiles = staticFilesOf(options.static, log);
 
   let dispatch: Dispatch | undefined;
   // The gateway's view of the server (read per request; `closing` is the server's draining).
@@ -194,36 +150,20 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   });
   const makeEndpoint = options.websockets;
   const websockets = app === undefined || !makeEndpoint ? undefined : makeEndpoint({ logger: log });
-  const server: Server = createServer(
-    {
-      headersTimeout: config.headersTimeout,
-      requestTimeout: config.requestTimeout,
-      keepAliveTimeout: config.keepAliveTimeout,
-      maxHeaderSize: config.maxHeaderSize,
-      // Node checks header/request timeouts on this interval (30 s by default): check often
-      // enough that a slowloris client is cut near headersTimeout, not up to 30 s later.
-      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(config.headersTimeout / 4))),
-      requireHostHeader: true,
-      ...(accessLog !== undefined && { ServerResponse: accessLog.Response }),
+  const server: Server = createHttpServer(
+    config,
+    accessLog,
+    dispatch.onRequest,
+    (req) =>
       // Only WebSocket upgrades leave the request path (h2c and others are ordinary requests),
       // and only those the edge policy passes: a refused one is an ordinary request, which the
       // dispatch answers (and the access log logs) like any other.
-      shouldUpgradeCallback:
-        app !== undefined
-          ? (req: IncomingMessage) =>
-              websockets !== undefined &&
-              isWebSocketRequest(req) &&
-              policy.refusal(req, false) === Refusal.PASS
-          : (req: IncomingMessage) =>
-              server.listenerCount('upgrade') > 0 && policy.refusal(req, false) === Refusal.PASS,
-    },
-    dispatch.onRequest,
+      (app !== undefined
+        ? websockets !== undefined && isWebSocketRequest(req)
+        : server.listenerCount('upgrade') > 0) && policy.refusal(req, false) === Refusal.PASS,
   );
   server.on('checkContinue', dispatch.onCheckContinue);
   server.on('checkExpectation', dispatch.onCheckExpectation);
-  // node stores at most maxHeadersCount lines (dropping the rest silently): one more than the
-  // cap, so that the edge policy sees a head over it.
-  if (config.maxHeaderCount > 0) server.maxHeadersCount = config.maxHeaderCount + 1;
   // The fast lane (src/server/h1/): plain bodiless HTTP/1.1 requests of a fetch app without
   // node's request/response streams (everything else on a node ServerResponse per response).
   const lane = !fastLane
@@ -243,20 +183,13 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
       });
   dispatch.lane = lane;
   if (websockets !== undefined && app !== undefined) {
-    const upgrade = createNodeUpgradeHandler(app, gateway, websockets);
-    const requestStarted = options.onRequestStart;
-    // An upgrade the edge policy passed (shouldUpgradeCallback): counted in flight while the app
-    // decides, and logged once the handshake ends (101, a refusal, or the app's answer).
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (requestStarted !== undefined) requestStarted(req);
-      state.enter();
-      const start = performance.now();
-      const id = accessLog?.assignId(req);
-      upgrade(req, socket, head, (status) => {
-        state.leave();
-        accessLog?.handshake(req, status, start, id);
-      });
-    });
+    acceptUpgrades(
+      server,
+      createNodeUpgradeHandler(app, gateway, websockets),
+      state,
+      accessLog,
+      options.onRequestStart,
+    );
     app.attachPubSub?.(websockets);
   }
   const guard = new ConnectionGuard({
@@ -269,29 +202,16 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   guard.attach(server);
   answerParserErrors(server, log, accessLog);
   answerConnect(server, policy, accessLog?.Response ?? ServerResponse, options.onRequestStart);
-  server.maxConnections = config.maxConnections;
-  server.maxRequestsPerSocket = config.maxRequestsPerSocket;
-  server.timeout = config.idleTimeout;
-
   if (app?.startup !== undefined) await app.startup();
   await listen(server, config.host, config.port, config.reusePort, () => void accessLog?.close());
   server.on('error', (err) => log.error({ err }, 'server error'));
 
-  let admin: AdminServer | undefined;
-  if (options.admin !== undefined && options.admin !== false && metrics !== undefined) {
-    const where = options.admin === true ? {} : options.admin;
-    try {
-      admin = await startAdmin({
-        ...where,
-        metrics: () => metrics.text(),
-        contentType: metrics.contentType,
-        healthy: () => !state.draining && monitor?.underPressure !== true,
-      });
-    } catch (err) {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      throw err;
-    }
-  }
+  const admin = await startAdminOf(
+    options.admin,
+    metrics,
+    server,
+    () => !state.draining && monitor?.underPressure !== true,
+  );
 
   const address = server.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -332,42 +252,107 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   };
 }
 
-/**
- * A node-style app (Express, a bare `(req, res)`): compressed by the server when compression is
- * on, its throws answered by the error sink, and behind the static SPA fallback. Node apps write
- * their own headers, so the drain must reach the responses in flight (`markClosing`).
- */
-function nodeAppHandler(
-  nodeApp: NodeHandler,
-  compressor: ResponseCompressor | undefined,
-  onError: ErrorSink,
-  staticFiles: StaticFiles | undefined,
-): { handler: NodeHandler; markClosing: () => void } {
-  const inFlight = new Set<ServerResponse>();
-  const forget = function (this: ServerResponse): void {
-    inFlight.delete(this);
-  };
-  const run: NodeHandler = (req, res) => {
-    inFlight.add(res);
-    res.once('close', forget);
-    if (compressor !== undefined) compressNodeResponse(compressor, req, res);
-    try {
-      nodeApp(req, res);
-    } catch (err) {
-      onError(err, req, res);
-    }
-  };
-  return {
-    // A node app's 404 cannot be caught before it is written: the page answers navigations
-    // that named no file, before the app; every other request reaches the app.
-    handler:
-      staticFiles?.hasSpaFallback === true
-        ? (req, res) => staticFiles.serveSpa(req, res, () => run(req, res))
-        : run,
-    markClosing: () => {
-      for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+/** The process's metrics: given, asked for, or needed by the admin listener. */
+function metricsOf(options: EdgeServeOptions<WebSocketEndpoint>): Metrics | undefined {
+  if (options.metrics instanceof Metrics) return options.metrics;
+  return options.metrics === true || (options.admin !== undefined && options.admin !== false)
+    ? new Metrics()
+    : undefined;
+}
+
+/** The edge policy from the options. */
+function edgePolicyOf(
+  options: EdgeServeOptions<WebSocketEndpoint>,
+  config: ResolvedServeOptions,
+  state: ServerState,
+  monitor: LoopMonitor | undefined,
+  remoteOf: ((req: IncomingMessage) => RemoteAddress) | undefined,
+  log: Logger,
+): EdgePolicy {
+  return new EdgePolicy(
+    {
+      pressure: monitor,
+      allow: options.allow === undefined ? undefined : new AddressList(options.allow),
+      deny: options.deny === undefined ? undefined : new AddressList(options.deny),
+      remoteOf,
+      hostAllowed: options.allowedHosts === undefined ? undefined : hostMatcher(options.allowedHosts),
+      maxHeaderCount: config.maxHeaderCount,
+      maxUrlLength: config.maxUrlLength,
+      maxBodySize: config.maxBodySize,
+      retryAfter: config.retryAfter,
+      log,
     },
-  };
+    state,
+  );
+}
+
+/** Static files, when on; logs once at debug which path large files take. */
+function staticFilesOf(
+  option: EdgeServeOptions<WebSocketEndpoint>['static'],
+  log: Logger,
+): StaticFiles | undefined {
+  if (option === undefined) return undefined;
+  const files = new StaticFiles(typeof option === 'string' ? { root: option } : option);
+  const transport = files.diskTransport;
+  log.debug(
+    { transport },
+    transport === 'sendfile'
+      ? 'static files beyond the memory cache go out with sendfile(2)'
+      : 'static files beyond the memory cache are streamed (sendfile addon not built, or sendfile: false)',
+  );
+  return files;
+}
+
+/** node's http.Server with the server's limits; the access log's response class when it is on. */
+function createHttpServer(
+  config: ResolvedServeOptions,
+  accessLog: AccessLog | undefined,
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void,
+  shouldUpgrade: (req: IncomingMessage) => boolean,
+): Server {
+  const server = createServer(
+    {
+      headersTimeout: config.headersTimeout,
+      requestTimeout: config.requestTimeout,
+      keepAliveTimeout: config.keepAliveTimeout,
+      maxHeaderSize: config.maxHeaderSize,
+      // Node checks header/request timeouts on this interval (30 s by default): check often
+      // enough that a slowloris client is cut near headersTimeout, not up to 30 s later.
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(config.headersTimeout / 4))),
+      requireHostHeader: true,
+      ...(accessLog !== undefined && { ServerResponse: accessLog.Response }),
+      shouldUpgradeCallback: shouldUpgrade,
+    },
+    onRequest,
+  );
+  // node stores at most maxHeadersCount lines (dropping the rest silently): one more than the
+  // cap, so that the edge policy sees a head over it.
+  if (config.maxHeaderCount > 0) server.maxHeadersCount = config.maxHeaderCount + 1;
+  server.maxConnections = config.maxConnections;
+  server.maxRequestsPerSocket = config.maxRequestsPerSocket;
+  server.timeout = config.idleTimeout;
+  return server;
+}
+
+/** The admin listener, when on (closes `server` if it cannot start). */
+async function startAdminOf(
+  option: EdgeServeOptions<WebSocketEndpoint>['admin'],
+  metrics: Metrics | undefined,
+  server: Server,
+  healthy: () => boolean,
+): Promise<AdminServer | undefined> {
+  if (option === undefined || option === false || metrics === undefined) return undefined;
+  try {
+    return await startAdmin({
+      ...(option === true ? {} : option),
+      metrics: () => metrics.text(),
+      contentType: metrics.contentType,
+      healthy,
+    });
+  } catch (err) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  }
 }
 
 /** Listens, or rejects with the server's error for the address (`onError` runs first). */
