@@ -335,3 +335,53 @@ for (const fastLane of [true, false]) {
     });
   });
 }
+
+describe('the framework reads lane bodies like node bodies', () => {
+  for (const fastLane of [true, false]) {
+    test(`JSON, urlencoded and multipart through parseBody (fastLane: ${fastLane})`, async () => {
+      const { App, parseBody } = await import('../../../src/app/index.ts');
+      const app = new App();
+      app.post('/parse', async (c) => {
+        const body = (await parseBody(c.req)) as Record<string, unknown>;
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(body)) {
+          const file = v as { filename?: string; bytes?: Uint8Array };
+          out[k] =
+            typeof v === 'object' && v !== null && file.filename !== undefined
+              ? `file:${file.filename}:${Buffer.from(file.bytes ?? []).toString()}`
+              : v;
+        }
+        return c.json(out);
+      });
+      const kinds: string[] = [];
+      const server = await serve(app, {
+        port: 0,
+        logger: false,
+        fastLane,
+        onRequestStart: (req) => kinds.push(req.constructor.name),
+      });
+      try {
+        const json = await fetch(`${server.url}/parse`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ a: 1, b: 'two' }),
+        });
+        assert.deepEqual(await json.json(), { a: 1, b: 'two' });
+        const form = await fetch(`${server.url}/parse`, {
+          method: 'POST',
+          body: new URLSearchParams({ x: 'y z' }),
+        });
+        assert.deepEqual(await form.json(), { x: 'y z' });
+        const data = new FormData();
+        data.set('field', 'value');
+        data.set('upload', new Blob(['hello']), 'hello.txt');
+        const multipart = await fetch(`${server.url}/parse`, { method: 'POST', body: data });
+        assert.deepEqual(await multipart.json(), { field: 'value', upload: 'file:hello.txt:hello' });
+        const expected = fastLane ? 'LaneRequest' : 'IncomingMessage';
+        assert.ok(kinds.length === 3 && kinds.every((k) => k === expected), kinds.join());
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});
