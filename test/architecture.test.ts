@@ -307,3 +307,23 @@ test('`strata-stack` re-exports every name of the framework (an explicit list, n
   const missing = [...reexportedNames('src/app/index.ts')].filter((name) => !root.has(name));
   assert.deepEqual(missing, [], 'add these to src/index.ts');
 });
+
+test("the gateway's public entry exports the contract and the adapter, not the adapter's internals", () => {
+  const exported = reexportedNames('src/gateway/index.ts');
+  const internal = [
+    'writeResponse',
+    'ErrorSink',
+    'hasBody',
+    'NodeGatewayConfig',
+    'installFastResponse',
+    'refuseHandshake',
+    'bodyTooLarge',
+    'filePathOf',
+  ];
+  assert.deepEqual(
+    internal.filter((name) => exported.has(name)),
+    [],
+  );
+  for (const name of ['App', 'ServeInfo', 'createNodeHandler', 'WebSocketAcceptor', 'WebSocketEndpoint'])
+    assert.ok(exported.has(name), `${name} is part of the contract`);
+});

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createNodeHandler, installFastResponse, type NodeHandler, resolveApp } from '../gateway/index.ts';
+import { installFastResponse } from '../gateway/fast-response.ts';
+import { createNodeHandler, type NodeHandler, resolveApp } from '../gateway/index.ts';
 import type { NodeAdapterOptions } from '../gateway/node.ts';
 import {
   createNodeUpgradeHandler,
