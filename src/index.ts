@@ -1,6 +1,7 @@
 /**
  * `strata-stack`: the framework and the gateway contract every strata app implements.
  */
+
 export type { RouteEntry } from './app/app.ts';
 // Identity and security: authentication, authorization, password hashing.
 export {
@@ -16,7 +17,66 @@ export {
   requireRole,
   requireScope,
 } from './app/authorize.ts';
-export * from './app/index.ts';
+export {
+  App,
+  AppError,
+  type AppOptions,
+  assertSafePattern,
+  BODY_DEFAULTS,
+  type BodyLimits,
+  CORS_DEFAULTS,
+  Context,
+  type ContextVariableMap,
+  type CookieOptions,
+  type CorsOptions,
+  cors,
+  createMiddleware,
+  discardUploads,
+  type ErrorHandler,
+  type FormBody,
+  formatEvent,
+  type Handler,
+  type HandlerResult,
+  HttpError,
+  type HttpRouter,
+  type InferOutput,
+  type Inputs,
+  keepUpload,
+  type LookupResult,
+  MALFORMED,
+  type MediaType,
+  type Middleware,
+  type MiddlewareResult,
+  type Next,
+  type PathParams,
+  type PublishListener,
+  parseBody,
+  parseMediaType,
+  type RequestIdOptions,
+  type ResponseOptions,
+  RouteError,
+  type RouteMatch,
+  type RouteMethod,
+  Router,
+  requestId,
+  SSE_DEFAULTS,
+  type SSEMessage,
+  type SSEOptions,
+  SSEStream,
+  type StandardSchemaV1,
+  serializeCookie,
+  serverTiming,
+  type Typed,
+  type TypedMiddleware,
+  type UploadedFile,
+  type ValidateOptions,
+  type ValidationIssue,
+  type ValidationTargets,
+  type VariableKey,
+  type VariableOf,
+  type Variables,
+  validate,
+} from './app/index.ts';
 export {
   type ApiKeyOptions,
   accessRule,
@@ -44,9 +104,50 @@ export {
   compress,
   supportedEncodings,
 } from './app/middleware/compress.ts';
+// Identity and security: sessions, CSRF, security headers.
+export { CSRF_DEFAULTS, type CsrfOptions, csrf, csrfToken } from './app/middleware/csrf.ts';
 export { type RateLimitOptions, rateLimit } from './app/middleware/rate-limit.ts';
+export {
+  type ContentSecurityPolicyOptions,
+  CSP_DEFAULTS,
+  type CspDirectives,
+  NONCE,
+  type SecureHeadersOptions,
+  type StrictTransportSecurityOptions,
+  secureHeaders,
+} from './app/middleware/secure-headers.ts';
 export { type ServeStaticOptions, serveStatic } from './app/middleware/serve-static.ts';
-export * from './app/openapi/index.ts';
+export {
+  SESSION_DEFAULTS,
+  Session,
+  type SessionCookieOptions,
+  type SessionOptions,
+  session,
+} from './app/middleware/session.ts';
+export {
+  describeRoute,
+  generateOpenApi,
+  type JsonSchema,
+  type JsonSchemaAdapter,
+  OPENAPI,
+  type OpenApiDocument,
+  type OpenApiDocumentOptions,
+  type OpenApiInfo,
+  type OpenApiMarker,
+  type OpenApiOperation,
+  type OpenApiOptions,
+  type OpenApiParameter,
+  type OpenApiResponse,
+  type OpenApiSecurity,
+  type OpenApiServer,
+  openapi,
+  type ResponseDescription,
+  type RouteDescription,
+  type RouteSource,
+  type SecuritySchemeObject,
+  type ValidatedParts,
+  withOpenApi,
+} from './app/openapi/index.ts';
 export {
   type Argon2Params,
   createPasswordHasher,
@@ -63,6 +164,19 @@ export {
   verifyAndRehash,
   verifyPassword,
 } from './app/password.ts';
+export {
+  REDIS_SESSION_STORE_DEFAULTS,
+  type RedisSessionClient,
+  RedisSessionStore,
+  type RedisSessionStoreOptions,
+} from './app/session/redis-store.ts';
+export {
+  MEMORY_SESSION_STORE_DEFAULTS,
+  MemorySessionStore,
+  type MemorySessionStoreOptions,
+  type SessionRecord,
+  type SessionStore,
+} from './app/session/store.ts';
 export { openFile } from './gateway/file-body.ts';
 export {
   ClusterRateLimitStore,

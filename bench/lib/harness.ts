@@ -40,6 +40,8 @@ export interface Scenario {
   /** The target being judged (strata). */
   subject: string;
   headers?: string[];
+  /** A request body: every request is then a POST of it (h2load -d; set its Content-Type in `headers`). */
+  body?: string;
   /** The issue's floors: subject CPU per request at most `max` × that of `vs`. */
   floors?: { vs: string; max: number }[];
 }
@@ -127,6 +129,13 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
       uriFiles.set(s.name, file);
     }
   }
+  // A POST body: one file, sent with every request (h2load -d).
+  let dataFile: string | undefined;
+  if (scenario.body !== undefined) {
+    dataFile = join(mkdtempSync(join(tmpdir(), 'strata-bench-')), 'body');
+    writeFileSync(dataFile, scenario.body);
+  }
+  const withBody = dataFile === undefined ? {} : { dataFile };
   const samples: Sample[] = [];
   try {
     for (const s of servers) {
@@ -137,6 +146,7 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
         connections,
         core: LOAD_CORE,
         ...(scenario.headers === undefined ? {} : { headers: scenario.headers }),
+        ...withBody,
       });
       const bad = problems(warm);
       if (bad !== undefined) console.error(`!! ${s.name} warm-up had errors: ${bad}`);
@@ -153,6 +163,7 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
           connections,
           core: LOAD_CORE,
           ...(scenario.headers === undefined ? {} : { headers: scenario.headers }),
+          ...withBody,
         });
         const after = treeCpuUs(s.pid);
         const bad = problems(load);

@@ -8,8 +8,9 @@
  * NUL in values; surrounding whitespace trimmed), and `instanceof Headers` holds.
  */
 
+import { TOKEN } from './http.ts';
+
 const NativeHeaders = globalThis.Headers;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the forbidden bytes.
 const BAD_VALUE = /[\r\n\u0000]/;
 

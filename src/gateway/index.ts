@@ -1,19 +1,20 @@
 /**
- * `strata-stack/gateway`: the contract between servers and apps, and the Node adapter.
+ * `strata-stack/gateway`: the contract between servers and apps, and the Node adapter. The
+ * adapter's own helpers (the response writer, body checks, `installFastResponse`, …) are
+ * internal: the server imports them from their files.
  */
 export type { BodyEncoder } from './body-encoder.ts';
-export { bodyTooLarge, GatewayError } from './errors.ts';
-export { type FastParts, FastResponse, installFastResponse, NativeResponse } from './fast-response.ts';
+export { GatewayError } from './errors.ts';
+export { type FastParts, FastResponse, NativeResponse } from './fast-response.ts';
 export { type FastifyLike, fromFastify } from './fastify.ts';
-export { filePathOf, openFile } from './file-body.ts';
+export { openFile } from './file-body.ts';
 export { createNodeHandler, type NodeAdapterOptions, type NodeHandler } from './node.ts';
-export { hasBody, type NodeGatewayConfig, NodeRequest } from './node-request.ts';
-export { type ErrorSink, writeResponse } from './node-response.ts';
+export { NodeRequest } from './node-request.ts';
 export {
   createNodeUpgradeHandler,
   type HandshakeRefusal,
-  refuseHandshake,
   type WebSocketAcceptor,
+  type WebSocketEndpoint,
 } from './node-upgrade.ts';
 export { nodeHandler, type ResolvedApp, resolveApp } from './resolve-app.ts';
 export type { App, FetchHandler, RemoteAddress, ServeInfo } from './types.ts';

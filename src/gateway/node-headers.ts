@@ -12,8 +12,9 @@
  * cookie `a` of value `1, b=2`.
  */
 
+import { TOKEN } from './http.ts';
+
 const NativeHeaders = globalThis.Headers;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** A name the native Headers would refuse is refused here too, before or after materializing. */
 function checkName(name: string): string {

@@ -116,10 +116,13 @@ export class NodeRequest {
     if (this.#native !== undefined) return this.#native.body as ReadableStream<Uint8Array> | null;
     let stream = this.#stream;
     if (stream === undefined) {
+      const received = (this.#req as ReceivedBody).receivedBody;
       stream =
-        hasBody(this.#req) && !this.#used
-          ? bodyStream(this.#req, this.#res, this.#config, this.#disturb)
-          : null;
+        !hasBody(this.#req) || this.#used
+          ? null
+          : received !== undefined
+            ? receivedStream(received, this.#disturb)
+            : bodyStream(this.#req, this.#res, this.#config, this.#disturb);
       this.#stream = stream;
     }
     return stream;
@@ -216,6 +219,9 @@ export class NodeRequest {
     this.#used = true;
     // Someone made the web stream already: it owns the socket data now, so read through it.
     if (this.#stream != null) return readStream(this.#stream);
+    // A body the server read with the head (the fast lane's, never over maxBodySize).
+    const received = (this.#req as ReceivedBody).receivedBody;
+    if (received !== undefined) return Promise.resolve(received);
     return readBody(this.#req, this.#res, this.#config.maxBodySize);
   }
 
@@ -287,6 +293,34 @@ function requestHost(req: IncomingMessage, config: NodeGatewayConfig): string {
     }
   }
   return config.defaultHost;
+}
+
+/**
+ * A request whose whole body the server has read already (the fast lane's Content-Length bodies
+ * that arrive with their head): the gateway delivers it from `receivedBody` instead of reading
+ * the request as a stream. The server guarantees it is within `maxBodySize`.
+ */
+export interface ReceivedBody {
+  readonly receivedBody?: Buffer | undefined;
+}
+
+/** A web stream of a body already received: one chunk. */
+function receivedStream(body: Buffer, disturb: () => void): ReadableStream<Uint8Array> {
+  let sent = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        disturb();
+        if (!sent) {
+          sent = true;
+          // A copy: the view must not reach the rest of the socket read it came in (a next request).
+          controller.enqueue(new Uint8Array(body));
+        } else controller.close();
+      },
+    },
+    // highWaterMark 0: as for a streamed body, pulled (and so disturbed) only when read.
+    { highWaterMark: 0, size: (chunk) => chunk.byteLength },
+  );
 }
 
 /** Whether the request carries a body (RFC 9112 §6.3: Content-Length or Transfer-Encoding). */

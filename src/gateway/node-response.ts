@@ -6,6 +6,7 @@ import { clientGone } from './errors.ts';
 import { FastHeaders, HeaderStore } from './fast-headers.ts';
 import { type FastParts, FastResponse } from './fast-response.ts';
 import { filePathOf } from './file-body.ts';
+import { isBodilessResponse } from './http.ts';
 
 /**
  * Writes a web `Response` to node's `ServerResponse`.
@@ -22,7 +23,7 @@ export type ErrorSink = (error: unknown, req: IncomingMessage, res: ServerRespon
 const JSON_TYPE = 'application/json';
 
 function bodyless(req: IncomingMessage, status: number): boolean {
-  return req.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+  return isBodilessResponse(req.method, status);
 }
 
 /** Returns a node headers object (lowercase keys; `set-cookie` as an array). */

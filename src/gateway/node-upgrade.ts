@@ -6,7 +6,7 @@ import { callFetch, type NodeAdapterOptions, NodeServeInfo } from './node.ts';
 import { NodeRequest } from './node-request.ts';
 import { writeResponse } from './node-response.ts';
 import type { App, ServeInfo } from './types.ts';
-import type { PendingUpgrade, UpgradeOptions, WebSocketHandlers } from './websocket.ts';
+import type { PendingUpgrade, PubSub, UpgradeOptions, WebSocketHandlers } from './websocket.ts';
 
 /** A refusal of a handshake, decided before the app runs. */
 export interface HandshakeRefusal {
@@ -31,6 +31,25 @@ export interface WebSocketAcceptor {
     headers: Headers,
     info: ServeInfo,
   ): void;
+}
+
+/**
+ * What a server is given to take WebSocket connections (strata's is realtime's `RealtimeServer`):
+ * it vets and completes handshakes, carries `publish` for the app, and closes its sockets (1001)
+ * when the server drains. The server layer knows only this interface; the package entry
+ * `strata-stack/server` supplies the default.
+ */
+export interface WebSocketEndpoint extends WebSocketAcceptor, PubSub {
+  /** Closes every socket (1001) and the broker; resolves once they are closed. */
+  close(): Promise<void>;
+}
+
+/** node's `shouldUpgradeCallback`: only `Upgrade: websocket` leaves the ordinary request path. */
+export function isWebSocketRequest(req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  if (upgrade === undefined) return false;
+  if (upgrade.length === 9) return upgrade.toLowerCase() === 'websocket';
+  return upgrade.split(',').some((p) => p.trim().toLowerCase() === 'websocket');
 }
 
 const NO_OPTIONS: UpgradeOptions<unknown> = Object.freeze({});

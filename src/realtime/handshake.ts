@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { HandshakeRefusal } from '../gateway/node-upgrade.ts';
+import { type HandshakeRefusal, isWebSocketRequest } from '../gateway/node-upgrade.ts';
 import { normalizeOrigin } from './options.ts';
 
 // RFC 6455 §4.1: the key is the base64 of 16 random bytes: 22 characters and "==".
@@ -79,10 +79,5 @@ export function selectProtocol(
   return undefined;
 }
 
-/** node's `shouldUpgradeCallback`: only `Upgrade: websocket` leaves the ordinary request path. */
-export function isWebSocketRequest(req: IncomingMessage): boolean {
-  const upgrade = req.headers.upgrade;
-  if (upgrade === undefined) return false;
-  if (upgrade.length === 9) return upgrade.toLowerCase() === 'websocket';
-  return upgrade.split(',').some((p) => p.trim().toLowerCase() === 'websocket');
-}
+// The rule is the gateway's (the server asks it through node's shouldUpgradeCallback).
+export { isWebSocketRequest };

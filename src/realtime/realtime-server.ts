@@ -1,16 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { HandshakeRefusal, WebSocketAcceptor } from '../gateway/node-upgrade.ts';
+import type { HandshakeRefusal, WebSocketEndpoint } from '../gateway/node-upgrade.ts';
 import { refuseHandshake } from '../gateway/node-upgrade.ts';
 import type { ServeInfo } from '../gateway/types.ts';
-import type {
-  Broker,
-  PendingUpgrade,
-  PubSub,
-  WebSocketData,
-  WebSocketHandlers,
-} from '../gateway/websocket.ts';
+import type { Broker, PendingUpgrade, WebSocketData, WebSocketHandlers } from '../gateway/websocket.ts';
 import { loggableError } from '../observe/loggable-error.ts';
 import { recordWebSocketBackpressure, trackWebSockets } from '../observe/metrics.ts';
 import { selectProtocol, vetHandshake } from './handshake.ts';
@@ -59,7 +53,7 @@ const SILENT: RealtimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
  * const realtime = new RealtimeServer({ maxPayload: 64 * 1024 });
  * server.on('upgrade', createNodeUpgradeHandler(app, gatewayOptions, realtime));
  */
-export class RealtimeServer implements WebSocketAcceptor, PubSub {
+export class RealtimeServer implements WebSocketEndpoint {
   readonly options: ResolvedWebSocketOptions;
   #wss: WebSocketServer | undefined;
   #sockets: Set<StrataSocket<unknown>>;

@@ -2,6 +2,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { type Logger, pino } from 'pino';
+import { isBodilessResponse, rawHeaderIndex, TOKEN } from '../gateway/http.ts';
 import type { RemoteAddress } from '../gateway/types.ts';
 import { type AccessRecord, combinedLine, timeLocal } from './access-log-line.ts';
 import type { AddressList } from './client-address.ts';
@@ -68,8 +69,6 @@ interface ResolvedAccessLog {
   bufferSize: number;
   flushInterval: number;
 }
-
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Checks the option, naming the bad part; undefined when the log is off. */
 export function resolveAccessLog(
@@ -223,15 +222,7 @@ export class AccessLog {
     const given = (req as { strataRequestId?: string }).strataRequestId;
     if (given !== undefined) return given;
     const raw = req.rawHeaders;
-    const len = header.length;
-    let at = -1;
-    for (let i = 0; i < raw.length; i += 2) {
-      const key = raw[i]!;
-      if (key.length === len && key.toLowerCase() === header) {
-        at = i + 1;
-        break;
-      }
-    }
+    const at = rawHeaderIndex(raw, header);
     if (at !== -1) {
       const incoming = raw[at]!;
       const trust = this.#config.trust;
@@ -251,7 +242,7 @@ export class AccessLog {
     else {
       raw[at] = id;
       for (let i = at + 1; i < raw.length; i += 2) {
-        if (raw[i]!.length === len && raw[i]!.toLowerCase() === header) {
+        if (raw[i]!.length === header.length && raw[i]!.toLowerCase() === header) {
           raw.splice(i, 2);
           i -= 2;
         }
@@ -272,7 +263,7 @@ export class AccessLog {
     const ms = performance.now() - res.strataStart;
     const status = res.headersSent ? res.statusCode : res.strataRefused !== 0 ? res.strataRefused : 499;
     let bytes = res.strataBytes;
-    if (req.method === 'HEAD' || status === 204 || status === 304 || status < 200) bytes = 0;
+    if (status < 200 || isBodilessResponse(req.method, status)) bytes = 0;
     else if (bytes === 0 && res.writableFinished) {
       // A body written past `res` (straight to the socket) is known by its declared length.
       const length = Number(res.getHeader('content-length'));

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { RemoteAddress } from '../gateway/types.ts';
 
 /**
@@ -398,4 +399,31 @@ export function forwardedProto(
     proto = stated;
   } else if (xff !== undefined && forwarded !== undefined) return undefined;
   return proto === '' ? undefined : proto;
+}
+
+/**
+ * The server's client addressing from its options: the trusted proxies, and — when there are any —
+ * the client's address (`remoteOf`) and whether it used TLS (`secureOf`, from the proxy's
+ * X-Forwarded-Proto / Forwarded proto=), both undefined without trusted proxies (the socket says).
+ */
+export function proxyAddressing(
+  trustProxy: string[] | undefined,
+  trustProxyHeader: unknown,
+): {
+  trusted: AddressList;
+  remoteOf: ((req: IncomingMessage) => RemoteAddress) | undefined;
+  secureOf: ((req: IncomingMessage) => boolean) | undefined;
+} {
+  const trusted = new AddressList(trustProxy ?? []);
+  // Checked (and refused when not one of the three) whether or not a proxy is trusted.
+  const header = resolveTrustProxyHeader(trustProxyHeader);
+  if (trusted.size === 0) return { trusted, remoteOf: undefined, secureOf: undefined };
+  return {
+    trusted,
+    remoteOf: (req) => clientAddress(req, trusted, header),
+    secureOf: (req) => {
+      const proto = forwardedProto(req, trusted, header);
+      return proto !== undefined ? proto === 'https' : (req.socket as TLSSocket).encrypted === true;
+    },
+  };
 }

@@ -1,13 +1,18 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isValidHost } from '../gateway/node-request.ts';
-import { ipBytes } from './client-address.ts';
+import type { RemoteAddress } from '../gateway/types.ts';
+import type { Logger } from '../observe/logger.ts';
+import { type AddressList, ipBytes } from './client-address.ts';
+import type { LoggedResponse } from './logged-response.ts';
+import type { EdgeRateLimiter } from './rate-limit.ts';
+import { declaredBodyLength, sendPlain } from './responses.ts';
+import type { ServerState } from './server-state.ts';
 
 /**
  * The pure parts of the edge policy: what a request head must be before the server lets it go
  * further (RFC 9112's MUSTs that llhttp leaves to the server), the authority a request is for,
  * the host allowlist, and the key a connection is counted under for `maxConnectionsPerIp`.
- * `serve()` asks these through its one `refusal()`, for every request and every upgrade, on
- * both transports.
+ * `EdgePolicy` (below) asks these, for every request and every upgrade, on both transports.
  */
 
 /** A head that passes. */
@@ -164,4 +169,149 @@ export function peerKey(address: string): string {
   let key = '';
   for (let i = 0; i < 8; i += 2) key += `${((bytes[i]! << 8) | bytes[i + 1]!).toString(16)}:`;
   return `${key}:/64`;
+}
+
+/** What the edge policy decided: `PASS`, or the refusal to answer (`EdgePolicy.refuse`). */
+export const Refusal = {
+  PASS: 0,
+  OVERLOADED: 1,
+  FORBIDDEN: 2,
+  MISDIRECTED: 3,
+  URI_TOO_LONG: 4,
+  AT_CAPACITY: 5,
+  BAD_REQUEST: 6,
+  TOO_MANY_HEADERS: 7,
+  VERSION: 8,
+  TOO_LARGE: 9,
+  NOT_IMPLEMENTED: 10,
+  RATE_LIMITED: 11,
+} as const;
+export type Refusal = (typeof Refusal)[keyof typeof Refusal];
+
+/** What the edge policy is configured with (from serve()'s options). */
+export interface EdgePolicyConfig {
+  /** Load shedding: the loop monitor, whose `underPressure` turns requests away with 503. */
+  pressure?: { readonly underPressure: boolean } | undefined;
+  allow?: AddressList | undefined;
+  deny?: AddressList | undefined;
+  /** The client address behind trusted proxies; the socket's peer without it. */
+  remoteOf?: ((req: IncomingMessage) => RemoteAddress) | undefined;
+  hostAllowed?: ((rawHeaders: string[]) => boolean) | undefined;
+  maxHeaderCount: number;
+  maxUrlLength: number;
+  maxBodySize: number;
+  /** `Retry-After` of the 503s, in seconds. */
+  retryAfter: number;
+  /** The edge's rate limit (src/server/rate-limit.ts), made once at startup; none when off. */
+  rateLimiter?: EdgeRateLimiter | undefined;
+  log: Logger;
+}
+
+/**
+ * The edge policy: the server's own refusals, decided from the request head, the peer and the
+ * server's state before the request goes further, in this one place for every request of both
+ * transports and for every upgrade (node's shouldUpgradeCallback asks it: a refused upgrade is
+ * answered as an ordinary request).
+ */
+export class EdgePolicy {
+  readonly #config: EdgePolicyConfig;
+  readonly #state: ServerState;
+  readonly #retryAfter: string;
+
+  constructor(config: EdgePolicyConfig, state: ServerState) {
+    this.#config = config;
+    this.#state = state;
+    this.#retryAfter = String(config.retryAfter);
+  }
+
+  /**
+   * `onLane`: the lane's parser has vouched for the head (HTTP/1.x, one valid Host, origin-form,
+   * no body framing), so the head checks are skipped. `res`: the request's response on node's
+   * path, when there is one yet (none in node's shouldUpgradeCallback).
+   */
+  refusal(req: IncomingMessage, onLane: boolean, res?: ServerResponse): Refusal {
+    const c = this.#config;
+    if (c.pressure?.underPressure === true) return Refusal.OVERLOADED;
+    if (c.allow !== undefined || c.deny !== undefined) {
+      const address = c.remoteOf !== undefined ? c.remoteOf(req).address : (req.socket.remoteAddress ?? '');
+      if (c.deny?.has(address) === true || (c.allow !== undefined && !c.allow.has(address)))
+        return Refusal.FORBIDDEN;
+    }
+    if (!onLane) {
+      // The access log's response class has added the request id to rawHeaders by now: the
+      // header count is of the lines the client sent.
+      const lines = (res as LoggedResponse | undefined)?.strataHeadLines ?? req.rawHeaders.length;
+      const head = headRefusal(req, c.maxHeaderCount, lines);
+      if (head !== HEAD_OK)
+        return head === 505
+          ? Refusal.VERSION
+          : head === 431
+            ? Refusal.TOO_MANY_HEADERS
+            : head === 501
+              ? Refusal.NOT_IMPLEMENTED
+              : Refusal.BAD_REQUEST;
+    }
+    if (c.hostAllowed !== undefined && !c.hostAllowed(req.rawHeaders)) return Refusal.MISDIRECTED;
+    if (req.url!.length > c.maxUrlLength) return Refusal.URI_TOO_LONG;
+    // 413 from the declared length, before a byte of the body is read (and before 100 Continue).
+    if (!onLane && declaredBodyLength(req.rawHeaders) > c.maxBodySize) return Refusal.TOO_LARGE;
+    if (this.#state.atCapacity) return Refusal.AT_CAPACITY;
+    // Last: a request refused for another reason spends none of the client's budget.
+    if (c.rateLimiter !== undefined && !c.rateLimiter.allows(req)) return Refusal.RATE_LIMITED;
+    return Refusal.PASS;
+  }
+
+  /** Answers a refusal on `res` (node's response, or the lane's bridged one). */
+  refuse(kind: Refusal, req: IncomingMessage, res: ServerResponse): void {
+    const c = this.#config;
+    // Whatever the answer, a refused upgrade's connection is not reused: the client may already
+    // be sending WebSocket frames behind its handshake.
+    if (req.headers.upgrade !== undefined) res.shouldKeepAlive = false;
+    switch (kind) {
+      case Refusal.OVERLOADED:
+        res.setHeader('retry-after', this.#retryAfter);
+        sendPlain(res, 503, 'The server is overloaded; retry shortly');
+        return;
+      case Refusal.FORBIDDEN:
+        res.shouldKeepAlive = false;
+        sendPlain(res, 403, 'Forbidden');
+        return;
+      case Refusal.MISDIRECTED:
+        res.shouldKeepAlive = false;
+        sendPlain(res, 421, 'This server does not answer for that Host');
+        return;
+      case Refusal.URI_TOO_LONG:
+        res.shouldKeepAlive = false;
+        sendPlain(res, 414, `The request target is longer than ${c.maxUrlLength} bytes`);
+        return;
+      case Refusal.AT_CAPACITY:
+        res.setHeader('retry-after', this.#retryAfter);
+        sendPlain(res, 503, 'The server is at its concurrency limit; retry shortly');
+        return;
+      case Refusal.BAD_REQUEST:
+        res.shouldKeepAlive = false;
+        sendPlain(res, 400, 'Bad request: an invalid request target, Host or Transfer-Encoding');
+        return;
+      case Refusal.NOT_IMPLEMENTED:
+        res.shouldKeepAlive = false;
+        sendPlain(res, 501, 'Transfer codings other than chunked are not supported in requests');
+        return;
+      case Refusal.TOO_MANY_HEADERS:
+        res.shouldKeepAlive = false;
+        sendPlain(res, 431, `More than ${c.maxHeaderCount} header fields`);
+        return;
+      case Refusal.VERSION:
+        res.shouldKeepAlive = false;
+        sendPlain(res, 505, 'Only HTTP/1.x is spoken on this connection');
+        return;
+      case Refusal.TOO_LARGE:
+        c.log.info({ method: req.method, url: req.url, status: 413 }, 'request body over maxBodySize');
+        res.shouldKeepAlive = false;
+        sendPlain(res, 413, `Request body is larger than the limit of ${c.maxBodySize} bytes`);
+        return;
+      case Refusal.RATE_LIMITED:
+        c.rateLimiter!.refuse(req, res);
+        return;
+    }
+  }
 }

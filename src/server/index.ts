@@ -1,4 +1,18 @@
-/** `strata-stack/server`: the edge — listeners, limits, graceful shutdown. */
+/**
+ * `strata-stack/server`: the edge — listeners, limits, graceful shutdown.
+ *
+ * This entry is the server layer's one composition point: `serve()` here is the edge's `serve()`
+ * (serve.ts, which knows WebSockets only through the gateway's `WebSocketEndpoint`) with
+ * realtime's `RealtimeServer` as its endpoint, so that `serve(app)` takes WebSockets as before.
+ * It is the only file of src/server that imports src/realtime (test/architecture.test.ts).
+ */
+
+import type { NodeHandler } from '../gateway/node.ts';
+import type { App, FetchHandler } from '../gateway/types.ts';
+import type { Broker } from '../gateway/websocket.ts';
+import { RealtimeServer, type WebSocketOptions } from '../realtime/index.ts';
+import type { EdgeServeOptions } from './options.ts';
+import { type EdgeServer, serve as serveEdge } from './serve.ts';
 
 export { COMPRESSIBLE_TYPES, CompressibleTypes, isCompressible } from '../gateway/http/compressible.ts';
 export { evaluatePreconditions, ifRangeMatches, type Precondition } from '../gateway/http/conditional.ts';
@@ -33,10 +47,48 @@ export {
 } from './dashboard/index.ts';
 export { ServerError } from './errors.ts';
 export {
+  type EdgeServeOptions,
   type ResolvedServeOptions,
   resolveServeOptions,
   SERVER_DEFAULTS,
-  type ServeOptions,
+  type WebSocketsOption,
 } from './options.ts';
-export { type StrataServer, serve } from './serve.ts';
+export type { EdgeServer } from './serve.ts';
 export { StaticFiles, type StaticOptions } from './static/static-files.ts';
+
+/** `serve()`'s options: the edge's, with realtime's WebSocket options and broker. */
+export type ServeOptions = Omit<EdgeServeOptions<RealtimeServer>, 'websockets'> & {
+  /** WebSocket limits and origins (docs/realtime.md); WebSockets are on for every fetch-style app. */
+  websocket?: WebSocketOptions;
+  /**
+   * The broker behind `publish` (docs/realtime.md): default a `MemoryBroker` (this process);
+   * the supervisor gives workers a cluster broker, `--redis URL` a `RedisBroker`. The server
+   * closes it when it shuts down.
+   */
+  broker?: Broker;
+};
+
+/** A running server, with its `RealtimeServer` (fetch-style apps). */
+export type StrataServer = EdgeServer<RealtimeServer>;
+
+/**
+ * Serves an app on node:http with production limits and graceful shutdown, and WebSockets
+ * through realtime's `RealtimeServer`.
+ *
+ * `target` is a strata app (anything with `fetch`), a bare fetch function, or a node-style
+ * `(req, res)` handler such as an Express app (passed through untouched).
+ *
+ * @example
+ * const server = await serve({ fetch: () => Response.json({ hello: 'world' }) }, { port: 3000 });
+ * process.on('SIGTERM', () => server.close());
+ */
+export function serve(
+  target: App | FetchHandler | NodeHandler,
+  options: ServeOptions = {},
+): Promise<StrataServer> {
+  const { websocket, broker, ...edge } = options;
+  return serveEdge<RealtimeServer>(target, {
+    ...edge,
+    websockets: ({ logger }) => new RealtimeServer({ ...websocket, broker, logger }),
+  });
+}

@@ -37,6 +37,36 @@ function withHeader(headers: object, name: string, value: string): object {
   return out;
 }
 
+/**
+ * Marks the access log's response class: its `write` and `end` only count the body's bytes into
+ * `strataBytes` and pass them on unchanged. A writer that sends body bytes past them (static
+ * files' sendfile) may do so, and adds what it sent with `countBodyBytes`.
+ */
+const COUNTS_BYTES: unique symbol = Symbol('strata.countsBytes');
+
+const NODE_WRITE = ServerResponse.prototype.write;
+const NODE_END = ServerResponse.prototype.end;
+
+/**
+ * Whether body bytes may bypass `res.write`/`res.end` (go to the socket directly, as sendfile
+ * does) and still be seen by whoever wraps the response: true for node's own response and for the
+ * access log's (which counts them through `countBodyBytes`), false when anything else replaced
+ * `write` or `end` (compression on a node app's response, an app's own wrapper).
+ */
+export function bodyMayBypassWrite(res: ServerResponse): boolean {
+  const write = res.write;
+  const end = res.end;
+  if (write === NODE_WRITE && end === NODE_END) return true;
+  if ((res as { [COUNTS_BYTES]?: boolean })[COUNTS_BYTES] !== true) return false;
+  const proto = Object.getPrototypeOf(res) as ServerResponse;
+  return write === proto.write && end === proto.end;
+}
+
+/** Adds `n` body bytes sent past `res.write` to the access log's count (nothing on node's response). */
+export function countBodyBytes(res: ServerResponse, n: number): void {
+  if ((res as { [COUNTS_BYTES]?: boolean })[COUNTS_BYTES] === true) (res as LoggedResponse).strataBytes += n;
+}
+
 /** What the response class needs from the access log. */
 export interface ResponseSink {
   /** The header the id is sent in, or undefined when ids are off. */
@@ -95,5 +125,6 @@ export function responseClass(log: ResponseSink): typeof ServerResponse {
       return super.end(chunk as never, encoding as never, callback as never);
     }
   }
+  (AccessLoggedResponse.prototype as { [COUNTS_BYTES]?: boolean })[COUNTS_BYTES] = true;
   return AccessLoggedResponse as typeof ServerResponse;
 }

@@ -1,9 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import type { Broker } from '../gateway/websocket.ts';
+import type { WebSocketEndpoint } from '../gateway/node-upgrade.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
-import type { WebSocketOptions } from '../realtime/options.ts';
 import type { AccessLogOptions } from './access-log.ts';
 import type { CompressionOptions } from './compression/options.ts';
 import type { EdgeRateLimitOptions } from './rate-limit.ts';
@@ -77,7 +76,22 @@ type Defaults = typeof SERVER_DEFAULTS;
 type Widen<T> = T extends number ? number : T extends string ? string : T extends boolean ? boolean : T;
 
 /** Options of `serve()`; every one is optional and defaults to `SERVER_DEFAULTS`. */
-export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
+/**
+ * How the server gets its WebSocket endpoint: a factory called once, for a fetch-style app, with
+ * the server's logger; `false` for none (upgrades are then ordinary requests). `strata-stack/server`
+ * passes realtime's `RealtimeServer` (with the `websocket` and `broker` options).
+ */
+export type WebSocketsOption<W extends WebSocketEndpoint = WebSocketEndpoint> =
+  | false
+  | ((context: { logger: Logger }) => W);
+
+/**
+ * The edge's own options (`serve()` in serve.ts). `strata-stack/server`'s `ServeOptions` are these
+ * with realtime's `websocket` and `broker` in place of `websockets`.
+ */
+export type EdgeServeOptions<W extends WebSocketEndpoint = WebSocketEndpoint> = {
+  [K in keyof Defaults]?: Widen<Defaults[K]>;
+} & {
   /** Where logs go: a pino logger, or `false` for none. Default: JSON lines on stdout. */
   logger?: Logger | false;
   /** Aborting this signal starts a graceful shutdown. */
@@ -139,14 +153,8 @@ export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
    * Default off. See docs/server.md, "Rate limiting".
    */
   rateLimit?: EdgeRateLimitOptions | string | false;
-  /** WebSocket limits and origins (docs/realtime.md); WebSockets are on for every fetch-style app. */
-  websocket?: WebSocketOptions;
-  /**
-   * The broker behind `publish` (docs/realtime.md): default a `MemoryBroker` (this process);
-   * the supervisor gives workers a cluster broker, `--redis URL` a `RedisBroker`. The server
-   * closes it when it shuts down.
-   */
-  broker?: Broker;
+  /** The WebSocket endpoint (see `WebSocketsOption`); unset: none. */
+  websockets?: WebSocketsOption<W>;
   /**
    * Called as each request arrives, before any limit check (the supervisor's worker counts
    * requests for max-requests recycling and tells its watchdog what is running). Unset: no cost.
@@ -157,7 +165,7 @@ export type ServeOptions = { [K in keyof Defaults]?: Widen<Defaults[K]> } & {
 export type ResolvedServeOptions = { -readonly [K in keyof Defaults]: Widen<Defaults[K]> };
 
 /** Merges options over the defaults and checks each limit, naming the bad one. */
-export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions {
+export function resolveServeOptions(options: EdgeServeOptions): ResolvedServeOptions {
   const out = { ...SERVER_DEFAULTS } as ResolvedServeOptions;
   for (const key of Object.keys(SERVER_DEFAULTS) as (keyof Defaults)[]) {
     const value = options[key];

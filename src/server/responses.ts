@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import { rawHeader } from '../gateway/http.ts';
 
 /**
  * The body length a request declares in Content-Length, or -1 when it declares none (chunked
@@ -7,11 +8,8 @@ import { STATUS_CODES } from 'node:http';
  * llhttp has already refused a malformed or conflicting Content-Length (RFC 9112 §6.3).
  */
 export function declaredBodyLength(rawHeaders: string[]): number {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const key = rawHeaders[i]!;
-    if (key.length === 14 && key.toLowerCase() === 'content-length') return Number(rawHeaders[i + 1]);
-  }
-  return -1;
+  const length = rawHeader(rawHeaders, 'content-length');
+  return length === undefined ? -1 : Number(length);
 }
 
 /** A short plain-text answer the server gives on its own (errors, limits). */

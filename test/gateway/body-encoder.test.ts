@@ -3,12 +3,8 @@ import { createServer, type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Transform } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import {
-  type BodyEncoder,
-  createNodeHandler,
-  installFastResponse,
-  NativeResponse,
-} from '../../src/gateway/index.ts';
+import { installFastResponse } from '../../src/gateway/fast-response.ts';
+import { type BodyEncoder, createNodeHandler, NativeResponse } from '../../src/gateway/index.ts';
 import { bodyOf, headOf, raw } from '../fixtures/gateway/helpers.ts';
 
 /** A toy encoder: upper-cases bodies, and records what it was called for. */

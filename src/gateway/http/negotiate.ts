@@ -12,12 +12,7 @@
  * `maxHeaderSize`, and the cost stays linear in its length whatever it holds.
  */
 
-/** tchar (RFC 9110 §5.6.2), as a lookup table over ASCII. */
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
-for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
-for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
-for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
+import { TCHAR } from '../../gateway/http.ts';
 
 function isOws(code: number): boolean {
   return code === 32 || code === 9;

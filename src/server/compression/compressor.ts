@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Transform } from 'node:stream';
 import { CompressibleTypes } from '../../gateway/http/compressible.ts';
 import { negotiateEncoding } from '../../gateway/http/negotiate.ts';
+import { rawHeaderList } from '../../gateway/http.ts';
 import type { BodyEncoder } from '../../gateway/index.ts';
 import { Codecs } from './codecs.ts';
 import type { ContentCoding, ResolvedCompressionOptions } from './options.ts';
@@ -32,14 +33,7 @@ export function varyWithAcceptEncoding(vary: HeaderValue): string | undefined {
 
 /** The `Accept-Encoding` of a request, read from rawHeaders (several fields are one list). */
 export function acceptEncodingOf(req: IncomingMessage): string | undefined {
-  const raw = req.rawHeaders;
-  let value: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const key = raw[i]!;
-    if (key.length === 15 && key.toLowerCase() === 'accept-encoding')
-      value = value === undefined ? raw[i + 1]! : `${value}, ${raw[i + 1]!}`;
-  }
-  return value;
+  return rawHeaderList(req.rawHeaders, 'accept-encoding');
 }
 
 /**

@@ -4,6 +4,8 @@ import type { Socket } from 'node:net';
 import type { BodyEncoder } from '../../gateway/body-encoder.ts';
 import { FastHeaders } from '../../gateway/fast-headers.ts';
 import type { FastParts } from '../../gateway/fast-response.ts';
+import { isBodilessResponse } from '../../gateway/http.ts';
+import { closesConnection, emitCloseOnce, setKeepAliveHeader } from '../node-internals.ts';
 import { DECLINE, INCOMPLETE, parseRequestHead, type RequestHead } from './request-head.ts';
 
 /**
@@ -30,9 +32,12 @@ export class LaneRequest {
   readonly readableFlowing = null;
   /** The access log's id for this request, once it gave one. */
   strataRequestId: string | undefined = undefined;
+  /** The whole body (a Content-Length body that arrived with the head), read by the gateway. */
+  readonly receivedBody: Buffer | undefined;
   #headers: IncomingHttpHeaders | undefined;
 
-  constructor(head: RequestHead, socket: Socket) {
+  constructor(head: RequestHead, socket: Socket, body: Buffer | undefined) {
+    this.receivedBody = body;
     this.method = head.method;
     this.url = head.url;
     this.rawHeaders = head.rawHeaders;
@@ -106,6 +111,11 @@ export interface LaneOptions {
   maxHeaderSize: number;
   /** Most header lines the lane takes; a head with more goes to node's path (which answers 431). */
   maxHeaderCount?: number;
+  /**
+   * Largest Content-Length body the lane reads itself (0: requests with a body go to node's
+   * path). The body must arrive with its head; one that does not goes to node's path too.
+   */
+  maxBody?: number;
   keepAliveTimeout: number;
   headersTimeout: number;
   /** Inactivity with a response under way, like node's `server.timeout`; 0 for none. */
@@ -117,7 +127,26 @@ export interface LaneOptions {
   Response?: typeof ServerResponse | undefined;
   /** Every request the lane parsed; it must answer through the exchange, once. */
   onRequest: (req: LaneRequest, exchange: Exchange) => void;
+  /** The clock of the timeouts' sweep (tests pass a fake one); default the system's. */
+  clock?: LaneClock;
 }
+
+/** What the lane's timeouts read the time from, and run their sweep on. */
+export interface LaneClock {
+  /** Milliseconds, as `Date.now()`. */
+  now(): number;
+  /** Calls `tick` every `ms` (without keeping the process alive); returns its cancel. */
+  every(ms: number, tick: () => void): () => void;
+}
+
+const SYSTEM_CLOCK: LaneClock = {
+  now: Date.now,
+  every(ms, tick) {
+    const timer = setInterval(tick, ms);
+    timer.unref();
+    return () => clearInterval(timer);
+  },
+};
 
 // node 24 keeps an idle keep-alive socket this long past keepAliveTimeout (keepAliveTimeoutBuffer).
 const KEEP_ALIVE_BUFFER = 1000;
@@ -162,15 +191,19 @@ export class FastLane {
   readonly #options: LaneOptions;
   readonly #nodeListener: ConnectionListener;
   readonly #connections = new Set<Connection>();
-  #sweep: NodeJS.Timeout | undefined;
+  readonly #time: LaneClock;
+  /** Cancels the sweep while it runs. */
+  #sweep: (() => void) | undefined;
   #every = 1000;
   /** A coarse clock (ms), advanced by the sweep: idle accounting without a syscall per request. */
-  clock = Date.now();
+  clock: number;
   readonly keepAliveTail: string;
   readonly closeTail = 'Connection: close\r\n\r\n';
 
   constructor(options: LaneOptions) {
     this.#options = options;
+    this.#time = options.clock ?? SYSTEM_CLOCK;
+    this.clock = this.#time.now();
     const server = options.server;
     const listeners = server.listeners('connection') as ConnectionListener[];
     if (listeners.length !== 1) throw new Error('the fast lane must be installed on a fresh http.Server');
@@ -191,7 +224,7 @@ export class FastLane {
   #accept(socket: Socket): void {
     if (socket.destroyed) return;
     // The clock stands still while no sweep runs: a new connection must not start in the past.
-    if (this.#sweep === undefined) this.clock = Date.now();
+    if (this.#sweep === undefined) this.clock = this.#time.now();
     const connection = new Connection(this, socket);
     this.#connections.add(connection);
     if (this.#sweep === undefined) {
@@ -199,8 +232,7 @@ export class FastLane {
       const limits = [o.keepAliveTimeout, o.headersTimeout, o.idleTimeout].filter((ms) => ms > 0);
       const every = Math.max(25, Math.min(1000, Math.floor(Math.min(4000, ...limits) / 4)));
       this.#every = every;
-      this.#sweep = setInterval(() => this.#expire(), every);
-      this.#sweep.unref();
+      this.#sweep = this.#time.every(every, () => this.#expire());
     }
   }
 
@@ -247,12 +279,12 @@ export class FastLane {
   }
 
   close(): void {
-    clearInterval(this.#sweep);
+    this.#sweep?.();
     this.#sweep = undefined;
   }
 
   #expire(): void {
-    const now = Date.now();
+    const now = this.#time.now();
     this.clock = now;
     const o = this.#options;
     // The clock is coarse (this sweep's period): a limit is only passed once it is passed by
@@ -302,7 +334,14 @@ export class Connection {
   #ended = false;
   #closed = false;
   #waitingDrain = false;
-  readonly #head: RequestHead = { method: '', url: '', rawHeaders: [], minor: 1, close: false };
+  readonly #head: RequestHead = {
+    method: '',
+    url: '',
+    rawHeaders: [],
+    minor: 1,
+    close: false,
+    bodyLength: 0,
+  };
 
   constructor(lane: FastLane, socket: Socket) {
     this.lane = lane;
@@ -374,18 +413,22 @@ export class Connection {
     const head = this.#head;
     const max = lane.options.maxHeaderSize;
     const maxCount = lane.options.maxHeaderCount;
+    const maxBody = lane.options.maxBody ?? 0;
     let at = 0;
     while (at < buf.length) {
-      const next = parseRequestHead(buf, at, max, head, maxCount);
-      if (next === INCOMPLETE || next === DECLINE) {
+      const next = parseRequestHead(buf, at, max, head, maxCount, maxBody);
+      // Not the lane's, or not all here yet: node reads the connection from this request on.
+      const bodyEnd = next + head.bodyLength;
+      if (next === INCOMPLETE || next === DECLINE || bodyEnd > buf.length) {
         this.#driving = false;
         lane.handOver(this, at === 0 ? buf : buf.subarray(at));
         return;
       }
-      at = next;
+      const body = head.bodyLength > 0 ? buf.subarray(next, bodyEnd) : undefined;
+      at = bodyEnd;
       const maxRequests = lane.options.maxRequestsPerSocket;
       const keepAlive = !head.close && (maxRequests === 0 || this.served + 1 < maxRequests);
-      const exchange = new Exchange(this, new LaneRequest(head, this.socket), keepAlive);
+      const exchange = new Exchange(this, new LaneRequest(head, this.socket, body), keepAlive);
       this.current = exchange;
       this.activeAt = lane.clock;
       lane.options.onRequest(exchange.req, exchange);
@@ -515,7 +558,7 @@ export class Exchange {
     if (headers instanceof FastHeaders) record = FastHeaders.record(headers);
     else if (headers !== undefined) return false;
     // RFC 9110 §9.3.2, §15.3.5, §15.4.5: no body for HEAD, 204 and 304.
-    const bodyless = this.req.method === 'HEAD' || status === 204 || status === 304;
+    const bodyless = isBodilessResponse(this.req.method, status);
     let sendLength = status !== 204 && status !== 304;
     if (encoder !== undefined && body !== null && (!bodyless || this.req.method === 'HEAD')) {
       // A body the encoder may compress off the event loop: node's path waits for it.
@@ -628,16 +671,10 @@ export class Exchange {
     this.bridged = true;
     const ResponseClass = this.connection.lane.options.Response ?? ServerResponse;
     const res = new ResponseClass(this.req as unknown as IncomingMessage);
-    const internal = res as ServerResponse & {
-      _keepAliveTimeout: number;
-      _maxRequestsPerSocket: number;
-      _last?: boolean;
-    };
     const options = this.connection.lane.options;
     // What node's server sets on each response it makes (parserOnIncoming).
     res.shouldKeepAlive = this.keepAlive && !closing;
-    internal._keepAliveTimeout = options.keepAliveTimeout;
-    internal._maxRequestsPerSocket = options.maxRequestsPerSocket;
+    setKeepAliveHeader(res, options.keepAliveTimeout, options.maxRequestsPerSocket);
     if (!socket.writable) {
       // Nothing to write to: a response nobody reads, which reports itself closed.
       res.destroyed = true;
@@ -661,8 +698,8 @@ export class Exchange {
       socket.off('drain', drain);
       this.statusCode = res.statusCode;
       res.detachSocket(socket);
-      process.nextTick(emitClose, res);
-      this.#finish(res.shouldKeepAlive && internal._last !== true, true);
+      process.nextTick(emitCloseOnce, res);
+      this.#finish(res.shouldKeepAlive && !closesConnection(res), true);
     });
     return res;
   }
@@ -670,12 +707,4 @@ export class Exchange {
 
 function closeExchange(exchange: Exchange): void {
   exchange.fireClose();
-}
-
-function emitClose(res: ServerResponse): void {
-  const internal = res as ServerResponse & { _closed?: boolean };
-  if (internal._closed === true) return;
-  internal._closed = true;
-  res.destroyed = true;
-  res.emit('close');
 }

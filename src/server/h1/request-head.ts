@@ -5,13 +5,16 @@
  * what is malformed exactly as before. So the set of requests it accepts is a strict subset of
  * what llhttp accepts, read the same way: a request it cannot vouch for is never guessed at.
  *
- * Declined (handed to llhttp): anything with Content-Length or Transfer-Encoding (bodies, and
- * every smuggling shape), Upgrade, Expect, a Connection option other than close/keep-alive,
+ * Declined (handed to llhttp): Transfer-Encoding (chunked bodies, and every smuggling shape
+ * built on it), a Content-Length unless it is the one Content-Length of a POST, PUT, PATCH or
+ * DELETE, plain digits up to the caller's `maxBody` (0: no body at all), Upgrade, Expect, a Connection option other than close/keep-alive,
  * a missing or repeated Host, a Host other than `host[:port]` in DNS characters, more
  * header lines than the server's `maxHeaderCount`, obs-fold, bare LF or CR, control or non-ASCII bytes, a method
  * outside the usual seven, a target that is not origin-form in plain URI characters, a version
  * other than HTTP/1.0 or 1.1, and a head larger than `maxHeaderSize`.
  */
+
+import { TCHAR } from '../../gateway/http.ts';
 
 /** Not complete in this buffer yet (no blank line within `maxHeaderSize`). */
 export const INCOMPLETE = -1;
@@ -27,6 +30,8 @@ export interface RequestHead {
   minor: 0 | 1;
   /** `Connection: close` (or HTTP/1.0 without `keep-alive`). */
   close: boolean;
+  /** The body's length from its one `Content-Length` (0 without one). */
+  bodyLength: number;
 }
 
 // node's limit on header lines (its parser answers 431 past it): such heads are node's to refuse.
@@ -38,13 +43,6 @@ const SP = 32;
 const HTAB = 9;
 const COLON = 58;
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
-
-// RFC 9110 §5.6.2 tchar.
-const TCHAR = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
-for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
-for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
-for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
 
 // Origin-form target bytes (RFC 3986 pchar, '/', '?', '%'): no '#', no quote, brace or other
 // byte llhttp might read differently. Anything else is declined, not refused.
@@ -116,6 +114,7 @@ export function parseRequestHead(
   maxHeaderSize: number,
   out: RequestHead,
   maxHeaderCount = MAX_HEADER_FIELDS,
+  maxBody = 0,
 ): number {
   const end = buf.indexOf(CRLFCRLF, start);
   if (end === -1) return buf.length - start > maxHeaderSize ? DECLINE : INCOMPLETE;
@@ -157,6 +156,10 @@ export function parseRequestHead(
   // wins (llhttp would keep a 1.0 connection that says both; closing is the safe reading).
   let sawClose = false;
   let sawKeepAlive = false;
+  // A Content-Length body (maxBody > 0): POST, PUT, PATCH and DELETE only.
+  const bodyAllowed =
+    maxBody > 0 && (method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE');
+  let bodyLength = -1;
   // `end` is the CR of the blank line's CRLF pair's first half: every header line ends at or
   // before it, and the line ending at `end` is the last.
   while (i < end + 2) {
@@ -198,7 +201,13 @@ export function parseRequestHead(
         }
         break;
       case 14:
-        if (nameIs(buf, nameStart, 'content-length')) return DECLINE;
+        if (nameIs(buf, nameStart, 'content-length')) {
+          // One Content-Length of plain digits (RFC 9110 §8.6), no leading zero, up to maxBody:
+          // a repeated one, a list, a sign or a length past the limit is node's to judge.
+          if (!bodyAllowed || bodyLength !== -1) return DECLINE;
+          bodyLength = contentLength(buf, valueStart, valueEnd, maxBody);
+          if (bodyLength < 0) return DECLINE;
+        }
         break;
       case 16:
         // llhttp reads Proxy-Connection as Connection: so must we, or keep-alive is read two ways.
@@ -219,7 +228,21 @@ export function parseRequestHead(
   out.rawHeaders = raw;
   out.minor = minor;
   out.close = sawClose || (minor === 0 && !sawKeepAlive);
+  out.bodyLength = bodyLength === -1 ? 0 : bodyLength;
   return end + 4;
+}
+
+/** A Content-Length value of digits only, without a leading zero, at most `max`; else -1. */
+function contentLength(buf: Buffer, start: number, end: number, max: number): number {
+  const length = end - start;
+  if (length === 0 || length > 15 || (buf[start] === 48 && length > 1)) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const d = buf[i]! - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n <= max ? n : -1;
 }
 
 /** Whether `buf[start, end)` is `host[:port]` with a DNS-character host and a port up to 65535. */

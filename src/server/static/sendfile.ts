@@ -9,17 +9,13 @@ import { closeSync, readSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { countBodyBytes } from '../logged-response.ts';
+import { socketHandle } from '../node-internals.ts';
 
 interface SendfileBinding {
   /** Bytes written (>= 0), or minus the errno (`-EAGAIN` when the socket buffer is full). */
   sendfile(outFd: number, inFd: number, offset: number, length: number): number;
   EAGAIN: number;
-}
-
-/** The parts of node's TCP handle used here (not in @types/node). */
-interface StreamHandle {
-  fd: number;
-  writeQueueSize: number;
 }
 
 function loadBinding(): SendfileBinding | undefined {
@@ -44,7 +40,7 @@ export const sendfileAvailable: boolean = binding !== undefined;
 export function canSendfile(socket: Socket | null): boolean {
   if (binding === undefined || socket === null || (socket as { encrypted?: boolean }).encrypted === true)
     return false;
-  const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
+  const handle = socketHandle(socket);
   return handle !== null && typeof handle.fd === 'number' && handle.fd >= 0;
 }
 
@@ -98,7 +94,7 @@ export class SendfileTransfer {
     }
     this.#socket = socket;
     res.flushHeaders();
-    const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
+    const handle = socketHandle(socket);
     if (handle === null) this.#abort();
     else if (this.#pos === this.#end) this.#complete();
     else if (socket.writableLength === 0 && handle.writeQueueSize === 0) this.#pump();
@@ -109,7 +105,7 @@ export class SendfileTransfer {
     const socket = this.#socket!;
     for (;;) {
       // Checked before every call: a destroyed socket's fd number may already belong to another file.
-      const handle = (socket as unknown as { _handle: StreamHandle | null })._handle;
+      const handle = socketHandle(socket);
       if (socket.destroyed || handle === null) {
         this.#abort();
         return;
@@ -118,6 +114,7 @@ export class SendfileTransfer {
       const n = binding!.sendfile(handle.fd, this.#fd, this.#pos, want);
       if (n > 0) {
         this.#pos += n;
+        countBodyBytes(this.#res, n);
         if (this.#pos === this.#end) {
           this.#complete();
           return;
@@ -149,6 +146,7 @@ export class SendfileTransfer {
       return;
     }
     this.#pos += 1;
+    countBodyBytes(this.#res, 1);
     this.#socket!.write(this.#byte, this.#afterByte);
   }
 

@@ -1,6 +1,6 @@
 import { closeSync, createReadStream, fstatSync, open, type Stats } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { resolve, sep } from 'node:path';
 import { evaluatePreconditions, ifRangeMatches } from '../../gateway/http/conditional.ts';
 import { fileEtag } from '../../gateway/http/etag.ts';
@@ -8,6 +8,7 @@ import { contentTypeFor } from '../../gateway/http/mime.ts';
 import { negotiateEncoding } from '../../gateway/http/negotiate.ts';
 import { type ByteRange, parseRange } from '../../gateway/http/range.ts';
 import { resolveStaticPath } from '../../gateway/http/static-path.ts';
+import { bodyMayBypassWrite } from '../logged-response.ts';
 import { canSendfile, SendfileTransfer, sendfileAvailable } from './sendfile.ts';
 
 /** Options of the static file server (`serve(app, { static: … })`, `strata serve --static DIR`). */
@@ -101,9 +102,6 @@ export interface StaticCacheStats {
 // one entry, but 10,000 spellings of one file cannot fill memory with keys.
 const MAX_PATH_KEY = 512;
 const PATHS_PER_FILE = 4;
-
-const NODE_WRITE = ServerResponse.prototype.write;
-const NODE_END = ServerResponse.prototype.end;
 
 const PRECOMPRESSED: [suffix: string, encoding: Precompressed][] = [
   ['.br', 'br'],
@@ -631,13 +629,12 @@ export class StaticFiles {
         return;
       }
       res.writeHead(status, headers);
-      // A response whose write or end someone wrapped (compression, a byte-counting log) streams,
-      // so that the wrapper sees the bytes.
+      // A response whose write or end someone wrapped (compression) streams, so that the wrapper
+      // sees the bytes; the access log's response counts what sendfile sent (countBodyBytes).
       if (
         this.#sendfile &&
         req.httpVersionMajor === 1 &&
-        res.write === NODE_WRITE &&
-        res.end === NODE_END &&
+        bodyMayBypassWrite(res) &&
         canSendfile(req.socket)
       ) {
         new SendfileTransfer(res, fd, start, end - start + 1).start();

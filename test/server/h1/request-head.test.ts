@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import {
   DECLINE,
@@ -7,11 +6,12 @@ import {
   parseRequestHead,
   type RequestHead,
 } from '../../../src/server/h1/request-head.ts';
+import { llhttp } from '../../fixtures/llhttp.ts';
 
 const MAX = 16_384;
 
 function fresh(): RequestHead {
-  return { method: '', url: '', rawHeaders: [], minor: 1, close: false };
+  return { method: '', url: '', rawHeaders: [], minor: 1, close: false, bodyLength: 0 };
 }
 
 function bytes(text: string | Buffer): Buffer {
@@ -33,84 +33,6 @@ function accepted(text: string): RequestHead {
 }
 
 // ---------------------------------------------------------------------------------------------
-// node's own parser (llhttp, strict, as node:http runs it), as an oracle: whatever the lane
-// accepts, llhttp must read the same way.
-
-interface LlhttpParser {
-  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
-  execute(buf: Buffer): number | Error;
-  [key: number]: unknown;
-}
-interface HttpCommon {
-  HTTPParser: {
-    new (): LlhttpParser;
-    REQUEST: number;
-    kOnHeaders: number;
-    kOnHeadersComplete: number;
-    kOnBody: number;
-    kOnMessageComplete: number;
-    kOnExecute: number;
-  };
-  methods: string[];
-}
-const { HTTPParser, methods } = createRequire(import.meta.url)('_http_common') as HttpCommon;
-
-interface LlhttpMessage {
-  method: string;
-  url: string;
-  rawHeaders: string[];
-  minor: number;
-  major: number;
-  upgrade: boolean;
-  keepAlive: boolean;
-}
-
-/** What llhttp reads from `buf`: the messages whose headers completed, and its error, if any. */
-function llhttp(buf: Buffer): { messages: LlhttpMessage[]; completed: number; error: string | undefined } {
-  const parser = new HTTPParser();
-  parser.initialize(HTTPParser.REQUEST, {}, MAX, 0);
-  const messages: LlhttpMessage[] = [];
-  let completed = 0;
-  let partial: string[] = [];
-  let partialUrl = '';
-  parser[HTTPParser.kOnHeaders] = (headers: string[], url: string) => {
-    partial.push(...headers);
-    partialUrl += url;
-  };
-  parser[HTTPParser.kOnHeadersComplete] = (
-    major: number,
-    minor: number,
-    headers: string[] | undefined,
-    method: number,
-    url: string | undefined,
-    _status: unknown,
-    _message: unknown,
-    upgrade: boolean,
-    keepAlive: boolean,
-  ) => {
-    messages.push({
-      method: methods[method]!,
-      url: url ?? partialUrl,
-      rawHeaders: headers ?? partial,
-      major,
-      minor,
-      upgrade,
-      keepAlive,
-    });
-    partial = [];
-    partialUrl = '';
-    return 0;
-  };
-  parser[HTTPParser.kOnBody] = () => {};
-  parser[HTTPParser.kOnMessageComplete] = () => {
-    completed += 1;
-  };
-  parser[HTTPParser.kOnExecute] = () => {};
-  const result = parser.execute(buf);
-  const error = result instanceof Error ? ((result as Error & { code?: string }).code ?? 'error') : undefined;
-  return { messages, completed, error };
-}
-
 // ---------------------------------------------------------------------------------------------
 // A straightforward reading of a plain request head, for the fuzz: undefined when the head is
 // not one the lane should take (RFC 9112 strictly, plus the lane's own narrower rules).
@@ -166,7 +88,7 @@ function reference(buf: Buffer, start: number, max: number): Reading | undefined
   if (hosts > 1 || (minor === 1 && hosts === 0)) return undefined;
   // RFC 9112 §9.3: close wins; HTTP/1.0 persists only with keep-alive.
   const close = connection.includes('close') || (minor === 0 && !connection.includes('keep-alive'));
-  return { method, url, rawHeaders, minor, close, next: start + end + 4 };
+  return { method, url, rawHeaders, minor, close, bodyLength: 0, next: start + end + 4 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,6 +104,7 @@ describe('parseRequestHead: accepted requests', () => {
       rawHeaders: ['Host', 'example.com', 'Accept', '*/*'],
       minor: 1,
       close: false,
+      bodyLength: 0,
     });
   });
 
@@ -341,6 +264,7 @@ describe('parseRequestHead: accepted requests', () => {
       rawHeaders: ['Connection', 'keep-alive'],
       minor: 0,
       close: false,
+      bodyLength: 0,
     });
   });
 

@@ -1,0 +1,57 @@
+import { type Server, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '../observe/logger.ts';
+import type { AccessLog } from './access-log.ts';
+import { currentResponse } from './node-internals.ts';
+
+// A well-formed request line whose HTTP major version is not 1 (llhttp refuses `HTTP/3.0`
+// itself): RFC 9110 §15.6.6 answers it 505, a malformed version stays a 400.
+const OTHER_MAJOR = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [^ ]+ HTTP\/[02-9]\.[0-9]\r?\n/;
+function otherMajorVersion(packet: Buffer | undefined): boolean {
+  return (
+    packet !== undefined && OTHER_MAJOR.test(packet.toString('latin1', 0, Math.min(packet.length, 8192)))
+  );
+}
+
+/**
+ * The status that answers a request node's parser (llhttp) refused: node's own answers, with an
+ * unknown method 501 (RFC 9110 §9.1, not 400) and another HTTP major version 505.
+ */
+export function parserErrorStatus(code: string | undefined, rawPacket?: Buffer): number {
+  switch (code) {
+    case 'HPE_INVALID_METHOD':
+      return 501;
+    case 'HPE_INVALID_VERSION':
+      return otherMajorVersion(rawPacket) ? 505 : 400;
+    case 'HPE_HEADER_OVERFLOW':
+      return 431;
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return 413;
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 408;
+    default:
+      return 400;
+  }
+}
+
+/**
+ * node's 'clientError': answers the parser's refusal (`parserErrorStatus`), logs it, and closes
+ * the connection in every case.
+ */
+export function answerParserErrors(server: Server, log: Logger, accessLog: AccessLog | undefined): void {
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
+    // As node does: no answer when the socket is gone or a response has already started on it.
+    const current = currentResponse(socket);
+    if (err.code === 'ECONNRESET' || !socket.writable || current?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    const status = parserErrorStatus(err.code, err.rawPacket);
+    log.debug({ code: err.code, status }, 'request refused by the parser');
+    if (accessLog !== undefined) accessLog.refused(socket, status, current);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+    );
+    socket.destroySoon();
+  });
+}
