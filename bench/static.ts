@@ -26,6 +26,9 @@ const targets = [
   nodeTarget('nginx-nopush-off', 'static-nginx.ts', { ...env, NGINX_TCP_NOPUSH: 'off' }),
   nodeTarget('strata', 'static-strata.ts', env),
   nodeTarget('@fastify/static', 'static-fastify.ts', env),
+  // Both with their access log on, to a file (the edge-core issue's floor: ≤ 1.3× nginx).
+  nodeTarget('nginx+log', 'static-nginx.ts', { ...env, NGINX_ACCESS_LOG: 'on' }),
+  nodeTarget('strata+log', 'static-strata.ts', { ...env, STRATA_ACCESS_LOG: join(root, 'access.log') }),
   nodeTarget('express.static', 'static-express.ts', env),
 ];
 

@@ -1,4 +1,5 @@
-// nginx as the reference: one worker, sendfile on, access log off, serving the same root. The
+// nginx as the reference: one worker, sendfile on, access log off (NGINX_ACCESS_LOG=on: combined
+// lines to a file), serving the same root. The
 // wrapper writes the config for $PORT and runs nginx in the foreground as its child, so the
 // harness measures nginx's whole process tree.
 import { spawn } from 'node:child_process';
@@ -16,7 +17,7 @@ error_log ${prefix}/error.log warn;
 pid ${prefix}/nginx.pid;
 events { worker_connections 1024; }
 http {
-  access_log off;
+  access_log ${process.env.NGINX_ACCESS_LOG === 'on' ? `${prefix}/access.log combined` : 'off'};
   sendfile on;
   tcp_nopush ${process.env.NGINX_TCP_NOPUSH === 'off' ? 'off' : 'on'};
   keepalive_requests 100000;

@@ -5,5 +5,9 @@ const server = await serve(() => new Response('not found', { status: 404 }), {
   host: '127.0.0.1',
   logger: false,
   static: { root: process.env.STATIC_ROOT! },
+  // STRATA_ACCESS_LOG=file: combined lines to a file, as nginx's access_log (sendfile stays on).
+  ...(process.env.STRATA_ACCESS_LOG === undefined
+    ? {}
+    : { accessLog: { destination: process.env.STRATA_ACCESS_LOG } }),
 });
 process.on('SIGTERM', () => server.close().then(() => process.exit(0)));
