@@ -3,44 +3,19 @@
  * chromium), two pages, each sees the other's message. Fails in CI without chromium, skips elsewhere.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
 import showcase from '../../examples/showcase/app.ts';
 import { serve } from '../../src/server/index.ts';
+import { chromiumSkip, launchChromium } from '../fixtures/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-function chromiumAvailable(): true | string {
-  if (existsSync(CHROMIUM)) return true;
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is required in CI (.ci/run installs chromium)`);
-  return `${CHROMIUM} is not installed (apt-get install chromium); skipping the browser test`;
-}
-
-const available = chromiumAvailable();
+const skip = chromiumSkip();
 
 test('two browser pages chat through the showcase and each sees the other', {
-  skip: available === true ? false : available,
+  skip,
   timeout: 60_000,
 }, async () => {
   await using server = await serve(showcase, { port: 0, logger: false });
-  const profile = mkdtempSync(join(tmpdir(), 'strata-chromium-'));
-  // A fresh profile per run (playwright takes it as userDataDir, not as a flag).
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  await using browser = await launchChromium();
   try {
     const pageA = await browser.newPage();
     const pageB = await browser.newPage();
@@ -68,7 +43,6 @@ test('two browser pages chat through the showcase and each sees the other', {
     assert.equal(await pageA.locator('#log li', { hasText: 'Bob joined' }).count(), 1);
   } finally {
     await browser.close();
-    rmSync(profile, { recursive: true, force: true });
   }
 });
 

@@ -8,50 +8,24 @@
  * also saves the screenshot the docs show, taken under light load.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { App } from '../../src/app/index.ts';
 import { serve } from '../../src/server/index.ts';
+import { chromiumSkip, launchChromium } from '../fixtures/chromium.ts';
 import { freePort } from '../fixtures/ports.ts';
 import { killAll, startPrimary } from '../fixtures/supervisor.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-function chromiumAvailable(): true | string {
-  if (existsSync(CHROMIUM)) return true;
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is required in CI (.ci/run installs chromium)`);
-  return `${CHROMIUM} is not installed (apt-get install chromium); skipping the browser test`;
-}
-
-const available = chromiumAvailable();
-const skip = available === true ? false : available;
+const skip = chromiumSkip();
 
 after(killAll);
 
 async function withBrowser(fn: (browser: BrowserContext) => Promise<void>): Promise<void> {
-  const profile = mkdtempSync(join(tmpdir(), 'strata-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    viewport: { width: 1100, height: 800 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium({ viewport: { width: 1100, height: 800 } });
   try {
     await fn(browser);
   } finally {
     await browser.close();
-    rmSync(profile, { recursive: true, force: true });
   }
 }
 
