@@ -8,8 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
-import showcase from '../../examples/showcase/app.ts';
 import { serve } from '../../src/server/index.ts';
+
+// The showcase's SQLite file: one in memory for this process, not the repository's data/showcase.db
+// (set before the app is imported: it opens the database as it loads).
+process.env.SHOWCASE_DATA = ':memory:';
+const { default: showcase } = await import('../../examples/showcase/app.ts');
 
 const CHROMIUM = '/usr/bin/chromium';
 
