@@ -30,6 +30,7 @@ const STYLE = `
   ul.notes li { padding: .3rem 0; border-bottom: 1px solid #e3e7ee; }
   .meta { color: #667; font-size: .85rem; }
   .ticks { font: 600 1.4rem ui-monospace, monospace; min-width: 3ch; display: inline-block; }
+  pre.wrap { white-space: pre-wrap; }
 `;
 
 function layout(title: string, nonce: string, body: string, script = ''): string {
@@ -231,7 +232,7 @@ loads the app, while <code>/api/notes/1</code> stays the API.</p>
 Inline (<code>GET /api/primes-inline</code>) every other request waits.</p>
 <p><button id="pool">Count on the pool</button> <button id="inline">Count inline (blocks the loop)</button>
 Pings answered: <span class="ticks" id="ticks" data-count="0">0</span></p>
-<pre id="cpu">Press a button, and watch the pings.</pre>
+<pre class="wrap" id="cpu">Press a button, and watch the pings.</pre>
 
 <h2>API docs</h2>
 <p><a href="/docs">Swagger UI</a> over <a href="/openapi.json"><code>/openapi.json</code></a>, an
