@@ -1,7 +1,9 @@
 /**
  * The strata showcase: what `npm start` runs. A page, a JSON API on the framework (routing,
  * validation, middleware, problem+json errors), a login with sessions, CSRF protection and a
- * role-protected page, a rate-limited route, a live chat, and the API's docs page.
+ * role-protected page, a rate-limited route, a live chat, a guestbook kept in SQLite, CPU work on
+ * a thread pool, and the API's docs page. strata.config.ts serves it with the single-page app
+ * (spa/) and the admin listener's dashboard.
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -22,10 +24,13 @@ import {
 } from '../../src/index.ts';
 import { ThreadPool } from '../../src/parallel/index.ts';
 import { addChat } from './chat.ts';
-import { addIdentity, currentUser } from './identity.ts';
+import { openDatabase } from './db.ts';
+import { addIdentity, currentUser, seedUsers } from './identity.ts';
+import { addNotes } from './notes.ts';
 import { homePage } from './page.ts';
 import countPrimes from './primes.ts';
 import { QUOTES } from './quotes.ts';
+import { dashboardUrl } from './serving.ts';
 import type { Vars, Visit } from './vars.ts';
 
 const startedAt = new Date();
@@ -52,8 +57,15 @@ const Quote = z.object({ text: z.string(), author: z.string() });
 const pool = new ThreadPool({ name: 'showcase' });
 const PRIMES_TASK = new URL('./primes.ts', import.meta.url);
 
+// data/showcase.db (or $SHOWCASE_DATA), created and migrated here; the users are signed up once.
+const db = openDatabase();
+await seedUsers(db);
+
 const app = new App<Vars>({ cookieSecrets: [secret] });
-app.onShutdown(() => pool.close());
+app.onShutdown(async () => {
+  await pool.close();
+  if (db.isOpen) db.close();
+});
 app.use(requestId());
 // Any origin may call the API (no cookies: credentials are not allowed cross-origin), and read
 // the rate limit and the request id (not CORS-safelisted headers: exposed by name).
@@ -69,7 +81,8 @@ app.use(currentUser);
 // The home page has the logout form when someone is signed in: csrf() gives its token.
 app.get('/', describeRoute({ hidden: true }), csrf({ token: 'session' }), (c) => {
   const user = c.get('user');
-  return c.html(homePage(c.get('cspNonce'), { user, csrf: user === undefined ? undefined : csrfToken(c) }));
+  const visitor = { user, csrf: user === undefined ? undefined : csrfToken(c) };
+  return c.html(homePage(c.get('cspNonce'), visitor, { dashboard: dashboardUrl() }));
 });
 
 app.get(
@@ -158,7 +171,10 @@ app.get(
 addChat(app);
 
 // Login, logout, the admin page and GET /api/me.
-addIdentity(app);
+addIdentity(app, db);
+
+// The guestbook: GET/POST /api/notes, in SQLite.
+addNotes(app, db);
 
 app.get(
   '/api/fail',

@@ -1,8 +1,10 @@
 /**
- * The showcase's identity: two demo users with argon2id password hashes, a login form that
+ * The showcase's identity: two demo users with argon2id password hashes kept in the SQLite
+ * file (db.ts, table `users`), a login form that
  * starts a session (a new id at login), a logout button, and an admin page behind
  * `requireRole('admin')`. The forms are protected by `csrf()` with the token kept in the session.
  */
+import type { DatabaseSync } from 'node:sqlite';
 import { z } from 'zod';
 import {
   type App,
@@ -23,10 +25,17 @@ interface Account extends User {
   hash: string;
 }
 
-// Hashed once at startup, as a sign-up would; the passwords themselves are not kept.
-const accounts = new Map<string, Account>();
-for (const { name, password, role } of DEMO_USERS) {
-  accounts.set(name, { name, role, hash: await hashPassword(password) });
+/**
+ * Signs the demo users up once, as a sign-up form would: a user already in the file keeps its
+ * hash (no argon2 at every start); the passwords themselves are never stored.
+ */
+export async function seedUsers(db: DatabaseSync): Promise<void> {
+  const known = db.prepare('SELECT 1 FROM users WHERE name = ?');
+  // OR IGNORE: under --workers another process may have signed the same user up meanwhile.
+  const add = db.prepare('INSERT OR IGNORE INTO users (name, role, hash) VALUES (?, ?, ?)');
+  for (const { name, password, role } of DEMO_USERS) {
+    if (known.get(name) === undefined) add.run(name, role, await hashPassword(password));
+  }
 }
 
 /** Puts the session's user on the context as `user`, where `requireRole()` looks for it. */
@@ -62,8 +71,11 @@ const LoginForm = z.object({
   next: z.string().max(2048).optional(),
 });
 
-/** Adds `/login`, `/logout` and `/admin` (pages), and `GET /api/me`. */
-export function addIdentity(app: App<Vars>): void {
+/** Adds `/login`, `/logout` and `/admin` (pages), and `GET /api/me`, over the `users` table. */
+export function addIdentity(app: App<Vars>, db: DatabaseSync): void {
+  const byName = db.prepare('SELECT name, role, hash FROM users WHERE name = ?');
+  const all = db.prepare('SELECT name, role, hash FROM users ORDER BY name');
+
   // Both methods of /login at once (a route's typed chain stops at three middleware before the
   // handler: past that, `c.body` is no longer typed by validate()).
   app.use('/login', hidden);
@@ -73,7 +85,7 @@ export function addIdentity(app: App<Vars>): void {
 
   app.post('/login', loginLimit, forms, validate({ body: LoginForm }), async (c) => {
     const { username, password, next } = c.body;
-    const account = accounts.get(username);
+    const account = byName.get(username) as Account | undefined;
     // An unknown name still runs a (dummy) hash: the timing does not tell which names exist.
     if (!(await verifyPassword(password, account?.hash)) || account === undefined) {
       const page = loginPage(
@@ -96,7 +108,7 @@ export function addIdentity(app: App<Vars>): void {
   });
 
   app.get('/admin', hidden, forms, signedIn, requireRole('admin'), (c) => {
-    const list = [...accounts.values()].map(({ name, role, hash }) => ({ name, role, hash }));
+    const list = all.all() as unknown as Account[];
     const started = new Date(c.get('session').createdAt);
     return c.html(adminPage(c.get('cspNonce'), c.get('user')!, csrfToken(c)!, list, started));
   });

@@ -24,6 +24,13 @@ const STYLE = `
   .who { background: #eef1f6; padding: .6rem 1rem; border-radius: 6px; }
   .error { color: #a61b1b; font-weight: 600; }
   meter { width: 8rem; vertical-align: middle; }
+  .banner { background: #1d2330; color: #fff; padding: .6rem 1rem; border-radius: 6px; }
+  .banner a { color: #9cc3ff; }
+  ul.notes { list-style: none; padding: 0; }
+  ul.notes li { padding: .3rem 0; border-bottom: 1px solid #e3e7ee; }
+  .meta { color: #667; font-size: .85rem; }
+  .ticks { font: 600 1.4rem ui-monospace, monospace; min-width: 3ch; display: inline-block; }
+  pre.wrap { white-space: pre-wrap; }
 `;
 
 function layout(title: string, nonce: string, body: string, script = ''): string {
@@ -51,6 +58,11 @@ function logoutForm(token: string): string {
 export interface Visitor {
   user: User | undefined;
   csrf: string | undefined;
+}
+
+/** What else the home page links to: the admin listener's dashboard. */
+export interface Links {
+  dashboard: string;
 }
 
 const HOME_SCRIPT = `
@@ -81,10 +93,92 @@ const HOME_SCRIPT = `
       : '“' + body.text + '” — ' + body.author;
     quoted.dataset.count = String(++answers);
   });
+
+  // The guestbook, from SQLite: the newest five, and a form that adds one.
+  const notes = document.getElementById('notes');
+  const showNotes = async () => {
+    const { notes: list } = await (await fetch('/api/notes?limit=5')).json();
+    notes.replaceChildren(...list.map((n) => {
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.href = '/app/notes/' + n.id;
+      a.textContent = '#' + n.id;
+      const meta = document.createElement('span');
+      meta.className = 'meta';
+      meta.textContent = ' — ' + n.author + ', ' + new Date(n.createdAt).toLocaleString();
+      li.append(a, ' ', n.text, meta);
+      return li;
+    }));
+    if (list.length === 0) notes.textContent = 'No notes yet.';
+    notes.dataset.count = String(list.length);
+  };
+  showNotes();
+  document.getElementById('sign').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    const res = await fetch('/api/notes', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ author: form.get('author'), text: form.get('text') }),
+    });
+    const body = await res.json();
+    const said = document.getElementById('signed');
+    if (res.status === 201) {
+      said.textContent = 'Saved as note #' + body.id + ' (' + res.headers.get('location') + ').';
+      event.target.elements.text.value = '';
+      await showNotes();
+    } else {
+      said.textContent = res.status + ' ' + body.title + (body.issues ? ': ' + body.issues.map((i) => i.path + ' ' + i.message).join('; ') : '');
+    }
+  });
+
+  // CPU work: while the server counts primes, the page keeps asking it for /api/status. On the
+  // pool the answers keep coming; inline, the event loop is busy and they stop until it is done.
+  let working = false;
+  const ticks = document.getElementById('ticks');
+  const cpu = document.getElementById('cpu');
+  const work = async (path) => {
+    if (working) return;
+    working = true;
+    const limit = 5000000;
+    const started = performance.now();
+    let pings = 0;
+    let slowest = 0;
+    let done = false;
+    ticks.textContent = '0';
+    ticks.dataset.count = '0';
+    cpu.textContent = 'Counting the primes below ' + limit.toLocaleString('en') + ' on ' + (path === '/api/primes' ? 'the pool' : 'the event loop') + '…';
+    cpu.dataset.state = 'running';
+    const pinging = (async () => {
+      while (!done) {
+        const t0 = performance.now();
+        await (await fetch('/api/status')).json();
+        slowest = Math.max(slowest, performance.now() - t0);
+        ticks.textContent = String(++pings);
+        ticks.dataset.count = String(pings);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    try {
+      const res = await fetch(path + '?limit=' + limit);
+      const body = await res.json();
+      done = true;
+      await pinging;
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      cpu.textContent = res.status === 200
+        ? body.primes.toLocaleString('en') + ' primes in ' + seconds + ' s; meanwhile the server answered ' + pings + ' pings, the slowest in ' + Math.round(slowest) + ' ms.'
+        : res.status + ' ' + body.title;
+    } finally {
+      done = true;
+      working = false;
+      cpu.dataset.state = 'done';
+    }
+  };
+  document.getElementById('pool').addEventListener('click', () => work('/api/primes'));
+  document.getElementById('inline').addEventListener('click', () => work('/api/primes-inline'));
 `;
 
 /** The home page: a tour of what the stack does, each section a live demonstration. */
-export function homePage(nonce: string, visitor: Visitor): string {
+export function homePage(nonce: string, visitor: Visitor, links: Links): string {
   const who =
     visitor.user === undefined
       ? `Not signed in. <a href="/login">Log in</a> as <b>alice</b> (admin) or <b>bob</b> (user).`
@@ -92,7 +186,9 @@ export function homePage(nonce: string, visitor: Visitor): string {
   return layout(
     'strata showcase',
     nonce,
-    `<h1>strata</h1>
+    `<p class="banner" id="banner">Watch this server live: <a href="${escapeHtml(links.dashboard)}">the dashboard</a>
+on the admin listener — requests, latency, the event loop and the thread pool, second by second.</p>
+<h1>strata</h1>
 <p>A TypeScript web stack for Node.js: edge server, gateway contract, framework, and the
 concurrency around them. This page and its API are one <code>App</code> served by
 <code>strata serve</code>.</p>
@@ -119,6 +215,25 @@ page's script. <a href="/admin">The admin page</a> needs the admin role
 <p><button id="quote">Get a quote</button> <meter id="budget" min="0" max="5" value="5"></meter> <span id="left">5 of 5 left</span></p>
 <pre id="quoted">Click a few times quickly.</pre>
 
+<h2 id="notes-title">Guestbook</h2>
+<p>Notes are kept in SQLite (<code>node:sqlite</code>, built into Node): the file
+<code>data/showcase.db</code> is created and migrated at startup, and the notes survive a restart.
+<code>POST /api/notes</code> validates its body with zod; the demo users' hashes live there too.</p>
+<form id="sign"><input name="author" placeholder="your name" autocomplete="off" maxlength="40" size="12"><input name="text" placeholder="a note" autocomplete="off" maxlength="280" size="28"><button>Sign</button></form>
+<p id="signed" class="meta"></p>
+<ul class="notes" id="notes"><li>loading…</li></ul>
+<p><a href="/app/">The notes as a single-page app</a>: plain files served by the static server,
+with client-side routes — a deep link such as <a href="/app/notes/1"><code>/app/notes/1</code></a>
+loads the app, while <code>/api/notes/1</code> stays the API.</p>
+
+<h2>CPU work on a thread pool</h2>
+<p>Counting primes by trial division takes the server seconds. On the thread pool
+(<code>GET /api/primes</code>) the event loop stays free: the pings below keep being answered.
+Inline (<code>GET /api/primes-inline</code>) every other request waits.</p>
+<p><button id="pool">Count on the pool</button> <button id="inline">Count inline (blocks the loop)</button>
+Pings answered: <span class="ticks" id="ticks" data-count="0">0</span></p>
+<pre class="wrap" id="cpu">Press a button, and watch the pings.</pre>
+
 <h2>API docs</h2>
 <p><a href="/docs">Swagger UI</a> over <a href="/openapi.json"><code>/openapi.json</code></a>, an
 OpenAPI 3.1 document generated from the routes, their zod schemas and <code>describeRoute()</code>;
@@ -128,8 +243,11 @@ its files come from this server.</p>
 <p><a href="/chat">A chat room</a> over WebSockets, with a server clock over server-sent events.</p>
 
 <h2>Errors</h2>
-<p><a href="/api/fail"><code>GET /api/fail</code></a> answers RFC 9457 problem+json;
-<a href="/nowhere"><code>/nowhere</code></a> shows the HTML error page browsers get.</p>`,
+<p><a href="/api/fail"><code>GET /api/fail</code></a> answers RFC 9457 problem+json to an API
+client and an HTML error page to a browser; a path no route knows, such as
+<a href="/nowhere"><code>/nowhere</code></a>, answers 404 (an HTML page to a browser); under
+the single-page app's prefix, <a href="/app/nowhere"><code>/app/nowhere</code></a>, a browser
+gets the app (the static <code>spaFallback</code>), which shows its own “Not found”.</p>`,
     HOME_SCRIPT,
   );
 }

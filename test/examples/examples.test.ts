@@ -5,8 +5,12 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import todoApp from '../../examples/app/app.ts';
 import { app, options } from '../../examples/behind-nginx/app.ts';
-import showcase from '../../examples/showcase/app.ts';
 import { serve } from '../../src/server/index.ts';
+
+// The showcase's SQLite file: one in memory for this process, not the repository's data/showcase.db
+// (set before the app is imported: it opens the database as it loads).
+process.env.SHOWCASE_DATA = ':memory:';
+const { default: showcase } = await import('../../examples/showcase/app.ts');
 
 describe('the showcase (what npm start serves)', () => {
   test('serves its page and a JSON status', async () => {
@@ -37,6 +41,56 @@ describe('the showcase (what npm start serves)', () => {
     const fail = await showcase.request('/api/fail');
     assert.equal(fail.status, 503);
     assert.equal(fail.headers.get('retry-after'), '1');
+  });
+});
+
+describe('the showcase guestbook (SQLite)', () => {
+  const post = (body: unknown) =>
+    showcase.request('/api/notes', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  test('a note is validated, stored, listed newest first and found by its Location', async () => {
+    const first = await post({ author: ' Ada ', text: 'first note' });
+    assert.equal(first.status, 201);
+    const note = await first.json();
+    assert.equal(note.author, 'Ada', 'trimmed by the schema');
+    assert.equal(first.headers.get('location'), `/api/notes/${note.id}`);
+    assert.ok(Math.abs(Date.parse(note.createdAt) - Date.now()) < 60_000);
+    const second = await (await post({ author: 'Grace', text: 'second <b>note</b>' })).json();
+    assert.equal(second.id, note.id + 1);
+
+    const list = await (await showcase.request('/api/notes')).json();
+    assert.deepEqual(
+      list.notes.slice(0, 2).map((n: { text: string }) => n.text),
+      ['second <b>note</b>', 'first note'],
+    );
+    assert.deepEqual(await (await showcase.request(`/api/notes/${note.id}`)).json(), note);
+    assert.equal((await (await showcase.request('/api/notes?limit=1')).json()).notes.length, 1);
+
+    const missing = await showcase.request('/api/notes/999999');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers.get('content-type'), 'application/problem+json');
+    assert.equal((await showcase.request('/api/notes/abc')).status, 400);
+    assert.equal((await showcase.request('/api/notes?limit=1000')).status, 400);
+  });
+
+  test('a bad note is 400 problem+json naming the field, and nothing is stored', async () => {
+    const before = (await (await showcase.request('/api/notes?limit=100')).json()).notes.length;
+    for (const [body, field] of [
+      [{ author: 'Ada', text: '   ' }, 'text'],
+      [{ author: '', text: 'hi' }, 'author'],
+      [{ author: 'Ada', text: 'x'.repeat(281) }, 'text'],
+      [{ text: 'no author' }, 'author'],
+    ] as const) {
+      const res = await post(body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal((await res.json()).issues[0].path, field);
+    }
+    const after = (await (await showcase.request('/api/notes?limit=100')).json()).notes.length;
+    assert.equal(after, before);
   });
 });
 

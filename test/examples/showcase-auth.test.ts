@@ -6,8 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import showcase from '../../examples/showcase/app.ts';
 import { serve } from '../../src/server/index.ts';
+
+// The showcase's SQLite file: one in memory for this process, not the repository's data/showcase.db
+// (set before the app is imported: it opens the database as it loads).
+process.env.SHOWCASE_DATA = ':memory:';
+const { default: showcase } = await import('../../examples/showcase/app.ts');
 
 type Server = Awaited<ReturnType<typeof serve>>;
 let server: Server;
@@ -295,6 +299,8 @@ describe('the API docs', () => {
       '/api/greetings',
       '/api/hello/{name}',
       '/api/me',
+      '/api/notes',
+      '/api/notes/{id}',
       '/api/primes',
       '/api/primes-inline',
       '/api/quote',
@@ -312,6 +318,9 @@ describe('the API docs', () => {
       ['query:limit'],
     );
     assert.ok(doc.paths['/api/quote'].get.responses['429']);
+    const notes = doc.paths['/api/notes'].post;
+    assert.deepEqual(notes.requestBody.content['application/json'].schema.required, ['author', 'text']);
+    assert.ok(notes.responses['201'] && notes.responses['400'] && notes.responses['429']);
     assert.ok(doc.paths['/api/clock'].get.responses['200'].content['text/event-stream']);
     // Revalidation: the same document until the next deploy.
     const again = await fetch(`${server.url}/openapi.json`, {

@@ -4,9 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import showcase from '../../examples/showcase/app.ts';
 import { serve } from '../../src/server/index.ts';
 import { chromiumSkip, launchChromium } from '../fixtures/chromium.ts';
+
+// The showcase's SQLite file: one in memory for this process, not the repository's data/showcase.db
+// (set before the app is imported: it opens the database as it loads).
+process.env.SHOWCASE_DATA = ':memory:';
+const { default: showcase } = await import('../../examples/showcase/app.ts');
 
 const skip = chromiumSkip();
 

@@ -124,3 +124,29 @@ describe('spaFallback with a node-style app', () => {
     assert.equal(await nav.text(), INDEX);
   });
 });
+
+describe('spaFallback stays under the static prefix', () => {
+  for (const kind of ['fetch', 'node'] as const) {
+    test(`a navigation outside the prefix keeps the app's 404 (${kind} app)`, async () => {
+      const server = await serve(kind === 'fetch' ? fetchApp : nodeApp, {
+        port: 0,
+        logger: false,
+        static: { root, prefix: '/app/', spaFallback: 'index.html' },
+      });
+      try {
+        const inside = await fetch(`${server.url}/app/notes/3`, { headers: { accept: NAV } });
+        assert.equal(inside.status, 200);
+        assert.equal(await inside.text(), INDEX);
+        const bare = await fetch(`${server.url}/app`, { headers: { accept: NAV } });
+        assert.notEqual(await bare.text(), '{"error":"not found"}', '/app is the SPA (or its redirect)');
+        for (const path of ['/nowhere', '/application', '/apps/x']) {
+          const outside = await fetch(`${server.url}${path}`, { headers: { accept: NAV } });
+          assert.equal(outside.status, 404, path);
+          assert.equal(await outside.text(), '{"error":"not found"}', path);
+        }
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});

@@ -2,8 +2,8 @@ import type { App, ServeInfo } from '../../gateway/types.ts';
 import { isNavigation, type StaticFiles } from './static-files.ts';
 
 /**
- * The app with the static `spaFallback`: a browser navigation it answers 404 gets the
- * single-page app's page instead, so that the app's own routes (API calls, and any page it
+ * The app with the static `spaFallback`: a browser navigation under the files' `prefix` that it
+ * answers 404 gets the single-page app's page instead, so that the app's own routes (API calls, and any page it
  * serves) are never hidden behind the fallback, as they are behind nginx's `try_files`.
  */
 export function withSpaFallback(app: App, files: StaticFiles): App {
@@ -20,7 +20,8 @@ export function withSpaFallback(app: App, files: StaticFiles): App {
   const check = (request: Request, answer: Response | Promise<Response>): Response | Promise<Response> =>
     answer instanceof Response &&
     answer.status === 404 &&
-    isNavigation(request.method, request.headers.get('accept'))
+    isNavigation(request.method, request.headers.get('accept')) &&
+    files.covers(new URL(request.url).pathname)
       ? fallback(request, answer)
       : answer;
   return {

@@ -478,6 +478,14 @@ export class StaticFiles {
   }
 
   /**
+   * Whether a request path is under the files' `prefix` (the single-page app's own URLs): the
+   * fallback answers only those, as nginx's `try_files` inside `location /app/` would.
+   */
+  covers(pathname: string): boolean {
+    return pathname.startsWith(this.#prefix) || `${pathname}/` === this.#prefix;
+  }
+
+  /**
    * The `spaFallback` page as a `Response` (200, or 304 for a matching validator), for a
    * navigation a fetch app answered 404; undefined when the page is missing.
    */
@@ -525,7 +533,12 @@ export class StaticFiles {
    * any other request (an API call keeps reaching the app).
    */
   serveSpa(req: IncomingMessage, res: ServerResponse, next: () => void): void {
-    if (!isNavigation(req.method ?? '', req.headers.accept)) {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    if (
+      !isNavigation(req.method ?? '', req.headers.accept) ||
+      !this.covers(query === -1 ? url : url.slice(0, query))
+    ) {
       next();
       return;
     }
