@@ -53,6 +53,7 @@ export {
   parseBody,
   parseMediaType,
   type RequestIdOptions,
+  type RequestSession,
   type ResponseOptions,
   RouteError,
   type RouteMatch,

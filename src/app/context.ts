@@ -5,7 +5,7 @@ import { type CookieOptions, serializeCookie, signCookieValue, verifyCookieValue
 import { AppError } from './errors.ts';
 import { HttpError } from './http-error.ts';
 import { type SSEOptions, type SSEStream, sseResponse } from './sse.ts';
-import type { Inputs, PathParams, VariableKey, VariableOf, Variables } from './types.ts';
+import type { Inputs, PathParams, RequestSession, VariableKey, VariableOf, Variables } from './types.ts';
 
 type HeaderRecord = Record<string, string | string[]>;
 
@@ -206,6 +206,15 @@ export class Context<P extends string = string, V extends Variables = {}, I exte
   get<K extends VariableKey<V>>(key: K): VariableOf<V, K> {
     if (key === this.#firstKey) return this.#firstValue as VariableOf<V, K>;
     return this.#vars?.get(key) as VariableOf<V, K>;
+  }
+
+  /**
+   * The request's session, once `session()` ran before this handler (undefined without it): the
+   * same object as `c.get('session')`, which `session<T>()` types.
+   */
+  get session(): RequestSession | undefined {
+    const key = 'session';
+    return (key === this.#firstKey ? this.#firstValue : this.#vars?.get(key)) as RequestSession | undefined;
   }
 
   // ---- response side -------------------------------------------------------------------

@@ -70,6 +70,7 @@ export type {
   MiddlewareResult,
   Next,
   PathParams,
+  RequestSession,
   Typed,
   VariableKey,
   VariableOf,

@@ -93,3 +93,21 @@ type PathParamsOf<P extends string> = P extends `${infer Seg}/${infer Rest}`
 export type PathParams<P extends string> = string extends P
   ? Record<string, string>
   : Simplify<PathParamsOf<P>>;
+
+/**
+ * `c.session`: the request's session once `session()` ran before the handler — the same object
+ * as `c.get('session')`, whose values `session<T>()` types; here they are `unknown`.
+ */
+export interface RequestSession {
+  readonly id: string;
+  readonly isNew: boolean;
+  readonly createdAt: number;
+  get(key: string): unknown;
+  has(key: string): boolean;
+  set(key: string, value: unknown): void;
+  delete(key: string): void;
+  /** A new id for the same values (at login and every privilege change); the old one is destroyed. */
+  regenerate(): Promise<void>;
+  /** Ends the session: its values, its record and its cookie. */
+  destroy(): Promise<void>;
+}

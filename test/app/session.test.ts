@@ -175,6 +175,26 @@ test('session({ secrets }) takes its own secrets; short ones are refused at cons
   assert.throws(() => session({ idleTimeout: 0 }), RangeError);
 });
 
+test('c.session is the session (the same object as c.get), and undefined without session()', async () => {
+  const app = new App<{ session: Session }>();
+  app.use(session({ secrets: [SECRET_A] }));
+  app.post('/visit', async (c) => {
+    assert.equal(c.session, c.get('session'));
+    c.session!.set('visits', ((c.session!.get('visits') as number | undefined) ?? 0) + 1);
+    return c.json({ visits: c.session!.get('visits'), isNew: c.session!.isNew });
+  });
+  const first = await call(app, 'POST', '/visit');
+  assert.deepEqual(await json(first), { visits: 1, isNew: true });
+  assert.deepEqual(await json(await call(app, 'POST', '/visit', cookieHeader(first))), {
+    visits: 2,
+    isNew: false,
+  });
+
+  const bare = new App();
+  bare.get('/', (c) => c.json({ session: c.session === undefined }));
+  assert.deepEqual(await (await bare.request('/')).json(), { session: true });
+});
+
 test('a cookie session too large for a browser is a clear programming error', async () => {
   const errors: unknown[] = [];
   const app = new App({ cookieSecrets: [SECRET_A], log: (_level, err) => errors.push(err) }).use(
