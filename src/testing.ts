@@ -11,7 +11,7 @@
  * assert.equal(await bob.next(), 'hi');
  */
 import { type ClientOptions, WebSocket } from 'ws';
-import { type ServeOptions, type StrataServer, serve } from './server/index.ts';
+import { type ServeOptions, type StrataServer, serve } from './server.ts';
 
 /** A running test server. Close it (or `await using` it) at the end of the test. */
 export interface TestServer extends AsyncDisposable {

@@ -1,5 +1,5 @@
 import { App, cors, requestId, serverTiming } from '../../src/app/index.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { GITHUB_ROUTES } from '../fixtures/github-routes.ts';
 
 const app = new App();

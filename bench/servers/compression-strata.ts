@@ -3,7 +3,7 @@
 // as a node-style (req, res) app, compressed through strata's wrapped res.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { nodeHandler } from '../../src/gateway/index.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { JSON_10K } from '../fixtures/json-10k.ts';
 
 const coding = process.env.CODING ?? 'off';

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 
 // ACCESS_LOG=combined|json turns the access log on, writing to a file in /tmp (bench/hello.ts).
 const format = process.env.ACCESS_LOG;

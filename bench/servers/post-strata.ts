@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { App, validate } from '../../src/app/index.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 
 const User = z.object({
   name: z.string().min(1).max(100),

@@ -1,4 +1,4 @@
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 
 const server = await serve(() => new Response('not found', { status: 404 }), {
   port: Number(process.env.PORT),

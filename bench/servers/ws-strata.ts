@@ -4,7 +4,7 @@
  */
 import { App } from '../../src/index.ts';
 import { RedisBroker } from '../../src/realtime/index.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 
 const app = new App();
 app.get('/echo', (c) =>

@@ -5,7 +5,7 @@
  * and nginx with `nginx.conf` beside this file (see README.md).
  */
 import { App, requestId } from '../../src/index.ts';
-import type { ServeOptions } from '../../src/server/index.ts';
+import type { ServeOptions } from '../../src/server.ts';
 
 export const app = new App();
 app.use(requestId()); // adopts the server's id, so the app, the response and the log agree

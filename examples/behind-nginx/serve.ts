@@ -1,4 +1,4 @@
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { app, options } from './app.ts';
 
 const server = await serve(app, options);

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { SPA } from './serving.ts';
 
 const out = join(import.meta.dirname, '../../docs/img');

@@ -4,7 +4,7 @@
  * config file too, and never the app).
  */
 import type { SUPERVISOR_DEFAULTS, SupervisorMode } from '../parallel/options.ts';
-import type { ServeOptions } from '../server/index.ts';
+import type { ServeOptions } from '../server.ts';
 
 /**
  * `serve()` options a config file cannot hold, each with the reason. The validator answers a key

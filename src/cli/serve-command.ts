@@ -24,7 +24,7 @@ import {
   type StaticOptions,
   type StrataServer,
   serve,
-} from '../server/index.ts';
+} from '../server.ts';
 import type { StrataConfig } from './config.ts';
 import { findConfigFile, type LoadedConfig, loadConfigFile } from './config-file.ts';
 import { CliError, usageError } from './errors.ts';

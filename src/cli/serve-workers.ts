@@ -13,8 +13,8 @@ import {
   SupervisorStartupFailure,
 } from '../parallel/index.ts';
 import { relayCluster } from '../realtime/index.ts';
-import type { ServeOptions } from '../server/index.ts';
-import { type AdminServer, type DashboardInput, ServerError, startAdmin } from '../server/index.ts';
+import type { ServeOptions } from '../server.ts';
+import { type AdminServer, type DashboardInput, ServerError, startAdmin } from '../server.ts';
 import type { StrataConfig } from './config.ts';
 import { CliError, usageError, workerStartupError } from './errors.ts';
 import { stopWhenOrphaned } from './orphan.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { App } from '../../src/app/index.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 
 test('onStartup hooks run in order before the server listens, onShutdown in reverse after the drain', async () => {
   const events: string[] = [];

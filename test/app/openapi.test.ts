@@ -21,7 +21,7 @@ import {
   validate,
   withOpenApi,
 } from '../../src/index.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 
 const INFO = { title: 'Shop <API>', version: '1.2.3' };
 const UI_DIR = join(import.meta.dirname, '..', '..', 'node_modules', 'swagger-ui-dist');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { App, formatEvent, type SSEMessage } from '../../src/index.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { waitFor } from '../fixtures/http.ts';
 
 /** A raw socket that collects what the server sends, to watch events arrive one at a time. */

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/observe/index.ts';
 import { SUPERVISOR_DEFAULTS } from '../../src/parallel/index.ts';
 import { REALTIME_DEFAULTS } from '../../src/realtime/options.ts';
 import type { AccessLogOptions } from '../../src/server/access-log.ts';
-import { SERVER_DEFAULTS, type StaticOptions } from '../../src/server/index.ts';
+import { SERVER_DEFAULTS, type StaticOptions } from '../../src/server.ts';
 import { ROOT } from '../fixtures/cli.ts';
 import { fuzz, PRINTABLE, type Rng } from '../fixtures/fuzz.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { SERVER_DEFAULTS } from '../../src/server/index.ts';
+import { SERVER_DEFAULTS } from '../../src/server.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 

@@ -27,7 +27,7 @@ const PLACEHOLDERS = join(ROOT, 'test', 'fixtures', 'docs', 'placeholders.ts.txt
 /** The package's entries, as package.json `exports` names them, and the sources behind them. */
 const ENTRIES: Record<string, string> = {
   'strata-stack': 'src/index.ts',
-  'strata-stack/server': 'src/server/index.ts',
+  'strata-stack/server': 'src/server.ts',
   'strata-stack/gateway': 'src/gateway/index.ts',
   'strata-stack/parallel': 'src/parallel/index.ts',
   'strata-stack/observe': 'src/observe/index.ts',

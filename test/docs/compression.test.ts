@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { COMPRESSION_DEFAULTS } from '../../src/server/index.ts';
+import { COMPRESSION_DEFAULTS } from '../../src/server.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { serveDocs, writeStaticSite } from '../../docs/site/app.ts';
 import { buildSite, ROOT, renderMarkdown, rewriteHref, type Site, slug } from '../../docs/site/build.ts';
-import type { StrataServer } from '../../src/server/index.ts';
+import type { StrataServer } from '../../src/server.ts';
 
 let site: Site;
 let server: StrataServer;

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { test } from 'node:test';
 import { createGunzip, zstdDecompressSync } from 'node:zlib';
 import app from '../../examples/compression/app.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { getRaw } from '../fixtures/http.ts';
 
 test('examples/compression: the report is compressed, the events arrive one by one, decodable', async () => {

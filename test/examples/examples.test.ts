@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import todoApp from '../../examples/app/app.ts';
 import { app, options } from '../../examples/behind-nginx/app.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 
 // The showcase's SQLite file: one in memory for this process, not the repository's data/showcase.db
 // (set before the app is imported: it opens the database as it loads).

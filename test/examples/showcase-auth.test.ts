@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 
 // The showcase's SQLite file: one in memory for this process, not the repository's data/showcase.db
 // (set before the app is imported: it opens the database as it loads).

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { SPA } from '../../examples/showcase/serving.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { chromiumSkip, launchChromium } from '../fixtures/chromium.ts';
 
 // The showcase's SQLite file: a real file (a reload must find the notes in it), in a temporary

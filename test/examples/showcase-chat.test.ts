@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { chromiumSkip, launchChromium } from '../fixtures/chromium.ts';
 
 // The showcase's SQLite file: one in memory for this process, not the repository's data/showcase.db

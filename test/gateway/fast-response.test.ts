@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { installFastResponse } from '../../src/gateway/fast-response.ts';
 import { FastResponse, NativeResponse } from '../../src/gateway/index.ts';
-import type { StrataServer } from '../../src/server/index.ts';
+import type { StrataServer } from '../../src/server.ts';
 import { bodyOf, headerValues, raw, start } from '../fixtures/gateway/helpers.ts';
 import { rawRequest } from '../fixtures/http.ts';
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { StrataServer } from '../../src/server/index.ts';
+import type { StrataServer } from '../../src/server.ts';
 import { bodyOf, start } from '../fixtures/gateway/helpers.ts';
 import { rawRequest } from '../fixtures/http.ts';
 

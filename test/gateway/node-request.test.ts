@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { NodeRequest } from '../../src/gateway/index.ts';
-import type { StrataServer } from '../../src/server/index.ts';
+import type { StrataServer } from '../../src/server.ts';
 import { bodyOf, deferred, headerValues, raw, start } from '../fixtures/gateway/helpers.ts';
 import { rawRequest, waitFor } from '../fixtures/http.ts';
 

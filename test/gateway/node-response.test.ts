@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { NativeResponse, openFile } from '../../src/gateway/index.ts';
-import type { StrataServer } from '../../src/server/index.ts';
+import type { StrataServer } from '../../src/server.ts';
 import { bodyOf, deferred, headerValues, headOf, raw, start } from '../fixtures/gateway/helpers.ts';
 import { waitFor } from '../fixtures/http.ts';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, test } from 'node:test';
 import { GatewayError, nodeHandler, resolveApp } from '../../src/gateway/index.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 
 type NodeFn = (req: IncomingMessage, res: ServerResponse) => void;
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ServeInfo } from '../../src/gateway/index.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { deferred, start } from '../fixtures/gateway/helpers.ts';
 import { memoryLogger, rawRequest, waitFor } from '../fixtures/http.ts';
 

@@ -102,7 +102,7 @@ test('the tarball holds the built package and nothing of the source', { timeout:
     'bin/strata.js',
     'dist/index.js',
     'dist/index.d.ts',
-    'dist/server/index.js',
+    'dist/server.js',
     'dist/cli/main.js',
     'dist/cli/init-command.js',
     'native/sendfile/binding.gyp',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { App } from '../../src/index.ts';
 import { MemoryBroker } from '../../src/realtime/index.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { openClient, wsUrl } from '../fixtures/ws.ts';
 
 function roomApp(): App {

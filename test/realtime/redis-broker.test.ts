@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { App } from '../../src/index.ts';
 import { RedisBroker } from '../../src/realtime/index.ts';
-import { type StrataServer, serve } from '../../src/server/index.ts';
+import { type StrataServer, serve } from '../../src/server.ts';
 import { createChatApp } from '../fixtures/apps/chat-app.ts';
 import { ROOT, runCli, startCli, stopCli } from '../fixtures/cli.ts';
 import { memoryLogger, waitFor } from '../fixtures/http.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ServerWebSocket } from '../../src/gateway/websocket.ts';
 import { App, HttpError } from '../../src/index.ts';
-import { type StrataServer, serve } from '../../src/server/index.ts';
+import { type StrataServer, serve } from '../../src/server.ts';
 import { memoryLogger, rawRequest, waitFor } from '../fixtures/http.ts';
 import { clientFrame, closeCodeIn, handshake, openClient, rawWebSocket, wsUrl } from '../fixtures/ws.ts';
 

@@ -22,7 +22,7 @@ import {
   zstdCompressSync,
   zstdDecompressSync,
 } from 'node:zlib';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { Rng } from '../fixtures/fuzz.ts';
 import { getRaw } from '../fixtures/http.ts';
 

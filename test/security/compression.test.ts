@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { nodeHandler } from '../../src/gateway/index.ts';
 import { ResponseCompressor } from '../../src/server/compression/compressor.ts';
 import { resolveCompressionOptions } from '../../src/server/compression/options.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { rawRequest } from '../fixtures/http.ts';
 
 const CHILD = process.env.STRATA_COMPRESSION_MEMORY_CHILD;

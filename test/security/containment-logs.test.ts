@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { App } from '../../src/app/index.ts';
 import { loggableError } from '../../src/observe/loggable-error.ts';
 import { createLogger } from '../../src/observe/logger.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { openClient, wsUrl } from '../fixtures/ws.ts';
 
 const CHILD = process.env.STRATA_LOG_CONTAINMENT_CHILD;

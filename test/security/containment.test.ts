@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { App, type AppOptions, type Context, HttpError } from '../../src/app/index.ts';
-import { type StrataServer, serve } from '../../src/server/index.ts';
+import { type StrataServer, serve } from '../../src/server.ts';
 import { memoryLogger } from '../fixtures/http.ts';
 
 const trap = (): never => {

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { parseCookieHeader } from '../../src/app/context.ts';
 import { App } from '../../src/app/index.ts';
 import { NodeHeaders } from '../../src/gateway/node-headers.ts';
-import { type StrataServer, serve } from '../../src/server/index.ts';
+import { type StrataServer, serve } from '../../src/server.ts';
 
 function get(url: string, lines: [string, string][]): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { peerKey } from '../../src/server/edge-policy.ts';
-import { SERVER_DEFAULTS, type StrataServer, serve } from '../../src/server/index.ts';
+import { SERVER_DEFAULTS, type StrataServer, serve } from '../../src/server.ts';
 
 // Defaults a public server can live with: one client cannot hold every connection slot with
 // slow POSTs (maxConnectionsPerIp on by default), and a slow request is cut after a minute.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type StrataServer, serve } from '../../src/server/index.ts';
+import { type StrataServer, serve } from '../../src/server.ts';
 import { fuzz } from '../fixtures/fuzz.ts';
 import { rawRequest } from '../fixtures/http.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { ServeInfo } from '../../src/gateway/types.ts';
-import { type ServeOptions, type StrataServer, serve } from '../../src/server/index.ts';
+import { type ServeOptions, type StrataServer, serve } from '../../src/server.ts';
 import { rawRequest } from '../fixtures/http.ts';
 import { handshake } from '../fixtures/ws.ts';
 

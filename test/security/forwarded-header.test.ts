@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { ServeInfo } from '../../src/gateway/index.ts';
-import { type ServeOptions, serve } from '../../src/server/index.ts';
+import { type ServeOptions, serve } from '../../src/server.ts';
 import { rawRequest } from '../fixtures/http.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'strata-forwarded-header-'));

@@ -12,7 +12,7 @@ import {
   MAX_FORWARDED_HOPS,
   parseForwardedNode,
 } from '../../src/server/client-address.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { rawRequest } from '../fixtures/http.ts';
 
 const TRUST = new AddressList(['loopback', '10.0.0.0/8']);

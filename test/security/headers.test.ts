@@ -11,7 +11,7 @@ import { App } from '../../src/app/index.ts';
 import { FastHeaders } from '../../src/gateway/fast-headers.ts';
 import { installFastResponse, NativeResponse } from '../../src/gateway/fast-response.ts';
 import { NodeHeaders } from '../../src/gateway/node-headers.ts';
-import { type StrataServer, serve } from '../../src/server/index.ts';
+import { type StrataServer, serve } from '../../src/server.ts';
 
 const INHERITED = ['constructor', 'toString', 'hasOwnProperty', 'valueOf', '__proto__', 'isPrototypeOf'];
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { SERVER_DEFAULTS, type StrataServer, serve } from '../../src/server/index.ts';
+import { SERVER_DEFAULTS, type StrataServer, serve } from '../../src/server.ts';
 import { rawRequest } from '../fixtures/http.ts';
 
 // RFC 9112's MUSTs that llhttp leaves to the server, on both transports: one Host (§3.2),

@@ -22,7 +22,7 @@ import {
   type UploadedFile,
   validate,
 } from '../../src/app/index.ts';
-import { type StrataServer, serve } from '../../src/server/index.ts';
+import { type StrataServer, serve } from '../../src/server.ts';
 import { rawRequest, waitFor } from '../fixtures/http.ts';
 
 const KiB = 1024;

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { ROOT, startCli, stopCli } from '../fixtures/cli.ts';
 import { memoryLogger } from '../fixtures/http.ts';
 import { killAll, type Primary, sleep, startPrimary } from '../fixtures/supervisor.ts';

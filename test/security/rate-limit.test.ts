@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { App, MemoryRateLimitStore, rateLimit, ratePolicy } from '../../src/index.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { rawRequest } from '../fixtures/http.ts';
 
 const SPOOFS = [

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { nodeHandler } from '../../src/gateway/resolve-app.ts';
-import { type StrataServer, serve } from '../../src/server/index.ts';
+import { type StrataServer, serve } from '../../src/server.ts';
 
 // spaFallback answers the single-page app's page only for browser navigations the app has no
 // route for (it answered 404): an app's GET routes and its 404s for API calls are never hidden.

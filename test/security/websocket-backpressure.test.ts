@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ServerWebSocket } from '../../src/gateway/websocket.ts';
 import { App } from '../../src/index.ts';
 import { ClusterBroker, MemoryBroker } from '../../src/realtime/index.ts';
-import { type StrataServer, serve } from '../../src/server/index.ts';
+import { type StrataServer, serve } from '../../src/server.ts';
 import { waitFor } from '../fixtures/http.ts';
 import { clientFrame, handshake, openClient, type TestClient, wsUrl } from '../fixtures/ws.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { App } from '../../src/app/index.ts';
-import { type StrataServer, serve } from '../../src/server/index.ts';
+import { type StrataServer, serve } from '../../src/server.ts';
 import { rawRequest } from '../fixtures/http.ts';
 import { seriesValue } from '../fixtures/prometheus.ts';
 

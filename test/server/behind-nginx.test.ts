@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ServeInfo } from '../../src/gateway/types.ts';
-import { type StrataServer, serve } from '../../src/server/index.ts';
+import { type StrataServer, serve } from '../../src/server.ts';
 import { rawRequest, waitFor } from '../fixtures/http.ts';
 import { freePort } from '../fixtures/ports.ts';
 

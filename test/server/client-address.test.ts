@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ServeInfo } from '../../src/gateway/index.ts';
-import { AddressList, type StrataServer, serve } from '../../src/server/index.ts';
+import { AddressList, type StrataServer, serve } from '../../src/server.ts';
 import { rawRequest } from '../fixtures/http.ts';
 
 describe('AddressList', () => {

@@ -27,7 +27,7 @@ import {
   type StrataServer,
   serve,
   varyWithAcceptEncoding,
-} from '../../src/server/index.ts';
+} from '../../src/server.ts';
 import { getRaw as get, waitFor } from '../fixtures/http.ts';
 
 const CODINGS: ContentCoding[] = ['zstd', 'br', 'gzip', 'deflate'];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type StrataServer, serve } from '../../src/server/index.ts';
+import { type StrataServer, serve } from '../../src/server.ts';
 import { memoryLogger, rawRequest, waitFor } from '../fixtures/http.ts';
 
 const SECRET = 'secret-detail-7f3a';

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { App } from '../../src/app/index.ts';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { chromiumSkip, launchChromium } from '../fixtures/chromium.ts';
 import { freePort } from '../fixtures/ports.ts';
 import { killAll, startPrimary } from '../fixtures/supervisor.ts';

@@ -18,7 +18,7 @@ import {
   processDashboardInput,
   quantile,
 } from '../../src/server/dashboard/index.ts';
-import { type StrataServer, serve } from '../../src/server/index.ts';
+import { type StrataServer, serve } from '../../src/server.ts';
 
 const requests = (counts: Record<string, number>): MetricJson => ({
   name: 'strata_http_requests_total',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 
 /** A raw keep-alive connection: send a request, read one response head. */
 function openConnection(port: number): Promise<Socket> {

@@ -10,8 +10,8 @@ import type { ServeInfo } from '../../src/gateway/types.ts';
 import { createLogger } from '../../src/observe/logger.ts';
 import { AddressList } from '../../src/server/client-address.ts';
 import { EdgePolicy, hostMatcher, Refusal } from '../../src/server/edge-policy.ts';
-import { type ServeOptions, serve } from '../../src/server/index.ts';
 import { ServerState } from '../../src/server/server-state.ts';
+import { type ServeOptions, serve } from '../../src/server.ts';
 import { rawRequest } from '../fixtures/http.ts';
 import { handshake } from '../fixtures/ws.ts';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resolveServeOptions, SERVER_DEFAULTS, serve } from '../../src/server/index.ts';
+import { resolveServeOptions, SERVER_DEFAULTS, serve } from '../../src/server.ts';
 
 test('defaults come from SERVER_DEFAULTS, overrides win', () => {
   const resolved = resolveServeOptions({ port: 0, maxBodySize: 10 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { serve } from '../../src/server/index.ts';
+import { serve } from '../../src/server.ts';
 import { rawRequest, waitFor } from '../fixtures/http.ts';
 
 function get(

@@ -9,8 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { serve } from '../../src/server/index.ts';
 import { SendfileTransfer, sendfileAvailable } from '../../src/server/static/sendfile.ts';
+import { serve } from '../../src/server.ts';
 
 const SIZE = 1024 * 1024 + 7;
 let dir: string;

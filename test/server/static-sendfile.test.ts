@@ -19,9 +19,9 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type StrataServer, serve } from '../../src/server/index.ts';
 import { canSendfile, SendfileTransfer, sendfileAvailable } from '../../src/server/static/sendfile.ts';
 import { StaticFiles } from '../../src/server/static/static-files.ts';
+import { type StrataServer, serve } from '../../src/server.ts';
 import { memoryLogger, waitFor } from '../fixtures/http.ts';
 
 const MB = 1024 * 1024;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { negotiateEncoding } from '../../../src/server/index.ts';
+import { negotiateEncoding } from '../../../src/server.ts';
 
 const ALL = ['zstd', 'br', 'gzip', 'deflate'] as const;
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { type StrataServer, serve } from '../../../src/server/index.ts';
+import { type StrataServer, serve } from '../../../src/server.ts';
 import { ROWS } from '../../fixtures/apps/frameworks/rows.ts';
 import { getRaw, rawRequest, waitFor } from '../../fixtures/http.ts';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { App } from '../../../src/app/index.ts';
 import type { App as GatewayApp, ServeInfo } from '../../../src/gateway/index.ts';
-import type { ServeOptions, StrataServer } from '../../../src/server/index.ts';
+import type { ServeOptions, StrataServer } from '../../../src/server.ts';
 import { deferred, start } from '../../fixtures/gateway/helpers.ts';
 import { type RawResponse, rawRequest, waitFor } from '../../fixtures/http.ts';
 
@@ -756,7 +756,7 @@ describe('fast lane over raw sockets', () => {
 
     test('an upgrade pipelined behind a request node:http reads does not crash the process', {}, async () => {
       // In a child process: the failure is an uncaught exception that kills the server.
-      const serveUrl = new URL('../../../src/server/index.ts', import.meta.url).href;
+      const serveUrl = new URL('../../../src/server.ts', import.meta.url).href;
       const script = `
           import { connect } from 'node:net';
           const { serve } = await import(${JSON.stringify(serveUrl)});

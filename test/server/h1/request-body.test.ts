@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { DECLINE, parseRequestHead, type RequestHead } from '../../../src/server/h1/request-head.ts';
-import { serve } from '../../../src/server/index.ts';
+import { serve } from '../../../src/server.ts';
 import { Rng } from '../../fixtures/fuzz.ts';
 import { llhttp } from '../../fixtures/llhttp.ts';
 

@@ -1,25 +1,25 @@
 /**
  * `strata-stack/server`: the edge — listeners, limits, graceful shutdown.
  *
- * This entry is the server layer's one composition point: `serve()` here is the edge's `serve()`
- * (serve.ts, which knows WebSockets only through the gateway's `WebSocketEndpoint`) with
- * realtime's `RealtimeServer` as its endpoint, so that `serve(app)` takes WebSockets as before.
- * It is the only file of src/server that imports src/realtime (test/architecture.test.ts).
+ * A package entry, not part of the server layer: it composes the edge's `serve()`
+ * (src/server/serve.ts, which knows WebSockets only through the gateway's `WebSocketEndpoint`)
+ * with realtime's `RealtimeServer` as the endpoint, so that `serve(app)` takes WebSockets. No
+ * file of src/server imports src/realtime (test/architecture.test.ts).
  */
 
-import type { NodeHandler } from '../gateway/node.ts';
-import type { App, FetchHandler } from '../gateway/types.ts';
-import type { Broker } from '../gateway/websocket.ts';
-import { RealtimeServer, type WebSocketOptions } from '../realtime/index.ts';
-import type { EdgeServeOptions } from './options.ts';
-import { type EdgeServer, serve as serveEdge } from './serve.ts';
+import type { NodeHandler } from './gateway/node.ts';
+import type { App, FetchHandler } from './gateway/types.ts';
+import type { Broker } from './gateway/websocket.ts';
+import { RealtimeServer, type WebSocketOptions } from './realtime/index.ts';
+import type { EdgeServeOptions } from './server/options.ts';
+import { type EdgeServer, serve as serveEdge } from './server/serve.ts';
 
-export { COMPRESSIBLE_TYPES, CompressibleTypes, isCompressible } from '../gateway/http/compressible.ts';
-export { evaluatePreconditions, ifRangeMatches, type Precondition } from '../gateway/http/conditional.ts';
-export { contentTypeFor } from '../gateway/http/mime.ts';
-export { negotiateEncoding } from '../gateway/http/negotiate.ts';
-export { type ByteRange, parseRange } from '../gateway/http/range.ts';
-export { resolveStaticPath, type StaticPath } from '../gateway/http/static-path.ts';
+export { COMPRESSIBLE_TYPES, CompressibleTypes, isCompressible } from './gateway/http/compressible.ts';
+export { evaluatePreconditions, ifRangeMatches, type Precondition } from './gateway/http/conditional.ts';
+export { contentTypeFor } from './gateway/http/mime.ts';
+export { negotiateEncoding } from './gateway/http/negotiate.ts';
+export { type ByteRange, parseRange } from './gateway/http/range.ts';
+export { resolveStaticPath, type StaticPath } from './gateway/http/static-path.ts';
 export {
   ADMIN_DEFAULTS,
   ADMIN_TOKEN_MIN_LENGTH,
@@ -27,16 +27,16 @@ export {
   type AdminServer,
   isLoopbackHost,
   startAdmin,
-} from './admin.ts';
-export { AddressList, clientAddress, ipBytes } from './client-address.ts';
-export { varyWithAcceptEncoding } from './compression/compressor.ts';
+} from './server/admin.ts';
+export { AddressList, clientAddress, ipBytes } from './server/client-address.ts';
+export { varyWithAcceptEncoding } from './server/compression/compressor.ts';
 export {
   COMPRESSION_DEFAULTS,
   type CompressionOptions,
   type ContentCoding,
   type ResolvedCompressionOptions,
   resolveCompressionOptions,
-} from './compression/options.ts';
+} from './server/compression/options.ts';
 export {
   DASHBOARD_CSP,
   DashboardFeed,
@@ -44,17 +44,17 @@ export {
   type DashboardSnapshot,
   type DashboardSource,
   processDashboardInput,
-} from './dashboard/index.ts';
-export { ServerError } from './errors.ts';
+} from './server/dashboard/index.ts';
+export { ServerError } from './server/errors.ts';
 export {
   type EdgeServeOptions,
   type ResolvedServeOptions,
   resolveServeOptions,
   SERVER_DEFAULTS,
   type WebSocketsOption,
-} from './options.ts';
-export type { EdgeServer } from './serve.ts';
-export { StaticFiles, type StaticOptions } from './static/static-files.ts';
+} from './server/options.ts';
+export type { EdgeServer } from './server/serve.ts';
+export { StaticFiles, type StaticOptions } from './server/static/static-files.ts';
 
 /** `serve()`'s options: the edge's, with realtime's WebSocket options and broker. */
 export type ServeOptions = Omit<EdgeServeOptions<RealtimeServer>, 'websockets'> & {
