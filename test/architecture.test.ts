@@ -22,14 +22,16 @@ type Layer = string;
  * name marked `type`). The root entries are the package's composition files.
  */
 const MAY_IMPORT: Record<Layer, { code: Layer[]; types?: Layer[] }> = {
-  server: { code: ['gateway', 'parallel', 'observe'] },
+  server: { code: ['gateway', 'parallel', 'observe', 'proxy'] },
+  // The reverse proxy: upstream groups, balancing, health; served by the edge and the CLI.
+  proxy: { code: ['gateway', 'observe'] },
   gateway: { code: [] },
   app: { code: ['observe'], types: ['gateway'] },
   parallel: { code: ['observe'] },
   realtime: { code: ['gateway', 'observe'] },
   observe: { code: [] },
   // The CLI serves through `strata-stack/server`'s composed serve() (WebSockets included).
-  cli: { code: ['server', 'gateway', 'app', 'parallel', 'realtime', 'observe', 'server.ts'] },
+  cli: { code: ['server', 'gateway', 'app', 'parallel', 'realtime', 'observe', 'proxy', 'server.ts'] },
   // `strata-stack`: the framework and the gateway's public contract.
   'index.ts': { code: ['app', 'gateway'] },
   // `strata-stack/config`: `defineConfig` only (src/cli/config.ts, which loads nothing itself).
