@@ -14,6 +14,7 @@ import { AddressList } from '../server/client-address.ts';
 import type { CompressionOptions, ContentCoding } from '../server/compression/options.ts';
 import type { EdgeRateLimitOptions } from '../server/rate-limit.ts';
 import type { StaticOptions } from '../server/static/static-files.ts';
+import type { CertificateOptions, HstsOptions, TlsOptions } from '../server/tls/options.ts';
 import { NOT_IN_CONFIG, type StrataConfig, type WorkersConfig } from './config.ts';
 import {
   bool,
@@ -209,6 +210,37 @@ const loadShedding = obj<Omit<LoopMonitorOptions, 'onPressureChange'>>(
   },
 );
 
+/** A certificate host name for SNI: `example.com` or `*.example.com`. */
+const certificateName = (h: string): string | undefined =>
+  LABELS.test(h) && !h.includes(':') ? undefined : 'is not a host name or a *.wildcard';
+
+// TLS (src/server/tls/options.ts): certificate files are paths, relative to this file.
+const certificateOptions = {
+  cert: filePath(),
+  key: filePath(),
+  passphrase: str(),
+  names: listOf(str(certificateName, 'a host name or *.wildcard'), { min: 1 }),
+};
+const tlsOptions = obj<TlsOptions>({
+  ...certificateOptions,
+  certificates: listOf(obj<CertificateOptions>(certificateOptions), { min: 1 }),
+  default: str(certificateName, 'a host name'),
+  selfSigned: bool,
+  minVersion: literal('TLSv1.2', 'TLSv1.3'),
+  ciphers: str(),
+  ecdhCurve: str(),
+  handshakeTimeout: ms(1),
+  sessionTimeout: seconds(),
+  ticketSecret: str((t) =>
+    Buffer.from(t, 'base64').length >= 32 ? undefined : 'must be 32+ bytes in base64',
+  ),
+  ticketRotation: ms(1000),
+  watch: bool,
+  hsts: oneOf(bool, obj<HstsOptions>({ maxAge: seconds(), includeSubDomains: bool, preload: bool })),
+  redirectHttp: oneOf(port, obj<{ port: number; host?: string }>({ port, host: str(listenHost) })),
+  alpn: code('ALPN handlers (code: the HTTP/2 server sets them)', (v) => typeof v === 'object' && v !== null),
+});
+
 const workers = obj<WorkersConfig>({
   count: oneOf(int(1, 1024), literal('auto')),
   mode: literal('reusePort', 'cluster'),
@@ -261,6 +293,7 @@ export const CONFIG_SCHEMA: Rule = obj<StrataConfig>(
     loadShedding,
     accessLog: oneOf(bool, accessLogOptions),
     websocket: websocketOptions,
+    tls: tlsOptions,
     // The CLI's own.
     admin: oneOf(
       bool,

@@ -1,9 +1,14 @@
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { type TLSSocket, Server as TlsServer } from 'node:tls';
 import type { Logger } from '../observe/logger.ts';
 import type { AddressList } from './client-address.ts';
 import { peerKey } from './edge-policy.ts';
-import { currentResponse } from './node-internals.ts';
+import { currentResponse, tlsParent } from './node-internals.ts';
+
+const kSecure = Symbol('strata.guard.secure');
+/** A TCP connection under TLS knows its TLS socket once the handshake is done. */
+type GuardedSocket = Socket & { [kSecure]?: TLSSocket };
 
 /**
  * The server's connections: every socket is remembered (for the drain and the shutdown
@@ -13,6 +18,10 @@ import { currentResponse } from './node-internals.ts';
  * Connections that have not sent a byte yet (browser preconnects) are not "idle" to node's
  * closeIdleConnections, and would hold a graceful shutdown for the whole shutdownTimeout: the
  * sweep closes them too, once they stayed quiet for `drainGrace`.
+ *
+ * On a TLS server the TCP connection is counted as it is accepted (a handshake flood meets
+ * `maxConnectionsPerIp` too); once it is secure, the drain reads and closes its TLS socket, which
+ * is the one HTTP (node's and the fast lane's) runs on.
  */
 export class ConnectionGuard {
   readonly sockets = new Set<Socket>();
@@ -45,6 +54,12 @@ export class ConnectionGuard {
   /** Listens for the server's connections (after the fast lane, which takes them first). */
   attach(server: Server): void {
     server.on('connection', (socket: Socket) => this.#accept(socket));
+    if (server instanceof TlsServer) {
+      server.on('secureConnection', (secure: TLSSocket) => {
+        const tcp = tlsParent(secure) as GuardedSocket | null;
+        if (tcp !== null) tcp[kSecure] = secure;
+      });
+    }
   }
 
   #accept(socket: Socket): void {
@@ -97,7 +112,8 @@ export class ConnectionGuard {
   }
 
   #closeQuiet(now: number): void {
-    for (const socket of this.sockets) {
+    for (const tcp of this.sockets) {
+      const socket = (tcp as GuardedSocket)[kSecure] ?? tcp;
       if (currentResponse(socket) !== null || this.#busyElsewhere(socket)) {
         this.#quietSince.delete(socket);
         continue;

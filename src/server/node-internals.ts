@@ -73,3 +73,13 @@ export function emitCloseOnce(res: ServerResponse): void {
 export function socketHandle(socket: Socket): StreamHandle | null {
   return (socket as unknown as { _handle: StreamHandle | null })._handle ?? null;
 }
+
+/**
+ * The TCP socket under a server-side TLS socket (node's `tlsSocket._parent`, set by
+ * tls.Server's connection listener): the connection guard counts TCP connections as they are
+ * accepted, before any handshake, and must find the connection again once it is secure. No public
+ * API links the two (checked against node 24.21.0, lib/_tls_wrap.js).
+ */
+export function tlsParent(socket: Socket): Socket | null {
+  return (socket as Socket & { _parent?: Socket | null })._parent ?? null;
+}

@@ -7,6 +7,7 @@ import type { AccessLogOptions } from './access-log.ts';
 import type { CompressionOptions } from './compression/options.ts';
 import type { EdgeRateLimitOptions } from './rate-limit.ts';
 import type { StaticOptions } from './static/static-files.ts';
+import type { TlsOptions } from './tls/options.ts';
 
 /**
  * Every server limit, with its default, in one place. docs/server.md shows the same table, and a
@@ -153,6 +154,11 @@ export type EdgeServeOptions<W extends WebSocketEndpoint = WebSocketEndpoint> = 
    * Default off. See docs/server.md, "Rate limiting".
    */
   rateLimit?: EdgeRateLimitOptions | string | false;
+  /**
+   * HTTPS: `{ cert, key }` (PEM or file paths), `{ certificates: [...] }` chosen by SNI, or
+   * `{ selfSigned: true }` for development; with `hsts`, `redirectHttp`. See docs/tls.md.
+   */
+  tls?: TlsOptions;
   /** The WebSocket endpoint (see `WebSocketsOption`); unset: none. */
   websockets?: WebSocketsOption<W>;
   /**

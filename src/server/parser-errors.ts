@@ -35,6 +35,15 @@ export function parserErrorStatus(code: string | undefined, rawPacket?: Buffer):
 }
 
 /**
+ * A TLS failure (node:https passes `tlsClientError` on as `clientError`): a handshake that failed,
+ * timed out or met garbage. There is no HTTP to answer in, so the connection is only closed.
+ */
+function isTlsError(err: NodeJS.ErrnoException & { library?: string }): boolean {
+  const code = err.code ?? '';
+  return code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || err.library === 'SSL routines';
+}
+
+/**
  * node's 'clientError': answers the parser's refusal (`parserErrorStatus`), logs it, and closes
  * the connection in every case.
  */
@@ -42,7 +51,7 @@ export function answerParserErrors(server: Server, log: Logger, accessLog: Acces
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
     // As node does: no answer when the socket is gone or a response has already started on it.
     const current = currentResponse(socket);
-    if (err.code === 'ECONNRESET' || !socket.writable || current?.headersSent === true) {
+    if (err.code === 'ECONNRESET' || isTlsError(err) || !socket.writable || current?.headersSent === true) {
       socket.destroy();
       return;
     }

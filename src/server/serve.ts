@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { installFastResponse } from '../gateway/fast-response.ts';
 import { createNodeHandler, type NodeHandler, resolveApp } from '../gateway/index.ts';
@@ -34,6 +35,9 @@ import { ServerState } from './server-state.ts';
 import { PendingWork, shutdown } from './shutdown.ts';
 import { withSpaFallback } from './static/spa-fallback.ts';
 import { StaticFiles } from './static/static-files.ts';
+import type { CertificateStore } from './tls/certificate-store.ts';
+import { startRedirect } from './tls/redirect.ts';
+import { TlsSetup } from './tls/tls-setup.ts';
 import { acceptUpgrades } from './upgrades.ts';
 
 /**
@@ -45,7 +49,7 @@ const LANE_MAX_BODY = 65_536;
 
 /** A running server; `W` is its WebSocket endpoint (realtime's `RealtimeServer` by default). */
 export interface EdgeServer<W extends WebSocketEndpoint = WebSocketEndpoint> {
-  /** `http://host:port`, with the port actually bound. */
+  /** `http://host:port` (`https://` with `tls`), with the port actually bound. */
   readonly url: string;
   readonly host: string;
   readonly port: number;
@@ -57,6 +61,13 @@ export interface EdgeServer<W extends WebSocketEndpoint = WebSocketEndpoint> {
   readonly adminUrl: string | undefined;
   /** WebSockets and publish/subscribe (fetch-style apps only; undefined for node handlers). */
   readonly realtime: W | undefined;
+  /**
+   * With `tls`: the certificates, chosen by SNI; `install()` adds one at runtime (ACME), and
+   * `reload()` reads the files again (what SIGHUP and a file change do).
+   */
+  readonly certificates: CertificateStore | undefined;
+  /** With `tls.redirectHttp`: the redirect listener's URL. */
+  readonly redirectUrl: string | undefined;
   /**
    * Graceful shutdown: stop accepting, finish in-flight requests (their responses say
    * `Connection: close`), close idle keep-alive connections at once, force-close whatever is
@@ -91,6 +102,10 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   const state = new ServerState(config.maxInFlight);
   const work = new PendingWork(log);
   const onError = createErrorSink(log, config.dev);
+  // HTTPS (src/server/tls/): certificates, SNI, ticket keys, HSTS, the redirect listener.
+  const tls = options.tls === undefined ? undefined : await TlsSetup.prepare(options.tls, log);
+  const hsts: [string, string][] | undefined =
+    tls?.hsts === undefined ? undefined : [['strict-transport-security', tls.hsts]];
 
   // The client address: the socket's peer, or behind trusted proxies the forwarded one.
   const { trusted, remoteOf, secureOf } = proxyAddressing(options.trustProxy, options.trustProxyHeader);
@@ -115,7 +130,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
       return state.draining;
     },
     maxBodySize: config.maxBodySize,
-    secure: false,
+    secure: tls !== undefined,
     secureOf,
     requestId: idHeader === undefined ? undefined : (req) => req.headers[idHeader] as string | undefined,
     defaultHost: `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`,
@@ -153,10 +168,17 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   });
   const makeEndpoint = options.websockets;
   const websockets = app === undefined || !makeEndpoint ? undefined : makeEndpoint({ logger: log });
+  const onRequest = dispatch.onRequest;
   const server: Server = createHttpServer(
     config,
     accessLog,
-    dispatch.onRequest,
+    hsts === undefined
+      ? onRequest
+      : (req, res) => {
+          // Before the app: an app's own Strict-Transport-Security replaces it.
+          res.setHeader(hsts[0]![0], hsts[0]![1]);
+          onRequest(req, res);
+        },
     (req) =>
       // Only WebSocket upgrades leave the request path (h2c and others are ordinary requests),
       // and only those the edge policy passes: a refused one is an ordinary request, which the
@@ -164,6 +186,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
       (app !== undefined
         ? websockets !== undefined && isWebSocketRequest(req)
         : server.listenerCount('upgrade') > 0) && policy.refusal(req, false) === Refusal.PASS,
+    tls,
   );
   server.on('checkContinue', dispatch.onCheckContinue);
   server.on('checkExpectation', dispatch.onCheckExpectation);
@@ -173,6 +196,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     ? undefined
     : new FastLane({
         server,
+        ...(tls !== undefined && { connectionEvent: 'secureConnection', responseHeaders: hsts }),
         maxHeaderSize: config.maxHeaderSize,
         maxHeaderCount: config.maxHeaderCount,
         maxBody: Math.min(config.maxBodySize, LANE_MAX_BODY),
@@ -185,6 +209,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
         onRequest: dispatch.onLaneRequest,
       });
   dispatch.lane = lane;
+  tls?.attach(server as HttpsServer);
   if (websockets !== undefined && app !== undefined) {
     acceptUpgrades(
       server,
@@ -220,9 +245,28 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   const address = server.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   gateway.defaultHost = `${hostForUrl}:${address.port}`;
+  const url = `${tls === undefined ? 'http' : 'https'}://${hostForUrl}:${address.port}`;
+  const redirect =
+    tls?.redirect === undefined
+      ? undefined
+      : await startRedirect({
+          port: tls.redirect.port,
+          host: tls.redirect.host ?? config.host,
+          httpsPort: address.port,
+          hostAllowed: options.allowedHosts === undefined ? undefined : hostMatcher(options.allowedHosts),
+          headersTimeout: config.headersTimeout,
+          maxHeaderSize: config.maxHeaderSize,
+          log,
+        }).catch(async (err: NodeJS.ErrnoException) => {
+          tls.close();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+          throw ServerError.fromListen(err, tls.redirect!.host ?? config.host, tls.redirect!.port);
+        });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
+    tls?.close();
+    void redirect?.close();
     closing ??= shutdown({
       server,
       state,
@@ -242,15 +286,17 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   };
   options.signal?.addEventListener('abort', () => void close(), { once: true });
 
-  log.info({ url: `http://${hostForUrl}:${address.port}` }, 'listening');
+  log.info({ url, ...(redirect !== undefined && { redirect: redirect.url }) }, 'listening');
   return {
-    url: `http://${hostForUrl}:${address.port}`,
+    url,
     host: address.address,
     port: address.port,
     node: server,
     metrics,
     adminUrl: admin?.url,
     realtime: websockets,
+    certificates: tls?.certificates,
+    redirectUrl: redirect?.url,
     close,
     [Symbol.asyncDispose]: close,
   };
@@ -317,9 +363,14 @@ function createHttpServer(
   accessLog: AccessLog | undefined,
   onRequest: (req: IncomingMessage, res: ServerResponse) => void,
   shouldUpgrade: (req: IncomingMessage) => boolean,
+  tls: TlsSetup | undefined,
 ): Server {
-  const server = createServer(
+  // node:https is node:http's server over tls.Server: the same options, limits and connection
+  // tracking (headersTimeout's checks run on its 'listening'), with HTTP on the TLS sockets.
+  const create: typeof createServer = tls === undefined ? createServer : createHttpsServer;
+  const server = create(
     {
+      ...tls?.serverOptions(),
       headersTimeout: config.headersTimeout,
       requestTimeout: config.requestTimeout,
       keepAliveTimeout: config.keepAliveTimeout,

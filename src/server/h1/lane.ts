@@ -108,6 +108,17 @@ function combineHeaders(raw: string[]): IncomingHttpHeaders {
 export interface LaneOptions {
   /** The node:http server: its connection listener is taken over and called on hand-over. */
   server: Server;
+  /**
+   * The event node's connection listener is on: `'connection'` for node:http, `'secureConnection'`
+   * for node:https (the TLS sockets, once their handshake is done). Default `'connection'`.
+   */
+  connectionEvent?: 'connection' | 'secureConnection';
+  /**
+   * Header lines every response carries (`Strict-Transport-Security` over TLS), as
+   * `[name, value]` pairs: written by the lane, set on bridged responses (where the app's own
+   * value wins).
+   */
+  responseHeaders?: readonly (readonly [string, string])[] | undefined;
   maxHeaderSize: number;
   /** Most header lines the lane takes; a head with more goes to node's path (which answers 431). */
   maxHeaderCount?: number;
@@ -198,23 +209,26 @@ export class FastLane {
   /** A coarse clock (ms), advanced by the sweep: idle accounting without a syscall per request. */
   clock: number;
   readonly keepAliveTail: string;
-  readonly closeTail = 'Connection: close\r\n\r\n';
+  readonly closeTail: string;
 
   constructor(options: LaneOptions) {
     this.#options = options;
     this.#time = options.clock ?? SYSTEM_CLOCK;
     this.clock = this.#time.now();
     const server = options.server;
-    const listeners = server.listeners('connection') as ConnectionListener[];
+    const event = options.connectionEvent ?? 'connection';
+    const listeners = server.listeners(event) as ConnectionListener[];
     if (listeners.length !== 1) throw new Error('the fast lane must be installed on a fresh http.Server');
     this.#nodeListener = listeners[0]!;
-    server.off('connection', this.#nodeListener);
-    server.on('connection', (socket: Socket) => this.#accept(socket));
+    server.off(event, this.#nodeListener);
+    server.on(event, (socket: Socket) => this.#accept(socket));
     const seconds = Math.floor(options.keepAliveTimeout / 1000);
+    const fixed = (options.responseHeaders ?? []).map(([name, value]) => `${name}: ${value}\r\n`).join('');
     this.keepAliveTail =
       options.keepAliveTimeout > 0
-        ? `Connection: keep-alive\r\nKeep-Alive: timeout=${seconds}${options.maxRequestsPerSocket > 0 ? `, max=${options.maxRequestsPerSocket}` : ''}\r\n\r\n`
-        : 'Connection: keep-alive\r\n\r\n';
+        ? `${fixed}Connection: keep-alive\r\nKeep-Alive: timeout=${seconds}${options.maxRequestsPerSocket > 0 ? `, max=${options.maxRequestsPerSocket}` : ''}\r\n\r\n`
+        : `${fixed}Connection: keep-alive\r\n\r\n`;
+    this.closeTail = `${fixed}Connection: close\r\n\r\n`;
   }
 
   get options(): LaneOptions {
@@ -675,6 +689,8 @@ export class Exchange {
     // What node's server sets on each response it makes (parserOnIncoming).
     res.shouldKeepAlive = this.keepAlive && !closing;
     setKeepAliveHeader(res, options.keepAliveTimeout, options.maxRequestsPerSocket);
+    if (options.responseHeaders !== undefined)
+      for (const [name, value] of options.responseHeaders) res.setHeader(name, value);
     if (!socket.writable) {
       // Nothing to write to: a response nobody reads, which reports itself closed.
       res.destroyed = true;
