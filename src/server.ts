@@ -55,6 +55,15 @@ export {
 } from './server/options.ts';
 export type { EdgeServer } from './server/serve.ts';
 export { StaticFiles, type StaticOptions } from './server/static/static-files.ts';
+export { type CertificateInfo, CertificateStore } from './server/tls/certificate-store.ts';
+export {
+  type CertificateOptions,
+  type HstsOptions,
+  TLS_DEFAULTS,
+  type TlsOptions,
+} from './server/tls/options.ts';
+export { developmentCertificate, trustInstructions } from './server/tls/self-signed.ts';
+export { TICKET_SECRET_ENV } from './server/tls/ticket-keys.ts';
 
 /** `serve()`'s options: the edge's, with realtime's WebSocket options and broker. */
 export type ServeOptions = Omit<EdgeServeOptions<RealtimeServer>, 'websockets'> & {

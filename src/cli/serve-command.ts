@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,11 +20,15 @@ import {
   ADMIN_DEFAULTS,
   AddressList,
   type CompressionOptions,
+  developmentCertificate,
   SERVER_DEFAULTS,
   type ServeOptions,
   type StaticOptions,
   type StrataServer,
   serve,
+  TICKET_SECRET_ENV,
+  type TlsOptions,
+  trustInstructions,
 } from '../server.ts';
 import type { StrataConfig } from './config.ts';
 import { findConfigFile, type LoadedConfig, loadConfigFile } from './config-file.ts';
@@ -92,6 +97,14 @@ const SERVE_OPTIONS: OptionHelp[] = [
     flag: 'rate-limit <N/WINDOW>',
     help: 'at most N requests per WINDOW per client address, at the edge\n(429 beyond): 100/1m, 10/s, 5000/1h; per worker process under\n--workers (default: off)',
   },
+  // HTTPS (docs/tls.md).
+  { flag: 'cert <file>', help: 'serve HTTPS with this certificate chain (PEM); needs --key' },
+  { flag: 'key <file>', help: "the certificate's private key (PEM)" },
+  {
+    flag: 'https',
+    help: 'serve HTTPS; without --cert, with a self-signed certificate for\nlocalhost made once and cached (development)',
+  },
+  { flag: 'redirect-http <port>', help: 'also listen for plain HTTP on <port>, answering 308 to https' },
   ...WORKER_OPTION_HELP,
   { short: 'h', flag: 'help', help: 'show this help' },
 ];
@@ -236,6 +249,8 @@ export function parseServeFlags(
     // The flag over the file's `rateLimit`, and the serve() option as it is (`100/1m`).
     options.rateLimit = rate;
   }
+  const tls = tlsOf(parsed.values, options.tls);
+  if (tls !== undefined) options.tls = tls;
   return {
     module,
     port,
@@ -324,6 +339,31 @@ function parseTrustProxy(text: string | undefined): string[] {
   return entries;
 }
 
+/** HTTPS from --cert/--key, --https and --redirect-http over the file's `tls`. */
+function tlsOf(
+  values: { cert?: string; key?: string; https?: boolean; 'redirect-http'?: string },
+  file: TlsOptions | undefined,
+): TlsOptions | undefined {
+  const { cert, key } = values;
+  if ((cert === undefined) !== (key === undefined))
+    throw usageError(cert === undefined ? '--key needs --cert' : '--cert needs --key');
+  let tls = file;
+  if (cert !== undefined && key !== undefined) {
+    // The flags' certificate replaces the file's certificates, and keeps its other TLS settings.
+    const { certificates: _, default: __, selfSigned: ___, ...rest } = file ?? {};
+    tls = { ...rest, cert: resolve(cert), key: resolve(key) };
+  } else if (values.https === true && tls === undefined) tls = { selfSigned: true };
+  const redirect = values['redirect-http'];
+  if (redirect !== undefined) {
+    if (!/^[0-9]{1,5}$/.test(redirect) || Number(redirect) > 65535)
+      throw usageError(`--redirect-http must be a port from 0 to 65535, got "${redirect}"`);
+    if (tls === undefined)
+      throw usageError('--redirect-http redirects to HTTPS: add --cert and --key, or --https');
+    tls = { ...tls, redirectHttp: Number(redirect) };
+  }
+  return tls;
+}
+
 function parseMs(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^[0-9]+$/.test(text) || Number(text) < 1)
@@ -368,6 +408,10 @@ function serveArgsConfig(args: string[]) {
       redis: { type: 'string' },
       'trust-proxy': { type: 'string' },
       'rate-limit': { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      https: { type: 'boolean' },
+      'redirect-http': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...WORKER_ARG_OPTIONS,
     },
@@ -457,6 +501,7 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
     return undefined;
   }
   if (worker === undefined && flags.parallel.workers !== undefined) {
+    await prepareWorkersTls(flags.options.tls);
     await runSupervisor({ ...flags, ...flags.parallel }, workerArgs(args, flags.configPath));
     return undefined;
   }
@@ -482,6 +527,11 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
           ? new ClusterBroker(channel)
           : undefined;
     const options = serveOptionsOf(flags);
+    // Under --workers every worker derives its ticket keys from the primary's secret.
+    const ticketSecret = process.env[TICKET_SECRET_ENV];
+    delete process.env[TICKET_SECRET_ENV];
+    if (options.tls !== undefined && options.tls.ticketSecret === undefined && ticketSecret !== undefined)
+      options.tls = { ...options.tls, ticketSecret };
     // A worker tells the primary when it sheds load: its /healthz is 503 when every worker does.
     if (options.loadShedding !== undefined && worker !== undefined)
       options.loadShedding = { ...options.loadShedding, onPressureChange: worker.reportPressure };
@@ -528,5 +578,30 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   stopWhenOrphaned(() => stop('parent exited'));
+  // SIGHUP reads the certificate files again (under --workers it is the primary's rolling reload).
+  const certificates = server.certificates;
+  if (certificates !== undefined) {
+    process.on('SIGHUP', () => {
+      try {
+        certificates.reload();
+        log.info({ certificates: certificates.list().length }, 'tls: certificates reloaded (SIGHUP)');
+      } catch (err) {
+        log.warn({ err }, 'tls: reload failed (SIGHUP), keeping the certificates in use');
+      }
+    });
+  }
   return server;
+}
+
+/**
+ * Before the workers start: one ticket secret for all of them (a session made on one resumes on
+ * another), and the development certificate made once (not by every worker at the same time).
+ */
+async function prepareWorkersTls(tls: TlsOptions | undefined): Promise<void> {
+  if (tls === undefined) return;
+  process.env[TICKET_SECRET_ENV] ??= randomBytes(32).toString('base64');
+  if (tls.selfSigned === true && tls.cert === undefined && tls.certificates === undefined) {
+    const dev = await developmentCertificate();
+    if (dev.created) process.stderr.write(trustInstructions(dev.certFile));
+  }
 }

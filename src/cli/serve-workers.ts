@@ -134,6 +134,8 @@ export async function runSupervisor(
     host: string;
     admin?: { host: string; port: number; token?: string } | undefined;
     redis?: string | undefined;
+    /** The serve() options (`tls` makes the URL https). */
+    options?: { tls?: unknown };
   } & WorkerFlags,
   args: string[],
 ): Promise<void> {
@@ -217,7 +219,7 @@ export async function runSupervisor(
   if (stops === 0)
     log.info(
       {
-        url: `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${supervisor.port}`,
+        url: `${flags.options?.tls === undefined ? 'http' : 'https'}://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${supervisor.port}`,
         workers: supervisor.target,
         mode: supervisor.mode,
       },

@@ -14,5 +14,5 @@ export {
   developmentCertificate,
   trustInstructions,
 } from './self-signed.ts';
-export { TicketKeys } from './ticket-keys.ts';
+export { TICKET_SECRET_ENV, TicketKeys } from './ticket-keys.ts';
 export { TlsSetup } from './tls-setup.ts';

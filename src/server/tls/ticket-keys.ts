@@ -2,6 +2,12 @@ import { hkdfSync, randomBytes } from 'node:crypto';
 import type { Server } from 'node:tls';
 
 /**
+ * The environment variable through which `strata serve --workers`' primary gives its workers the
+ * ticket secret (base64): set before they start, removed from `process.env` as a worker reads it.
+ */
+export const TICKET_SECRET_ENV = 'STRATA_TLS_TICKET_SECRET';
+
+/**
  * Session-ticket keys (RFC 5077 / RFC 8446 §4.6.1) derived from one secret and the current
  * period: `HKDF-SHA256(secret, period)` gives the 48 bytes node's `setTicketKeys()` takes (name,
  * HMAC and AES keys). Every process with the same secret holds the same key at the same time,
