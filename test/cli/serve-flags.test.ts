@@ -94,4 +94,39 @@ describe('strata serve flags', () => {
     assert.deepEqual(flags(['--trust-proxy', '10.0.0.0/8, loopback']).trustProxy, ['10.0.0.0/8', 'loopback']);
     assert.deepEqual(flags([]).trustProxy, []);
   });
+  test('HTTPS flags: --cert/--key, --https alone, --redirect-http, over the file', () => {
+    const flags = (args: string[], values?: Record<string, unknown>) => {
+      const f = parseServeFlags(
+        [APP, ...args],
+        {},
+        values === undefined ? undefined : { path: '/x/strata.config.ts', values },
+      );
+      assert.ok(f !== 'help');
+      return f.options.tls;
+    };
+    assert.equal(flags([]), undefined);
+    assert.deepEqual(flags(['--https']), { selfSigned: true });
+    assert.deepEqual(flags(['--cert', 'c.pem', '--key', 'k.pem', '--redirect-http', '8080']), {
+      cert: join(process.cwd(), 'c.pem'),
+      key: join(process.cwd(), 'k.pem'),
+      redirectHttp: 8080,
+    });
+    // The flags' certificate replaces the file's, and keeps its other TLS settings.
+    assert.deepEqual(
+      flags(['--cert', '/c.pem', '--key', '/k.pem'], { tls: { certificates: [], hsts: true } }),
+      {
+        hsts: true,
+        cert: '/c.pem',
+        key: '/k.pem',
+      },
+    );
+    assert.deepEqual(flags(['--https'], { tls: { cert: '/f.pem', key: '/g.pem' } }), {
+      cert: '/f.pem',
+      key: '/g.pem',
+    });
+    assert.throws(() => flags(['--cert', 'c.pem']), /--cert needs --key/);
+    assert.throws(() => flags(['--key', 'k.pem']), /--key needs --cert/);
+    assert.throws(() => flags(['--redirect-http', '80']), /add --cert and --key, or --https/);
+    assert.throws(() => flags(['--https', '--redirect-http', '99999']), /--redirect-http must be a port/);
+  });
 });

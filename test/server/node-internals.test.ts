@@ -13,7 +13,9 @@ import {
   emitCloseOnce,
   setKeepAliveHeader,
   socketHandle,
+  tlsParent,
 } from '../../src/server/node-internals.ts';
+import { certificateDir, handshake, makeCertificate } from '../fixtures/tls.ts';
 
 async function withServer(
   options: Parameters<typeof createServer>[0],
@@ -155,4 +157,23 @@ test(`node ${process.version}: socket._handle has the fd and write queue, null o
   socket!.destroy();
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(socketHandle(socket!), null);
+});
+
+test(`node ${process.version}: a server TLS socket's _parent is the TCP socket tls.Server accepted`, async () => {
+  const { createServer: createTlsServer } = await import('node:tls');
+  const cert = makeCertificate(certificateDir(), 'internals', 'internals', ['internals.test']);
+  const server = createTlsServer({ cert: cert.certPem, key: cert.keyPem });
+  let tcp: Socket | undefined;
+  let parent: Socket | null = null;
+  server.on('connection', (socket: Socket) => (tcp = socket));
+  server.on('secureConnection', (secure) => (parent = tlsParent(secure)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const h = await handshake((server.address() as AddressInfo).port);
+    h.socket.destroy();
+    assert.ok(tcp !== undefined);
+    assert.equal(parent, tcp);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });
