@@ -46,6 +46,7 @@ export async function startServer(options: {
   core: number | string;
   env?: Record<string, string>;
   path?: string;
+  scheme?: 'http' | 'https';
 }): Promise<ServerProcess> {
   // Something else on the port would answer the readiness probe and the load: refuse it.
   if (await canConnect(options.port)) throw new Error(`port ${options.port} is already in use`);
@@ -76,7 +77,7 @@ export async function startServer(options: {
   return {
     name: options.name,
     pid: child.pid!,
-    url: `http://127.0.0.1:${options.port}${options.path ?? '/'}`,
+    url: `${options.scheme ?? 'http'}://127.0.0.1:${options.port}${options.path ?? '/'}`,
     child,
     output: () => output,
     stop: () =>
