@@ -28,7 +28,12 @@ describe('the HTTP → HTTPS redirect listener', () => {
     const cert = makeCertificate(certificateDir(), 'site', 'site', ['example.com']);
     const tls = { cert: cert.cert, key: cert.key, hsts: true, redirectHttp: 0 };
     server = await serve(app, { port: 0, logger: false, tls });
-    guarded = await serve(app, { port: 0, logger: false, tls, allowedHosts: ['example.com', '*.example.org'] });
+    guarded = await serve(app, {
+      port: 0,
+      logger: false,
+      tls,
+      allowedHosts: ['example.com', '*.example.org'],
+    });
     port = Number(new URL(server.redirectUrl!).port);
     guardedPort = Number(new URL(guarded.redirectUrl!).port);
   });
@@ -80,7 +85,11 @@ describe('the HTTP → HTTPS redirect listener', () => {
 
   test('the redirect listener closes with the server', async () => {
     const cert = makeCertificate(certificateDir(), 'tmp', 'tmp', ['tmp.test']);
-    const s = await serve(app, { port: 0, logger: false, tls: { cert: cert.cert, key: cert.key, redirectHttp: 0 } });
+    const s = await serve(app, {
+      port: 0,
+      logger: false,
+      tls: { cert: cert.cert, key: cert.key, redirectHttp: 0 },
+    });
     const redirectPort = Number(new URL(s.redirectUrl!).port);
     await s.close();
     const res = await rawRequest(redirectPort, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');

@@ -3,12 +3,12 @@ import { X509Certificate } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { serve } from '../../../src/server.ts';
 import {
   cacheDirectory,
   developmentCertificate,
   trustInstructions,
 } from '../../../src/server/tls/self-signed.ts';
+import { serve } from '../../../src/server.ts';
 import { certificateDir, handshake } from '../../fixtures/tls.ts';
 
 test('the development certificate holds localhost, 127.0.0.1 and ::1, and is cached', async () => {
@@ -42,7 +42,10 @@ test('serve() with selfSigned answers HTTPS with the cached certificate, verifie
   const previous = process.env.XDG_CACHE_HOME;
   process.env.XDG_CACHE_HOME = dir;
   try {
-    const server = await serve({ fetch: () => new Response('dev') }, { port: 0, logger: false, tls: { selfSigned: true } });
+    const server = await serve(
+      { fetch: () => new Response('dev') },
+      { port: 0, logger: false, tls: { selfSigned: true } },
+    );
     try {
       const dev = await developmentCertificate(join(dir, 'strata'));
       assert.equal(dev.created, false, 'serve() made and cached it');
@@ -61,7 +64,12 @@ test('serve() with selfSigned answers HTTPS with the cached certificate, verifie
 
 test('the trust instructions name the file for Linux, macOS and Windows', () => {
   const text = trustInstructions('/home/u/.cache/strata/localhost-cert.pem');
-  for (const line of ['update-ca-certificates', 'security add-trusted-cert', 'certutil', 'NODE_EXTRA_CA_CERTS'])
+  for (const line of [
+    'update-ca-certificates',
+    'security add-trusted-cert',
+    'certutil',
+    'NODE_EXTRA_CA_CERTS',
+  ])
     assert.ok(text.includes(line), line);
   assert.equal(text.split('localhost-cert.pem').length - 1 >= 4, true);
 });

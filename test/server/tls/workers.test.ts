@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { connect, type ConnectionOptions } from 'node:tls';
+import { type ConnectionOptions, connect } from 'node:tls';
 import { killAll, startPrimary } from '../../fixtures/supervisor.ts';
 import { certificateDir, makeCertificate } from '../../fixtures/tls.ts';
 
@@ -48,7 +48,16 @@ describe('HTTPS under --workers', () => {
     const key = join(dir, 'live-key.pem');
     copyFileSync(first.cert, cert);
     copyFileSync(first.key, key);
-    const primary = await startPrimary(['--workers', '2', '--worker-mode', 'cluster', '--cert', cert, '--key', key]);
+    const primary = await startPrimary([
+      '--workers',
+      '2',
+      '--worker-mode',
+      'cluster',
+      '--cert',
+      cert,
+      '--key',
+      key,
+    ]);
     assert.match(primary.url, /^https:\/\//);
     const port = Number(new URL(primary.url).port);
     const options = { servername: 'site.test', maxVersion: 'TLSv1.2' } as const;
