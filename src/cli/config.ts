@@ -15,6 +15,7 @@ export const NOT_IN_CONFIG = {
   broker:
     'a broker object would be created in every process that reads the file, the supervisor included; set `redis` (a URL) instead',
   onRequestStart: 'the supervisor sets it in its workers; call serve() from code for a hook of your own',
+  acmeChallenges: 'set `acme` (the domains) instead: the CLI answers the challenges of its own ACME client',
 } as const;
 
 /** The supervisor's settings (`strata serve --workers`); see docs/parallel.md. */

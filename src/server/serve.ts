@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../observe/logger.ts';
 import { Metrics } from '../observe/metrics.ts';
 import { LoopMonitor } from '../parallel/loop-monitor.ts';
 import { AccessLog, resolveAccessLog } from './access-log.ts';
+import { http01First, http01FirstOnLane } from './acme/http01-route.ts';
 import { type AdminServer, startAdmin } from './admin.ts';
 import { AddressList, proxyAddressing } from './client-address.ts';
 import { ResponseCompressor } from './compression/compressor.ts';
@@ -151,12 +152,19 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     requestStarted: options.onRequestStart,
     maxRequestsPerSocket: config.maxRequestsPerSocket,
   });
+  // ACME HTTP-01 (src/server/acme/): the challenge path is answered before anything else.
+  const acme = options.acmeChallenges;
+  const onRequest = acme === undefined ? dispatch.onRequest : http01First(acme, dispatch.onRequest);
+  const onLaneRequest =
+    acme === undefined
+      ? dispatch.onLaneRequest
+      : http01FirstOnLane(acme, () => state.draining, dispatch.onLaneRequest);
   const makeEndpoint = options.websockets;
   const websockets = app === undefined || !makeEndpoint ? undefined : makeEndpoint({ logger: log });
   const server: Server = createHttpServer(
     config,
     accessLog,
-    dispatch.onRequest,
+    onRequest,
     (req) =>
       // Only WebSocket upgrades leave the request path (h2c and others are ordinary requests),
       // and only those the edge policy passes: a refused one is an ordinary request, which the
@@ -182,7 +190,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
         maxRequestsPerSocket: config.maxRequestsPerSocket,
         closing: () => state.draining,
         Response: accessLog?.Response,
-        onRequest: dispatch.onLaneRequest,
+        onRequest: onLaneRequest,
       });
   dispatch.lane = lane;
   if (websockets !== undefined && app !== undefined) {

@@ -1,0 +1,72 @@
+import { Agent } from 'node:https';
+import * as acme from 'acme-client';
+import { ACME_DEFAULTS } from './options.ts';
+
+/** How strata talks to one CA: its trust, and the bounds on every request to it. */
+export interface CaRequestBounds {
+  /** PEM roots to trust for the CA's own HTTPS (undefined: the system's). */
+  caCertificates: string | undefined;
+  /** Connection to last byte of one request, in ms (a CA that trickles bytes is cut here). */
+  requestTimeout: number;
+  /** The largest answer read, in bytes. */
+  maxResponseBytes: number;
+  /** Retries of one request on 5xx, 429 and network errors (acme-client's own retry loop). */
+  requestRetries: number;
+}
+
+interface Profile extends CaRequestBounds {
+  agent: Agent | undefined;
+}
+
+const FALLBACK: Profile = {
+  caCertificates: undefined,
+  requestTimeout: ACME_DEFAULTS.requestTimeout,
+  maxResponseBytes: ACME_DEFAULTS.maxResponseBytes,
+  requestRetries: ACME_DEFAULTS.requestRetries,
+  agent: undefined,
+};
+
+const profiles = new Map<string, Profile>();
+let installed = false;
+
+/**
+ * Registers the bounds for requests to the CA whose directory is at `directoryUrl` (by origin).
+ *
+ * acme-client sends every request through one shared axios instance, with no per-client
+ * options; strata adds one request interceptor to it, here, that looks each request's origin up
+ * and sets its agent (the trusted roots — a test CA is trusted for that CA only, never for the
+ * process), a total deadline (an AbortSignal: axios's own `timeout` is an idle timer, which a
+ * server sending a byte a second never trips), a size cap, no redirects, and how many of
+ * acme-client's retries this request may use. A request to any other origin (a CA whose URLs
+ * leave its directory's host) gets the default bounds.
+ */
+export function boundCaRequests(directoryUrl: string, bounds: CaRequestBounds): void {
+  const origin = new URL(directoryUrl).origin;
+  const agent =
+    bounds.caCertificates === undefined
+      ? undefined
+      : new Agent({ ca: bounds.caCertificates, keepAlive: false });
+  profiles.get(origin)?.agent?.destroy();
+  profiles.set(origin, { ...bounds, agent });
+  if (installed) return;
+  installed = true;
+  acme.axios.interceptors.request.use((config) => {
+    const url = config.url === undefined ? null : URL.parse(config.url, config.baseURL);
+    const profile = (url === null ? undefined : profiles.get(url.origin)) ?? FALLBACK;
+    if (profile.agent !== undefined) config.httpsAgent = profile.agent;
+    config.signal = AbortSignal.timeout(profile.requestTimeout);
+    config.timeout = profile.requestTimeout;
+    config.maxContentLength = profile.maxResponseBytes;
+    config.maxBodyLength = profile.maxResponseBytes;
+    config.maxRedirects = 0;
+    // acme-client counts its retries in `config.retryAttempt` (src/axios.js) up to
+    // `acmeSettings.retryMaxAttempts`: starting the count higher leaves this many.
+    const retry = config as typeof config & { retryAttempt?: number };
+    if (retry.retryAttempt === undefined) {
+      const max = (acme.axios.defaults as { acmeSettings?: { retryMaxAttempts?: number } }).acmeSettings
+        ?.retryMaxAttempts;
+      if (typeof max === 'number') retry.retryAttempt = Math.max(0, max - profile.requestRetries);
+    }
+    return config;
+  });
+}
