@@ -4,6 +4,7 @@
  * config file too, and never the app).
  */
 import type { SUPERVISOR_DEFAULTS, SupervisorMode } from '../parallel/options.ts';
+import type { AcmeConfig } from '../server/acme/options.ts';
 import type { ServeOptions } from '../server.ts';
 
 /**
@@ -45,6 +46,8 @@ export interface StrataConfig extends Omit<ServeOptions, keyof typeof NOT_IN_CON
   redis?: string;
   /** Worker processes under a supervisor: a count, `auto`, or the supervisor's settings. */
   workers?: number | 'auto' | WorkersConfig;
+  /** Automatic certificates from an ACME CA (`--acme`); see docs/acme.md. */
+  acme?: AcmeConfig;
 }
 
 /**

@@ -15,6 +15,7 @@ import { createLogger, setDefaultLogFormat } from '../observe/logger.ts';
 import { METRICS_ASK, supervisedWorker, workerChannel } from '../parallel/index.ts';
 import { ClusterBroker, RedisBroker } from '../realtime/index.ts';
 import type { AccessLogOptions } from '../server/access-log.ts';
+import { type AcmeConfig, AcmeManager, AcmeWorker, domainProblem } from '../server/acme/index.ts';
 import {
   ADMIN_DEFAULTS,
   AddressList,
@@ -31,6 +32,7 @@ import { CliError, usageError } from './errors.ts';
 import { explainLoadError, formatLoadFailure } from './module-errors.ts';
 import { moduleGraph, trackModules } from './module-graph.ts';
 import { stopWhenOrphaned } from './orphan.ts';
+import { acmeInProcess, acmeInWorker, acmeSink } from './serve-acme.ts';
 import {
   parseWorkerFlags,
   runSupervisor,
@@ -92,6 +94,13 @@ const SERVE_OPTIONS: OptionHelp[] = [
     flag: 'rate-limit <N/WINDOW>',
     help: 'at most N requests per WINDOW per client address, at the edge\n(429 beyond): 100/1m, 10/s, 5000/1h; per worker process under\n--workers (default: off)',
   },
+  {
+    flag: 'acme <domains>',
+    help: "get and renew a certificate for these names (comma-separated)\nfrom Let's Encrypt, answering HTTP-01 on this listener: see\ndocs/acme.md",
+  },
+  { flag: 'acme-email <addr>', help: 'the contact address for the ACME account' },
+  { flag: 'acme-staging', help: "use Let's Encrypt's staging CA (untrusted certificates)" },
+  { flag: 'acme-agree-tos', help: "agree to the ACME CA's terms of service (required)" },
   ...WORKER_OPTION_HELP,
   { short: 'h', flag: 'help', help: 'show this help' },
 ];
@@ -134,6 +143,8 @@ export interface ServeFlags {
   options: ServeOptions;
   /** The config file in use (absolute), if any: the supervisor's workers load the same one. */
   configPath: string | undefined;
+  /** Automatic certificates (`--acme` over the file's `acme`), when on. */
+  acme: AcmeConfig | undefined;
 }
 
 /** `host:port`, `[v6]:port` or `port` → an address; anything else is a usage error. */
@@ -191,6 +202,7 @@ export function parseServeFlags(
     redis,
     trustProxy,
     workers,
+    acme: fileAcme,
     ...options
   }: StrataConfig = config?.values ?? {};
   const module = parsed.positionals.length === 0 ? app : parsed.positionals[0];
@@ -276,6 +288,40 @@ export function parseServeFlags(
     parallel: parseWorkerFlags(parsed.values, workers),
     options,
     configPath: config?.path,
+    acme: parseAcmeFlags(parsed.values, fileAcme),
+  };
+}
+
+/** `--acme DOMAINS` and its companions over the file's `acme` (already checked). */
+function parseAcmeFlags(
+  values: { acme?: string; 'acme-email'?: string; 'acme-staging'?: boolean; 'acme-agree-tos'?: boolean },
+  file: AcmeConfig | undefined,
+): AcmeConfig | undefined {
+  const text = values.acme;
+  let domains = file?.domains;
+  if (text !== undefined) {
+    domains = text.split(',').map((d) => d.trim().toLowerCase());
+    for (const d of domains) {
+      const problem = d === '' ? 'is empty' : domainProblem(d);
+      if (problem !== undefined) throw usageError(`--acme: "${d}" ${problem}`);
+    }
+  }
+  const companion = (['acme-email', 'acme-staging', 'acme-agree-tos'] as const).find(
+    (f) => values[f] !== undefined,
+  );
+  if (domains === undefined) {
+    if (companion !== undefined) throw usageError(`--${companion} applies to --acme: add --acme <domains>`);
+    return undefined;
+  }
+  const email = values['acme-email'];
+  if (email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(email))
+    throw usageError(`--acme-email must be an email address, got "${email}"`);
+  return {
+    ...file,
+    domains,
+    ...(email === undefined ? {} : { email }),
+    ...(values['acme-staging'] === true ? { staging: true } : {}),
+    ...(values['acme-agree-tos'] === true ? { agreeToTerms: true } : {}),
   };
 }
 
@@ -368,6 +414,10 @@ function serveArgsConfig(args: string[]) {
       redis: { type: 'string' },
       'trust-proxy': { type: 'string' },
       'rate-limit': { type: 'string' },
+      acme: { type: 'string' },
+      'acme-email': { type: 'string' },
+      'acme-staging': { type: 'boolean' },
+      'acme-agree-tos': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       ...WORKER_ARG_OPTIONS,
     },
@@ -473,8 +523,18 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
   // errors (strata's App) is told through the gateway contract.
   if (flags.dev) (servable as Partial<App> | undefined)?.setDevMode?.(true);
   let server: StrataServer;
+  // ACME (docs/acme.md): this process orders, or, as a worker, serves what the primary orders.
+  let acme: AcmeManager | AcmeWorker | undefined;
   try {
     const channel = worker === undefined ? undefined : workerChannel();
+    if (flags.acme !== undefined) {
+      const acmeLog = createLogger();
+      const sink = acmeSink(acmeLog);
+      acme =
+        channel === undefined
+          ? acmeInProcess(flags.acme, sink, acmeLog)
+          : await acmeInWorker(flags.acme, channel, sink, acmeLog);
+    }
     const broker =
       flags.redis !== undefined
         ? await RedisBroker.connect({ url: flags.redis, logger: createLogger() })
@@ -495,6 +555,7 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
           : { metrics: true }),
       ...(broker === undefined ? {} : { broker }),
       ...(worker === undefined ? {} : workerServeOptions(worker)),
+      ...(acme === undefined ? {} : { acmeChallenges: acme }),
     });
   } catch (err) {
     const code = (err as { code?: string }).code;
@@ -506,8 +567,12 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
     const metrics = server.metrics;
     if (metrics !== undefined) workerChannel()?.handle(METRICS_ASK, () => metrics.json());
     worker.ready(server.port, () => server.close());
+    if (acme instanceof AcmeWorker) acme.hello();
     return server;
   }
+  const manager = acme instanceof AcmeManager ? acme : undefined;
+  // Not awaited: the first order may take a while, and a failure is retried on its timer.
+  void manager?.start();
   let signals = 0;
   const log = createLogger();
   const stop = (signal: string): void => {
@@ -517,6 +582,7 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
       process.exit(1);
     }
     log.info({ signal }, 'stopping');
+    manager?.close();
     server.close().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AcmeError } from './errors.ts';
@@ -43,6 +44,8 @@ export interface AcmeConfig {
   storage?: string;
   /** You agree to the CA's terms of service (required by Let's Encrypt). */
   agreeToTerms?: boolean;
+  /** A PEM file of roots to trust for the CA's own HTTPS (a private CA such as step-ca, or pebble). */
+  caFile?: string;
 }
 
 /** `AcmeConfig`, plus what code (and tests) may also set. */
@@ -124,7 +127,8 @@ export function resolveAcmeOptions(options: AcmeOptions): ResolvedAcmeOptions {
     directoryUrl,
     storage: options.storage ?? defaultAcmeStorage(),
     agreeToTerms: options.agreeToTerms ?? false,
-    caCertificates: options.caCertificates,
+    caCertificates:
+      options.caCertificates ?? (options.caFile === undefined ? undefined : readCaFile(options.caFile)),
     renewBefore: options.renewBefore ?? ACME_DEFAULTS.renewBefore,
     retryMin,
     retryMax,
@@ -134,4 +138,18 @@ export function resolveAcmeOptions(options: AcmeOptions): ResolvedAcmeOptions {
     now: options.now ?? Date.now,
     random: options.random ?? Math.random,
   };
+}
+
+function readCaFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new AcmeError(
+      'STRATA_ERR_ACME_CONFIG',
+      `acme: cannot read caFile ${path}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
 }
