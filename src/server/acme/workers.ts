@@ -139,9 +139,16 @@ export class AcmeWorker implements Http01Answers {
   #challenge(payload: unknown): boolean {
     const m = payload as Partial<ChallengeMessage> | null;
     if (typeof m?.token !== 'string') return false;
-    if (typeof m.keyAuthorization === 'string') this.tokens.set(m.token, m.keyAuthorization);
-    else this.tokens.delete(m.token);
-    return true;
+    if (typeof m.keyAuthorization !== 'string') {
+      this.tokens.delete(m.token);
+      return true;
+    }
+    try {
+      this.tokens.set(m.token, m.keyAuthorization);
+      return true;
+    } catch {
+      return false; // not a token: nothing to answer
+    }
   }
 
   async #certificate(payload: unknown): Promise<void> {
