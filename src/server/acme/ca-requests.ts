@@ -1,5 +1,5 @@
 import { Agent } from 'node:https';
-import * as acme from 'acme-client';
+import type * as AcmeClient from 'acme-client';
 import { ACME_DEFAULTS } from './options.ts';
 
 /** How strata talks to one CA: its trust, and the bounds on every request to it. */
@@ -27,18 +27,11 @@ const FALLBACK: Profile = {
 };
 
 const profiles = new Map<string, Profile>();
-let installed = false;
+let loaded: Promise<typeof AcmeClient> | undefined;
 
 /**
- * Registers the bounds for requests to the CA whose directory is at `directoryUrl` (by origin).
- *
- * acme-client sends every request through one shared axios instance, with no per-client
- * options; strata adds one request interceptor to it, here, that looks each request's origin up
- * and sets its agent (the trusted roots — a test CA is trusted for that CA only, never for the
- * process), a total deadline (an AbortSignal: axios's own `timeout` is an idle timer, which a
- * server sending a byte a second never trips), a size cap, no redirects, and how many of
- * acme-client's retries this request may use. A request to any other origin (a CA whose URLs
- * leave its directory's host) gets the default bounds.
+ * Registers the bounds for requests to the CA whose directory is at `directoryUrl` (by origin);
+ * they apply from `loadAcmeClient()` on.
  */
 export function boundCaRequests(directoryUrl: string, bounds: CaRequestBounds): void {
   const origin = new URL(directoryUrl).origin;
@@ -47,9 +40,36 @@ export function boundCaRequests(directoryUrl: string, bounds: CaRequestBounds): 
       ? undefined
       : new Agent({ ca: bounds.caCertificates, keepAlive: false });
   profiles.get(origin)?.agent?.destroy();
-  profiles.set(origin, { ...bounds, agent });
-  if (installed) return;
-  installed = true;
+  profiles.set(origin, {
+    caCertificates: bounds.caCertificates,
+    requestTimeout: bounds.requestTimeout,
+    maxResponseBytes: bounds.maxResponseBytes,
+    requestRetries: bounds.requestRetries,
+    agent,
+  });
+}
+
+/**
+ * acme-client, loaded on the first order (it and axios cost ~150 ms of startup, which a server
+ * with a valid stored certificate never needs to pay), with strata's bounds installed.
+ *
+ * acme-client sends every request through one shared axios instance, with no per-client
+ * options; strata adds one request interceptor to it that looks each request's origin up and
+ * sets its agent (the trusted roots — a test CA is trusted for that CA only, never for the
+ * process), a total deadline (an AbortSignal: axios's own `timeout` is an idle timer, which a
+ * server sending a byte a second never trips), a size cap, no redirects, and how many of
+ * acme-client's retries this request may use. A request to any other origin (a CA whose URLs
+ * leave its directory's host) gets the default bounds.
+ */
+export function loadAcmeClient(): Promise<typeof AcmeClient> {
+  loaded ??= import('acme-client').then((acme) => {
+    installBounds(acme);
+    return acme;
+  });
+  return loaded;
+}
+
+function installBounds(acme: typeof AcmeClient): void {
   acme.axios.interceptors.request.use((config) => {
     const url = config.url === undefined ? null : URL.parse(config.url, config.baseURL);
     const profile = (url === null ? undefined : profiles.get(url.origin)) ?? FALLBACK;

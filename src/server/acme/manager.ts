@@ -1,6 +1,5 @@
-import * as acme from 'acme-client';
 import { createLogger, type Logger } from '../../observe/logger.ts';
-import { boundCaRequests } from './ca-requests.ts';
+import { boundCaRequests, loadAcmeClient } from './ca-requests.ts';
 import { ChallengeTokens, type Http01Answers } from './challenges.ts';
 import { AcmeError } from './errors.ts';
 import { type AcmeOptions, type ResolvedAcmeOptions, resolveAcmeOptions } from './options.ts';
@@ -180,6 +179,7 @@ export class AcmeManager implements Http01Answers {
   async #order(): Promise<StoredCertificate> {
     this.#orders += 1;
     const o = this.options;
+    const acme = await loadAcmeClient();
     let accountKey = await this.storage.accountKey();
     if (accountKey === undefined) {
       accountKey = (await acme.crypto.createPrivateEcdsaKey('P-256')).toString();
