@@ -63,6 +63,10 @@ const BEHAVIOURS: Record<string, (res: import('node:http').ServerResponse) => vo
     res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
     res.end();
   },
+  'retry-after-forever': (res) => {
+    res.writeHead(429, { 'retry-after': '100000000' });
+    res.end('come back in three years');
+  },
   'server-error': (res) => {
     res.writeHead(503, { 'retry-after': '1' });
     res.end('down');

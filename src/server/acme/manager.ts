@@ -107,7 +107,13 @@ export class AcmeManager implements Http01Answers {
    * (a failure is not thrown: it is retried on the timer).
    */
   async start(): Promise<AcmeCheck> {
-    const stored = await this.storage.certificate(this.options.domains);
+    let stored: StoredCertificate | undefined;
+    try {
+      stored = await this.storage.certificate(this.options.domains);
+    } catch (err) {
+      // An unreadable storage is the order's problem too: logged there, retried with backoff.
+      this.#log.error({ err, storage: this.storage.dir }, 'acme: cannot read the stored certificate');
+    }
     if (stored !== undefined && stored.notAfter > this.options.now()) {
       this.#current = stored;
       await this.#sink.install(this.options.domains, { cert: stored.cert, key: stored.key });

@@ -26,8 +26,12 @@ export const ACME_DEFAULTS = {
   requestTimeout: 30_000,
   /** Largest answer read from the CA (a certificate chain is a few KiB). */
   maxResponseBytes: 1_048_576,
-  /** Retries of one request to the CA on 5xx/429 and network errors, inside one order. */
-  requestRetries: 3,
+  /**
+   * Retries of one request to the CA on 5xx/429 and network errors, inside one order. None: the
+   * order fails and the manager's own backoff (a minute, doubling) retries it — acme-client
+   * would sleep for whatever `Retry-After` the CA sends, unbounded, inside the order.
+   */
+  requestRetries: 0,
 } as const;
 
 /** What the user sets: `--acme` and the `acme` key of the config file. */

@@ -19,7 +19,7 @@ import type { Supervisor } from '../../parallel/supervisor.ts';
 import { ChallengeTokens, type Http01Answers } from './challenges.ts';
 import type { ResolvedAcmeOptions } from './options.ts';
 import type { CertificateSink, ChallengePublisher } from './sink.ts';
-import { AcmeStorage } from './storage.ts';
+import { AcmeStorage, type StoredCertificate } from './storage.ts';
 
 /** IPC names (over the supervisor's `strata:msg`/`strata:ask` messages). */
 export const ACME_IPC = {
@@ -125,7 +125,13 @@ export class AcmeWorker implements Http01Answers {
 
   /** Installs the stored certificate, if there is a valid one (the primary may not have started yet). */
   async loadStored(options: ResolvedAcmeOptions): Promise<boolean> {
-    const stored = await new AcmeStorage(options.storage, options.directoryUrl).certificate(options.domains);
+    let stored: StoredCertificate | undefined;
+    try {
+      stored = await new AcmeStorage(options.storage, options.directoryUrl).certificate(options.domains);
+    } catch (err) {
+      this.#log.error({ err }, 'acme: cannot read the stored certificate; waiting for the primary');
+      return false;
+    }
     if (stored === undefined || stored.notAfter <= options.now()) return false;
     await this.#sink.install(options.domains, { cert: stored.cert, key: stored.key });
     return true;
