@@ -15,6 +15,7 @@ import { createLogger } from '../../../src/observe/logger.ts';
 import { AcmeManager } from '../../../src/server/acme/manager.ts';
 import type { CertificateSink } from '../../../src/server/acme/sink.ts';
 import { type EdgeServer, serve } from '../../../src/server/serve.ts';
+import { waitFor } from '../../fixtures/http.ts';
 import { type Pebble, pebbleAvailable, startPebble } from '../../fixtures/pebble.ts';
 import { freePort } from '../../fixtures/ports.ts';
 
@@ -205,6 +206,31 @@ describe('ACME against pebble', { skip: available === true ? false : available }
       );
       const stored = await acme.storage.certificate([DOMAIN]);
       assert.equal(stored?.cert, sink.installs[1]!.cert, 'the renewed certificate is stored');
+    } finally {
+      acme.close();
+    }
+  });
+
+  test('the renewal timer fires by itself: the clock 200 ms before the renewal time', async () => {
+    const stored = await manager(new TlsSink()).storage.certificate([DOMAIN]);
+    assert.ok(stored !== undefined);
+    const renewAt = stored.notAfter - 30 * 86_400_000;
+    const t0 = Date.now();
+    const sink = new TlsSink();
+    // The clock runs from 200 ms before the renewal time, and goes back to the stored
+    // certificate's start once the renewed one is installed (X.509 times are in whole seconds: a
+    // certificate issued within the same second would be due at once on a clock left running).
+    const now = () => (sink.installs.length >= 2 ? stored.notBefore : renewAt - 200 + (Date.now() - t0));
+    const acme = manager(sink, { now });
+    answering = acme;
+    try {
+      const result = await acme.start();
+      assert.equal(result.kind, 'valid', 'not due yet');
+      assert.equal(acme.orders, 0);
+      await waitFor(() => sink.installs.length >= 2, 20_000, 'the renewed certificate');
+      assert.equal(acme.orders, 1);
+      assert.notEqual(sink.installs[1]!.cert, stored.cert);
+      assert.ok(acme.nextCheckAt !== undefined, 'the next renewal is scheduled');
     } finally {
       acme.close();
     }
