@@ -6,6 +6,7 @@ export {
   type Http01Answers,
   isChallengeTarget,
 } from './challenges.ts';
+export { type ClientHelloInfo, readClientHello } from './client-hello.ts';
 export { AcmeError } from './errors.ts';
 export { type AcmeCheck, AcmeManager, type AcmeManagerParts } from './manager.ts';
 export {
@@ -21,4 +22,5 @@ export {
 export { RetryBackoff, renewalTime } from './renewal.ts';
 export type { CertificateSink, ChallengePublisher } from './sink.ts';
 export { AcmeStorage, type CertificatePem, type StoredCertificate } from './storage.ts';
+export { ACME_TLS_ALPN, type AlpnAnswers, AlpnChallenges, tlsAlpnFront } from './tls-alpn.ts';
 export { ACME_IPC, AcmeWorker, shareWithWorkers } from './workers.ts';

@@ -1,3 +1,4 @@
+import type { SecureContext } from 'node:tls';
 import { createLogger, type Logger } from '../../observe/logger.ts';
 import { boundCaRequests, loadAcmeClient } from './ca-requests.ts';
 import { ChallengeTokens, type Http01Answers } from './challenges.ts';
@@ -6,6 +7,7 @@ import { type AcmeOptions, type ResolvedAcmeOptions, resolveAcmeOptions } from '
 import { RetryBackoff, renewalTime } from './renewal.ts';
 import type { CertificateSink, ChallengePublisher } from './sink.ts';
 import { AcmeStorage, inspectCertificate, type StoredCertificate } from './storage.ts';
+import { type AlpnAnswers, AlpnChallenges } from './tls-alpn.ts';
 
 /**
  * The longest single timer: a renewal months away is re-checked daily (a suspended laptop or a
@@ -46,9 +48,11 @@ export interface AcmeManagerParts {
  * await serve(app, { port: 80, acmeChallenges: manager });
  * await manager.start();
  */
-export class AcmeManager implements Http01Answers {
+export class AcmeManager implements Http01Answers, AlpnAnswers {
   /** This process's pending HTTP-01 challenges. */
   readonly challenges: ChallengeTokens = new ChallengeTokens();
+  /** This process's pending TLS-ALPN-01 challenges (with `challenge: 'tls-alpn-01'`). */
+  readonly alpn: AlpnChallenges = new AlpnChallenges();
   readonly options: ResolvedAcmeOptions;
   readonly storage: AcmeStorage;
   readonly #sink: CertificateSink;
@@ -69,6 +73,11 @@ export class AcmeManager implements Http01Answers {
         'STRATA_ERR_ACME_CONFIG',
         `acme: the CA's terms of service must be agreed to before strata can open an account: read them (linked from ${this.options.directoryUrl}), then set acme.agreeToTerms: true or pass --acme-agree-tos`,
       );
+    if (this.options.challenge === 'tls-alpn-01' && parts.publisher !== undefined)
+      throw new AcmeError(
+        'STRATA_ERR_ACME_CONFIG',
+        'acme: tls-alpn-01 is answered in one process only for now; use http-01 under --workers',
+      );
     this.storage = new AcmeStorage(this.options.storage, this.options.directoryUrl);
     this.#sink = parts.sink;
     this.#publisher = parts.publisher ?? localPublisher(this.challenges);
@@ -79,6 +88,14 @@ export class AcmeManager implements Http01Answers {
 
   http01(target: string): string | undefined {
     return this.challenges.http01(target);
+  }
+
+  get alpnPending(): boolean {
+    return this.alpn.alpnPending;
+  }
+
+  alpnContext(servername: string): SecureContext | undefined {
+    return this.alpn.alpnContext(servername);
   }
 
   /** The certificate in use, if any. */
@@ -204,21 +221,33 @@ export class AcmeManager implements Http01Answers {
     const key = await acme.crypto.createPrivateEcdsaKey('P-256');
     const [, csr] = await acme.crypto.createCsr({ commonName: o.domains[0]!, altNames: o.domains }, key);
     const publisher = this.#publisher;
+    const alpn = this.alpn;
     const chain = await client.auto({
       csr,
       ...(o.email === undefined ? {} : { email: o.email }),
       termsOfServiceAgreed: o.agreeToTerms,
-      challengePriority: ['http-01'],
+      challengePriority: [o.challenge],
       // acme-client's self-check fetches http://<domain>/ from here: behind NAT or split DNS
       // it fails where the CA would succeed. The CA's own validation is the check.
       skipChallengeVerification: true,
-      challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
-        if (challenge.type !== 'http-01')
-          throw new AcmeError('STRATA_ERR_ACME_ORDER', `acme: cannot answer a ${challenge.type} challenge`);
-        await publisher.add(challenge.token, keyAuthorization);
+      // (acme-client's types list http-01 and dns-01 only; its crypto makes tls-alpn-01 certificates.)
+      challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+        const type: string = challenge.type;
+        if (type === 'http-01') await publisher.add(challenge.token, keyAuthorization);
+        else if (type === 'tls-alpn-01') {
+          // RFC 8737 §3: a self-signed certificate for the name with the acmeIdentifier extension.
+          const [key, cert] = await acme.crypto.createAlpnCertificate(
+            authz,
+            keyAuthorization,
+            await acme.crypto.createPrivateEcdsaKey('P-256'),
+          );
+          alpn.set(authz.identifier.value, { cert: cert.toString(), key: key.toString() });
+        } else throw new AcmeError('STRATA_ERR_ACME_ORDER', `acme: cannot answer a ${type} challenge`);
       },
-      challengeRemoveFn: async (_authz, challenge) => {
-        if (challenge.type === 'http-01') await publisher.remove(challenge.token);
+      challengeRemoveFn: async (authz, challenge) => {
+        const type: string = challenge.type;
+        if (type === 'http-01') await publisher.remove(challenge.token);
+        else if (type === 'tls-alpn-01') alpn.delete(authz.identifier.value);
       },
     });
     if (accountUrl === undefined) await this.storage.saveAccountUrl(client.getAccountUrl());

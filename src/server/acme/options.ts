@@ -54,6 +54,11 @@ export interface AcmeConfig {
 
 /** `AcmeConfig`, plus what code (and tests) may also set. */
 export interface AcmeOptions extends AcmeConfig {
+  /**
+   * The challenge to answer: `http-01` (default; the HTTP listener on port 80 answers) or
+   * `tls-alpn-01` (the TLS listener on port 443 answers, through `tlsAlpnFront`; one process).
+   */
+  challenge?: 'http-01' | 'tls-alpn-01';
   /** PEM certificates to trust for the CA's own HTTPS (a private or test CA); default the system's. */
   caCertificates?: string;
   renewBefore?: number;
@@ -71,6 +76,7 @@ export interface AcmeOptions extends AcmeConfig {
 /** The options with every default filled in. */
 export interface ResolvedAcmeOptions {
   domains: string[];
+  challenge: 'http-01' | 'tls-alpn-01';
   email: string | undefined;
   directoryUrl: string;
   storage: string;
@@ -125,8 +131,15 @@ export function resolveAcmeOptions(options: AcmeOptions): ResolvedAcmeOptions {
     );
   const retryMin = options.retryMin ?? ACME_DEFAULTS.retryMin;
   const retryMax = Math.max(retryMin, options.retryMax ?? ACME_DEFAULTS.retryMax);
+  const challenge = options.challenge ?? 'http-01';
+  if (challenge !== 'http-01' && challenge !== 'tls-alpn-01')
+    throw new AcmeError(
+      'STRATA_ERR_ACME_CONFIG',
+      `acme: challenge must be http-01 or tls-alpn-01, got "${challenge}"`,
+    );
   return {
     domains,
+    challenge,
     email: options.email,
     directoryUrl,
     storage: options.storage ?? defaultAcmeStorage(),
