@@ -30,6 +30,7 @@ export {
   type CertificateSink,
   type Http01Answers,
   LETS_ENCRYPT,
+  tlsAlpnFront,
 } from './server/acme/index.ts';
 export {
   ADMIN_DEFAULTS,
