@@ -503,6 +503,10 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
   if (worker === undefined && flags.watch) {
     if (flags.admin !== undefined)
       throw usageError('--watch runs without the admin listener: drop --metrics/--admin');
+    // Each restart would be a process that orders nothing (the watcher is not a primary that
+    // orders); certificates are for the deployed server, not the dev loop.
+    if (flags.acme !== undefined)
+      throw usageError('--watch runs without ACME: drop --acme (or the acme key)');
     await runWatch({ ...flags, ...flags.parallel }, workerArgs(args, flags.configPath));
     return undefined;
   }

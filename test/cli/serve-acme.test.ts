@@ -66,6 +66,20 @@ describe('--acme flags', () => {
   }
 });
 
+test('--acme with --watch is refused before anything runs', async () => {
+  const { runCli } = await import('../fixtures/cli.ts');
+  const { code, stderr } = await runCli(['serve', APP, '--watch', '--acme', 'example.com', '--port', '0']);
+  assert.equal(code, 2);
+  assert.match(stderr, /--watch runs without ACME/);
+});
+
+test('--acme without --acme-agree-tos: a clear error, nothing listens', async () => {
+  const { runCli } = await import('../fixtures/cli.ts');
+  const { code, stderr } = await runCli(['serve', APP, '--acme', 'example.com', '--port', '0']);
+  assert.notEqual(code, 0);
+  assert.match(stderr, /terms of service must be agreed to.*STRATA_ERR_ACME_CONFIG/s);
+});
+
 describe('--workers with acme, against pebble', { skip: available === true ? false : available }, () => {
   let pebble: Pebble;
   let port: number;
