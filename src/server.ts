@@ -21,6 +21,18 @@ export { negotiateEncoding } from './gateway/http/negotiate.ts';
 export { type ByteRange, parseRange } from './gateway/http/range.ts';
 export { resolveStaticPath, type StaticPath } from './gateway/http/static-path.ts';
 export {
+  ACME_DEFAULTS,
+  type AcmeCheck,
+  type AcmeConfig,
+  AcmeError,
+  AcmeManager,
+  type AcmeOptions,
+  type CertificateSink,
+  type Http01Answers,
+  LETS_ENCRYPT,
+  tlsAlpnFront,
+} from './server/acme/index.ts';
+export {
   ADMIN_DEFAULTS,
   ADMIN_TOKEN_MIN_LENGTH,
   type AdminOptions,

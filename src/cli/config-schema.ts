@@ -10,6 +10,7 @@ import { parseRate, parseWindow } from '../gateway/rate-limit/rate-spec.ts';
 import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
 import type { WebSocketOptions } from '../realtime/options.ts';
 import type { AccessLogOptions, AccessLogRequestIdOptions } from '../server/access-log.ts';
+import { type AcmeConfig, domainProblem } from '../server/acme/options.ts';
 import { AddressList } from '../server/client-address.ts';
 import type { CompressionOptions, ContentCoding } from '../server/compression/options.ts';
 import type { EdgeRateLimitOptions } from '../server/rate-limit.ts';
@@ -254,6 +255,22 @@ const workers = obj<WorkersConfig>({
   maxStartupFailures: int(1, 1_000_000),
 });
 
+const acme = obj<AcmeConfig>({
+  domains: listOf(str(domainProblem, 'a DNS name'), { min: 1, unique: true }),
+  email: str(
+    (e) => (/^[^\s@]+@[^\s@]+$/.test(e) ? undefined : 'is not an email address'),
+    'an email address',
+  ),
+  directoryUrl: str(
+    (u) => (URL.parse(u)?.protocol === 'https:' ? undefined : 'must be an https:// URL'),
+    "an ACME directory's https:// URL",
+  ),
+  staging: bool,
+  storage: filePath(),
+  agreeToTerms: bool,
+  caFile: filePath(),
+});
+
 /** The whole file. */
 export const CONFIG_SCHEMA: Rule = obj<StrataConfig>(
   {
@@ -310,6 +327,7 @@ export const CONFIG_SCHEMA: Rule = obj<StrataConfig>(
     metrics: bool,
     redis: str(redisUrl, 'a redis:// URL'),
     workers: oneOf(int(1, 1024), literal('auto'), workers),
+    acme,
   },
   NOT_IN_CONFIG,
 );

@@ -4,6 +4,7 @@
  * config file too, and never the app).
  */
 import type { SUPERVISOR_DEFAULTS, SupervisorMode } from '../parallel/options.ts';
+import type { AcmeConfig } from '../server/acme/options.ts';
 import type { ServeOptions } from '../server.ts';
 
 /**
@@ -15,6 +16,7 @@ export const NOT_IN_CONFIG = {
   broker:
     'a broker object would be created in every process that reads the file, the supervisor included; set `redis` (a URL) instead',
   onRequestStart: 'the supervisor sets it in its workers; call serve() from code for a hook of your own',
+  acmeChallenges: 'set `acme` (the domains) instead: the CLI answers the challenges of its own ACME client',
 } as const;
 
 /** The supervisor's settings (`strata serve --workers`); see docs/parallel.md. */
@@ -44,6 +46,8 @@ export interface StrataConfig extends Omit<ServeOptions, keyof typeof NOT_IN_CON
   redis?: string;
   /** Worker processes under a supervisor: a count, `auto`, or the supervisor's settings. */
   workers?: number | 'auto' | WorkersConfig;
+  /** Automatic certificates from an ACME CA (`--acme`); see docs/acme.md. */
+  acme?: AcmeConfig;
 }
 
 /**

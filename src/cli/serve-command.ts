@@ -16,6 +16,7 @@ import { createLogger, setDefaultLogFormat } from '../observe/logger.ts';
 import { METRICS_ASK, supervisedWorker, workerChannel } from '../parallel/index.ts';
 import { ClusterBroker, RedisBroker } from '../realtime/index.ts';
 import type { AccessLogOptions } from '../server/access-log.ts';
+import { type AcmeConfig, AcmeManager, AcmeWorker, domainProblem } from '../server/acme/index.ts';
 import {
   ADMIN_DEFAULTS,
   AddressList,
@@ -36,6 +37,7 @@ import { CliError, usageError } from './errors.ts';
 import { explainLoadError, formatLoadFailure } from './module-errors.ts';
 import { moduleGraph, trackModules } from './module-graph.ts';
 import { stopWhenOrphaned } from './orphan.ts';
+import { acmeInProcess, acmeInWorker, acmeSink, PendingCertificates } from './serve-acme.ts';
 import {
   parseWorkerFlags,
   runSupervisor,
@@ -105,6 +107,13 @@ const SERVE_OPTIONS: OptionHelp[] = [
     help: 'serve HTTPS; without --cert, with a self-signed certificate for\nlocalhost made once and cached (development)',
   },
   { flag: 'redirect-http <port>', help: 'also listen for plain HTTP on <port>, answering 308 to https' },
+  {
+    flag: 'acme <domains>',
+    help: "get and renew a certificate for these names (comma-separated)\nfrom Let's Encrypt, answering HTTP-01 on this listener: see\ndocs/acme.md",
+  },
+  { flag: 'acme-email <addr>', help: 'the contact address for the ACME account' },
+  { flag: 'acme-staging', help: "use Let's Encrypt's staging CA (untrusted certificates)" },
+  { flag: 'acme-agree-tos', help: "agree to the ACME CA's terms of service (required)" },
   ...WORKER_OPTION_HELP,
   { short: 'h', flag: 'help', help: 'show this help' },
 ];
@@ -147,6 +156,8 @@ export interface ServeFlags {
   options: ServeOptions;
   /** The config file in use (absolute), if any: the supervisor's workers load the same one. */
   configPath: string | undefined;
+  /** Automatic certificates (`--acme` over the file's `acme`), when on. */
+  acme: AcmeConfig | undefined;
 }
 
 /** `host:port`, `[v6]:port` or `port` → an address; anything else is a usage error. */
@@ -204,6 +215,7 @@ export function parseServeFlags(
     redis,
     trustProxy,
     workers,
+    acme: fileAcme,
     ...options
   }: StrataConfig = config?.values ?? {};
   const module = parsed.positionals.length === 0 ? app : parsed.positionals[0];
@@ -249,7 +261,10 @@ export function parseServeFlags(
     // The flag over the file's `rateLimit`, and the serve() option as it is (`100/1m`).
     options.rateLimit = rate;
   }
-  const tls = tlsOf(parsed.values, options.tls);
+  const acme = parseAcmeFlags(parsed.values, fileAcme);
+  // ACME certificates are served by the HTTPS listener: --acme turns it on (its certificate
+  // store starts empty and takes what ACME obtains); HTTP-01 is answered on --redirect-http.
+  const tls = tlsOf(parsed.values, options.tls ?? (acme === undefined ? undefined : {}));
   if (tls !== undefined) options.tls = tls;
   return {
     module,
@@ -291,6 +306,40 @@ export function parseServeFlags(
     parallel: parseWorkerFlags(parsed.values, workers),
     options,
     configPath: config?.path,
+    acme,
+  };
+}
+
+/** `--acme DOMAINS` and its companions over the file's `acme` (already checked). */
+function parseAcmeFlags(
+  values: { acme?: string; 'acme-email'?: string; 'acme-staging'?: boolean; 'acme-agree-tos'?: boolean },
+  file: AcmeConfig | undefined,
+): AcmeConfig | undefined {
+  const text = values.acme;
+  let domains = file?.domains;
+  if (text !== undefined) {
+    domains = text.split(',').map((d) => d.trim().toLowerCase());
+    for (const d of domains) {
+      const problem = d === '' ? 'is empty' : domainProblem(d);
+      if (problem !== undefined) throw usageError(`--acme: "${d}" ${problem}`);
+    }
+  }
+  const companion = (['acme-email', 'acme-staging', 'acme-agree-tos'] as const).find(
+    (f) => values[f] !== undefined,
+  );
+  if (domains === undefined) {
+    if (companion !== undefined) throw usageError(`--${companion} applies to --acme: add --acme <domains>`);
+    return undefined;
+  }
+  const email = values['acme-email'];
+  if (email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(email))
+    throw usageError(`--acme-email must be an email address, got "${email}"`);
+  return {
+    ...file,
+    domains,
+    ...(email === undefined ? {} : { email }),
+    ...(values['acme-staging'] === true ? { staging: true } : {}),
+    ...(values['acme-agree-tos'] === true ? { agreeToTerms: true } : {}),
   };
 }
 
@@ -412,6 +461,10 @@ function serveArgsConfig(args: string[]) {
       key: { type: 'string' },
       https: { type: 'boolean' },
       'redirect-http': { type: 'string' },
+      acme: { type: 'string' },
+      'acme-email': { type: 'string' },
+      'acme-staging': { type: 'boolean' },
+      'acme-agree-tos': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       ...WORKER_ARG_OPTIONS,
     },
@@ -497,6 +550,10 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
   if (worker === undefined && flags.watch) {
     if (flags.admin !== undefined)
       throw usageError('--watch runs without the admin listener: drop --metrics/--admin');
+    // Each restart would be a process that orders nothing (the watcher is not a primary that
+    // orders); certificates are for the deployed server, not the dev loop.
+    if (flags.acme !== undefined)
+      throw usageError('--watch runs without ACME: drop --acme (or the acme key)');
     await runWatch({ ...flags, ...flags.parallel }, workerArgs(args, flags.configPath));
     return undefined;
   }
@@ -518,8 +575,20 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
   // errors (strata's App) is told through the gateway contract.
   if (flags.dev) (servable as Partial<App> | undefined)?.setDevMode?.(true);
   let server: StrataServer;
+  // ACME (docs/acme.md): this process orders, or, as a worker, serves what the primary orders.
+  let acme: AcmeManager | AcmeWorker | undefined;
+  let acmeCertificates: PendingCertificates | undefined;
   try {
     const channel = worker === undefined ? undefined : workerChannel();
+    if (flags.acme !== undefined) {
+      const acmeLog = createLogger();
+      acmeCertificates = new PendingCertificates(acmeLog);
+      const sink = acmeSink(acmeLog, acmeCertificates);
+      acme =
+        channel === undefined
+          ? acmeInProcess(flags.acme, sink, acmeLog)
+          : await acmeInWorker(flags.acme, channel, sink, acmeLog);
+    }
     const broker =
       flags.redis !== undefined
         ? await RedisBroker.connect({ url: flags.redis, logger: createLogger() })
@@ -545,6 +614,7 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
           : { metrics: true }),
       ...(broker === undefined ? {} : { broker }),
       ...(worker === undefined ? {} : workerServeOptions(worker)),
+      ...(acme === undefined ? {} : { acmeChallenges: acme }),
     });
   } catch (err) {
     const code = (err as { code?: string }).code;
@@ -552,12 +622,18 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
       throw new CliError(code, (err as Error).message);
     throw err;
   }
+  // What ACME obtained (or read from its storage) before the listener existed goes in now.
+  if (server.certificates !== undefined) acmeCertificates?.attach(server.certificates);
   if (worker !== undefined) {
     const metrics = server.metrics;
     if (metrics !== undefined) workerChannel()?.handle(METRICS_ASK, () => metrics.json());
     worker.ready(server.port, () => server.close());
+    if (acme instanceof AcmeWorker) acme.hello();
     return server;
   }
+  const manager = acme instanceof AcmeManager ? acme : undefined;
+  // Not awaited: the first order may take a while, and a failure is retried on its timer.
+  void manager?.start();
   let signals = 0;
   const log = createLogger();
   const stop = (signal: string): void => {
@@ -567,6 +643,7 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
       process.exit(1);
     }
     log.info({ signal }, 'stopping');
+    manager?.close();
     server.close().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -13,11 +13,13 @@ import {
   SupervisorStartupFailure,
 } from '../parallel/index.ts';
 import { relayCluster } from '../realtime/index.ts';
+import type { AcmeConfig } from '../server/acme/index.ts';
 import type { ServeOptions } from '../server.ts';
 import { type AdminServer, type DashboardInput, ServerError, startAdmin } from '../server.ts';
 import type { StrataConfig } from './config.ts';
 import { CliError, usageError, workerStartupError } from './errors.ts';
 import { stopWhenOrphaned } from './orphan.ts';
+import { acmeInPrimary } from './serve-acme.ts';
 import type { OptionHelp } from './usage.ts';
 
 /**
@@ -136,6 +138,7 @@ export async function runSupervisor(
     redis?: string | undefined;
     /** The serve() options (`tls` makes the URL https). */
     options?: { tls?: unknown };
+    acme?: AcmeConfig | undefined;
   } & WorkerFlags,
   args: string[],
 ): Promise<void> {
@@ -164,6 +167,14 @@ export async function runSupervisor(
   if (flags.redis === undefined) relayCluster(supervisor);
   // The workers' ClusterRateLimitStore checks: one budget for the machine, kept here.
   serveClusterRateLimits(supervisor);
+  // ACME: the primary orders for the machine; the workers answer the challenges (serve-acme.ts).
+  let acme: ReturnType<typeof acmeInPrimary> | undefined;
+  try {
+    acme = flags.acme === undefined ? undefined : acmeInPrimary(flags.acme, supervisor, log);
+  } catch (err) {
+    const e = err as { code?: string; message: string };
+    throw new CliError(e.code ?? 'STRATA_ERR_ACME_CONFIG', e.message);
+  }
   // One /metrics for the machine: the primary asks every worker and merges their answers.
   let admin: AdminServer | undefined;
   if (flags.admin !== undefined) {
@@ -199,6 +210,7 @@ export async function runSupervisor(
     // One line for the stop: the drain's routine steps (each worker's exit with status 0) are
     // left out; a worker that has to be killed, or exits with an error, is still a warning.
     log.level = 'warn';
+    acme?.close();
     void supervisor.close().then(() => admin?.close());
   };
   process.on('SIGTERM', stop);
@@ -216,6 +228,8 @@ export async function runSupervisor(
     if (err instanceof SupervisorStartupFailure) throw workerStartupError(err.failures, err.last);
     throw err;
   }
+  // Once the workers are ready to answer the challenges.
+  if (stops === 0) void acme?.start();
   if (stops === 0)
     log.info(
       {

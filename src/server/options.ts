@@ -4,6 +4,7 @@ import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
 import type { AccessLogOptions } from './access-log.ts';
+import type { Http01Answers } from './acme/challenges.ts';
 import type { CompressionOptions } from './compression/options.ts';
 import type { EdgeRateLimitOptions } from './rate-limit.ts';
 import type { StaticOptions } from './static/static-files.ts';
@@ -166,6 +167,12 @@ export type EdgeServeOptions<W extends WebSocketEndpoint = WebSocketEndpoint> = 
    * requests for max-requests recycling and tells its watchdog what is running). Unset: no cost.
    */
   onRequestStart?: (req: IncomingMessage) => void;
+  /**
+   * ACME HTTP-01 challenges (docs/acme.md): a request for `/.well-known/acme-challenge/…` is
+   * answered from this (the key authorization, else 404) before the edge policy, static files or
+   * the app see it. An `AcmeManager`, or a worker's `AcmeWorker`. Unset: no such path is special.
+   */
+  acmeChallenges?: Http01Answers;
 };
 
 export type ResolvedServeOptions = { -readonly [K in keyof Defaults]: Widen<Defaults[K]> };

@@ -14,6 +14,8 @@ import { createLogger, type Logger } from '../observe/logger.ts';
 import { Metrics } from '../observe/metrics.ts';
 import { LoopMonitor } from '../parallel/loop-monitor.ts';
 import { AccessLog, resolveAccessLog } from './access-log.ts';
+import { answerHttp01 } from './acme/challenges.ts';
+import { http01First, http01FirstOnLane } from './acme/http01-route.ts';
 import { type AdminServer, startAdmin } from './admin.ts';
 import { AddressList, proxyAddressing } from './client-address.ts';
 import { ResponseCompressor } from './compression/compressor.ts';
@@ -166,9 +168,15 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     requestStarted: options.onRequestStart,
     maxRequestsPerSocket: config.maxRequestsPerSocket,
   });
+  // ACME HTTP-01 (src/server/acme/): the challenge path is answered before anything else.
+  const acme = options.acmeChallenges;
+  const onRequest = acme === undefined ? dispatch.onRequest : http01First(acme, dispatch.onRequest);
+  const onLaneRequest =
+    acme === undefined
+      ? dispatch.onLaneRequest
+      : http01FirstOnLane(acme, () => state.draining, dispatch.onLaneRequest);
   const makeEndpoint = options.websockets;
   const websockets = app === undefined || !makeEndpoint ? undefined : makeEndpoint({ logger: log });
-  const onRequest = dispatch.onRequest;
   const server: Server = createHttpServer(
     config,
     accessLog,
@@ -206,7 +214,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
         maxRequestsPerSocket: config.maxRequestsPerSocket,
         closing: () => state.draining,
         Response: accessLog?.Response,
-        onRequest: dispatch.onLaneRequest,
+        onRequest: onLaneRequest,
       });
   dispatch.lane = lane;
   tls?.attach(server as HttpsServer);
@@ -257,6 +265,9 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
           headersTimeout: config.headersTimeout,
           maxHeaderSize: config.maxHeaderSize,
           log,
+          reusePort: config.reusePort,
+          // ACME's HTTP-01 challenges come to port 80: answered here, before the redirect.
+          intercept: acme === undefined ? undefined : (req, res) => answerHttp01(acme, req, res),
         }).catch(async (err: NodeJS.ErrnoException) => {
           tls.close();
           await new Promise<void>((resolve) => server.close(() => resolve()));

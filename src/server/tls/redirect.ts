@@ -18,6 +18,8 @@ export interface RedirectOptions {
    * (`/.well-known/acme-challenge/…`) is answered here, on port 80, by the ACME client.
    */
   intercept?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  /** Listen with SO_REUSEPORT (the workers of `strata serve --workers` share the port). */
+  reusePort?: boolean | undefined;
 }
 
 // A Host value: a DNS name or an IPv4 address, or a bracketed IPv6 address, with an optional
@@ -72,7 +74,7 @@ export async function startRedirect(
   server.maxConnections = 10_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: options.port, host: options.host }, () => {
+    server.listen({ port: options.port, host: options.host, reusePort: options.reusePort === true }, () => {
       server.off('error', reject);
       resolve();
     });
