@@ -44,11 +44,13 @@ const MAY_IMPORT: Record<Layer, { code: Layer[]; types?: Layer[] }> = {
 
 /**
  * The gateway's shared primitives, which the app layer may import as code: the edge's pure parts
- * (path resolution, preconditions, ranges, MIME, negotiation, ETags), the one GCRA and its stores,
+ * (the HTTP primitives of http.ts — token, OWS, lists, URL → path, error status, request-id format —
+ * path resolution, preconditions, ranges, MIME, negotiation, ETags), the one GCRA and its stores,
  * file bodies and the fast Response — one implementation, two doors (docs/architecture.md). They
  * import no `node:http`/`node:net` (checked below), so the framework stays portable.
  */
 const SHARED_WITH_APP = [
+  'src/gateway/http.ts',
   'src/gateway/http/',
   'src/gateway/rate-limit/',
   'src/gateway/file-body.ts',

@@ -2,6 +2,7 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { badResponse } from './errors.ts';
+import { listElements } from './http.ts';
 import { callFetch, type NodeAdapterOptions, NodeServeInfo } from './node.ts';
 import { NodeRequest } from './node-request.ts';
 import { writeResponse } from './node-response.ts';
@@ -49,7 +50,7 @@ export function isWebSocketRequest(req: IncomingMessage): boolean {
   const upgrade = req.headers.upgrade;
   if (upgrade === undefined) return false;
   if (upgrade.length === 9) return upgrade.toLowerCase() === 'websocket';
-  return upgrade.split(',').some((p) => p.trim().toLowerCase() === 'websocket');
+  return listElements(upgrade).some((p) => p.toLowerCase() === 'websocket');
 }
 
 const NO_OPTIONS: UpgradeOptions<unknown> = Object.freeze({});

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { isToken } from '../gateway/http.ts';
 import type { HandshakeRefusal, WebSocketEndpoint } from '../gateway/node-upgrade.ts';
 import { refuseHandshake } from '../gateway/node-upgrade.ts';
 import type { ServeInfo } from '../gateway/types.ts';
@@ -130,11 +131,7 @@ export class RealtimeServer implements WebSocketEndpoint {
     if (own !== undefined) {
       for (const name in own) {
         const value = String(own[name]);
-        if (
-          !NOT_IN_101.has(name.toLowerCase()) &&
-          SAFE_VALUE.test(value) &&
-          /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)
-        )
+        if (!NOT_IN_101.has(name.toLowerCase()) && SAFE_VALUE.test(value) && isToken(name))
           extra.push(`${name}: ${value}`);
       }
     }

@@ -2,11 +2,12 @@
  * RFC 9110 §13.2.2 preconditions, evaluated in the order the RFC gives, for a GET or HEAD of a
  * static representation with a strong validator (`etag`) and a modification date.
  */
+import { listElements, trimOws } from '../http.ts';
 
 export type Precondition = 'ok' | 'not-modified' | 'failed';
 
 function etagList(header: string): string[] {
-  return header.split(',').map((t) => t.trim());
+  return listElements(header);
 }
 
 function weakMatch(a: string, b: string): boolean {
@@ -58,7 +59,7 @@ export function evaluatePreconditions(
 /** §13.1.5 If-Range: honour Range only if the validator still matches (strong etag or exact date). */
 export function ifRangeMatches(ifRange: string | undefined, etag: string, lastModifiedMs: number): boolean {
   if (ifRange === undefined) return true;
-  const value = ifRange.trim();
+  const value = trimOws(ifRange);
   if (value.startsWith('"') || value.startsWith('W/')) return value === etag;
   const date = parseDate(value);
   return !Number.isNaN(date) && date === Math.floor(lastModifiedMs / 1000) * 1000;
