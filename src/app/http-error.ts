@@ -1,4 +1,5 @@
 import { isErrorStatus } from '../gateway/http.ts';
+
 /**
  * An error with an HTTP status and a message that is safe to show to the client.
  *

@@ -1,8 +1,8 @@
-import { isErrorStatus } from './http.ts';
 /**
  * The gateway's error catalogue. Every error has a stable `code`, the HTTP `status` a server
  * should answer with when it escapes the app, and a message that says how to fix it.
  */
+import { isErrorStatus } from './http.ts';
 
 export class GatewayError extends Error {
   readonly code: string;

@@ -16,6 +16,15 @@ function weakMatch(a: string, b: string): boolean {
 }
 
 /** HTTP-date to ms, or NaN (§5.6.7: a date that cannot be parsed is ignored). */
+/**
+ * Whether an `If-None-Match` value matches `etag`: `*`, or a listed tag equal under the weak
+ * comparison (RFC 9110 §13.1.2, §8.8.3.2).
+ */
+export function noneMatchHits(header: string, etag: string): boolean {
+  const tags = etagList(header);
+  return tags.includes('*') || tags.some((t) => weakMatch(t, etag));
+}
+
 function parseDate(value: string): number {
   return Date.parse(value);
 }
@@ -44,8 +53,7 @@ export function evaluatePreconditions(
   }
   // Step 3: If-None-Match (weak comparison).
   if (headers.ifNoneMatch !== undefined) {
-    const tags = etagList(headers.ifNoneMatch);
-    if (tags.includes('*') || tags.some((t) => weakMatch(t, etag))) {
+    if (noneMatchHits(headers.ifNoneMatch, etag)) {
       return method === 'GET' || method === 'HEAD' ? 'not-modified' : 'failed';
     }
   } else if (headers.ifModifiedSince !== undefined && (method === 'GET' || method === 'HEAD')) {
