@@ -47,6 +47,13 @@ export function answerParserErrors(server: Server, log: Logger, accessLog: Acces
       socket.destroy();
       return;
     }
+    // A connection that never sent a byte (a preconnect, a port scan) is closed without an answer
+    // or a log line when headersTimeout passes, as the fast lane closes it (and nginx): there is
+    // no request to answer 408 to.
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.bytesRead === 0) {
+      socket.destroy();
+      return;
+    }
     const status = parserErrorStatus(err.code, err.rawPacket);
     log.debug({ code: err.code, status }, 'request refused by the parser');
     if (accessLog !== undefined) accessLog.refused(socket, status, current);
