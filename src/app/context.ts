@@ -27,7 +27,7 @@ const EMPTY_PARAMS = Object.freeze({}) as Record<string, string>;
  * v, { append: true })` appended to the Object function's source, and `__proto__` was lost),
  * while staying a fast-mode object, unlike `Object.create(null)`.
  */
-const HeaderStore = class HeaderStore {} as unknown as new () => HeaderRecord;
+const HeaderStore = class HeaderStore {} as new () => HeaderRecord;
 delete (HeaderStore.prototype as { constructor?: unknown }).constructor;
 Object.setPrototypeOf(HeaderStore.prototype, null);
 

@@ -89,7 +89,7 @@ export class NodeRequest {
       headers = new NodeHeaders(this.#req.rawHeaders);
       this.#headers = headers;
     }
-    return headers as unknown as Headers;
+    return headers as Headers;
   }
 
   /** Aborts when the client disconnects before the response has been sent in full. */
@@ -231,7 +231,7 @@ export class NodeRequest {
       const body = this.body;
       const init: RequestInit & { duplex: 'half' } = {
         method: this.method,
-        headers: NodeHeaders.toNative(this.headers as unknown as NodeHeaders),
+        headers: NodeHeaders.toNative(this.headers as NodeHeaders),
         signal: this.signal,
         duplex: 'half',
       };

@@ -216,7 +216,7 @@ export function createNodeUpgradeHandler(
     // The app answered (or failed, or the client left): the response's status, or 499.
     res.once('close', () => report(res.headersSent ? res.statusCode : 499));
     const info = new NodeUpgradeInfo(req, options);
-    const request = new NodeRequest(req, res, options) as unknown as Request;
+    const request = new NodeRequest(req, res, options) as Request;
     const settle = (result: unknown): void => {
       if (!(result instanceof Response)) {
         onError(badResponse(result), req, res);

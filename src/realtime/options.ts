@@ -65,7 +65,7 @@ const RANGES: Partial<Record<keyof Defaults, [number, number]>> = {
 
 /** Merges options over the defaults and checks each, naming the bad one. */
 export function resolveWebSocketOptions(options: WebSocketOptions = {}): ResolvedWebSocketOptions {
-  const out = { ...REALTIME_DEFAULTS } as unknown as ResolvedWebSocketOptions;
+  const out = { ...REALTIME_DEFAULTS } as ResolvedWebSocketOptions;
   for (const key of Object.keys(REALTIME_DEFAULTS) as (keyof Defaults)[]) {
     const value = options[key];
     if (value === undefined) continue;

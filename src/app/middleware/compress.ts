@@ -165,7 +165,7 @@ async function compressed(
   const etag = out.get('etag');
   if (etag?.startsWith('"')) out.set('etag', `W/${etag}`);
   const stream = body.pipeThrough(
-    new CompressionStream(formats.get(choice) as CompressionFormat) as unknown as ReadableWritablePair<
+    new CompressionStream(formats.get(choice) as CompressionFormat) as ReadableWritablePair<
       Uint8Array,
       Uint8Array
     >,

@@ -93,7 +93,7 @@ function applyHeaders(res: ServerResponse, headers: OutgoingHttpHeaders | Outgoi
   if (Array.isArray(headers)) {
     // node accepts [[name, value], …] and a flat [name, value, name, value, …].
     if (headers.length > 0 && Array.isArray(headers[0])) {
-      for (const pair of headers as unknown as [string, string][]) res.appendHeader(pair[0], pair[1]);
+      for (const pair of headers as [string, string][]) res.appendHeader(pair[0], pair[1]);
     } else {
       for (let i = 0; i + 1 < headers.length; i += 2)
         res.appendHeader(String(headers[i]), headers[i + 1] as string | string[]);

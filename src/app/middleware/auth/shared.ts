@@ -21,7 +21,7 @@ export function accessRule<M extends (...args: never[]) => unknown>(middleware: 
 /** Whether a middleware carries the access-rule mark. Never throws. */
 export function isAccessRule(fn: unknown): boolean {
   try {
-    return typeof fn === 'function' && (fn as unknown as Record<symbol, unknown>)[ACCESS_RULE] === true;
+    return typeof fn === 'function' && Reflect.get(fn, ACCESS_RULE) === true;
   } catch {
     return false;
   }
