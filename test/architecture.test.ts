@@ -330,6 +330,25 @@ test('`strata-stack` re-exports every name of the framework (an explicit list, n
   assert.deepEqual(missing, [], 'add these to src/index.ts');
 });
 
+test("the parallel entry exports the supervisor, pool and monitor, not the wiring to strata serve's workers", () => {
+  const exported = reexportedNames('src/parallel/index.ts');
+  const internal = [
+    'supervisedWorker',
+    'SupervisedWorker',
+    'SupervisorMetrics',
+    'METRICS_ASK',
+    'RestartBackoff',
+    'defaultMode',
+    'kernelMigratesConnections',
+  ];
+  assert.deepEqual(
+    internal.filter((name) => exported.has(name)),
+    [],
+  );
+  for (const name of ['Supervisor', 'ThreadPool', 'LoopMonitor', 'workerChannel'])
+    assert.ok(exported.has(name), `${name} is public`);
+});
+
 test("the gateway's public entry exports the contract and the adapter, not the adapter's internals", () => {
   const exported = reexportedNames('src/gateway/index.ts');
   const internal = [
@@ -341,11 +360,22 @@ test("the gateway's public entry exports the contract and the adapter, not the a
     'refuseHandshake',
     'bodyTooLarge',
     'filePathOf',
+    'FastResponse',
+    'FastParts',
+    'NodeRequest',
+    'installFastResponse',
   ];
   assert.deepEqual(
     internal.filter((name) => exported.has(name)),
     [],
   );
-  for (const name of ['App', 'ServeInfo', 'createNodeHandler', 'WebSocketAcceptor', 'WebSocketEndpoint'])
+  for (const name of [
+    'App',
+    'ServeInfo',
+    'createNodeHandler',
+    'WebSocketAcceptor',
+    'WebSocketEndpoint',
+    'toNativeRequest',
+  ])
     assert.ok(exported.has(name), `${name} is part of the contract`);
 });

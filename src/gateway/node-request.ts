@@ -253,6 +253,17 @@ export class NodeRequest {
 
 Object.setPrototypeOf(NodeRequest.prototype, NativeRequest.prototype);
 
+/**
+ * A real undici `Request` for a request the gateway made lazily, for the APIs that brand-check
+ * their argument (`fetch(request)`, `new Request(request)`); any other request is returned as is.
+ *
+ * @example
+ * app.all('/mirror/*', (c) => fetch(toNativeRequest(c.req)));
+ */
+export function toNativeRequest(request: Request): Request {
+  return NodeRequest.toNative(request);
+}
+
 function buildUrl(req: IncomingMessage, config: NodeGatewayConfig): string {
   const secure = config.secureOf !== undefined ? config.secureOf(req) : config.secure;
   const scheme = secure ? 'https://' : 'http://';
