@@ -2,19 +2,14 @@ import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { badResponse } from './errors.ts';
-import { listElements } from './http.ts';
 import { callFetch, type NodeAdapterOptions, NodeServeInfo } from './node.ts';
 import { NodeRequest } from './node-request.ts';
 import { writeResponse } from './node-response.ts';
 import type { App, ServeInfo } from './types.ts';
 import type { PendingUpgrade, PubSub, UpgradeOptions, WebSocketHandlers } from './websocket.ts';
+import { type HandshakeRefusal, upgradesToWebSocket } from './websocket-handshake.ts';
 
-/** A refusal of a handshake, decided before the app runs. */
-export interface HandshakeRefusal {
-  status: number;
-  message: string;
-  headers?: Record<string, string>;
-}
+export type { HandshakeRefusal } from './websocket-handshake.ts';
 
 /** What completes WebSocket handshakes for the Node gateway (strata's is `RealtimeServer`). */
 export interface WebSocketAcceptor {
@@ -47,10 +42,7 @@ export interface WebSocketEndpoint extends WebSocketAcceptor, PubSub {
 
 /** node's `shouldUpgradeCallback`: only `Upgrade: websocket` leaves the ordinary request path. */
 export function isWebSocketRequest(req: IncomingMessage): boolean {
-  const upgrade = req.headers.upgrade;
-  if (upgrade === undefined) return false;
-  if (upgrade.length === 9) return upgrade.toLowerCase() === 'websocket';
-  return listElements(upgrade).some((p) => p.toLowerCase() === 'websocket');
+  return upgradesToWebSocket(req.headers.upgrade);
 }
 
 const NO_OPTIONS: UpgradeOptions<unknown> = Object.freeze({});

@@ -1,3 +1,4 @@
+import { normalizeOrigin } from '../gateway/websocket-handshake.ts';
 /**
  * Every WebSocket limit, with its default, in one place. docs/realtime.md shows the same table,
  * and a test checks the two against each other.
@@ -110,12 +111,5 @@ export function resolveWebSocketOptions(options: WebSocketOptions = {}): Resolve
   return out;
 }
 
-/** `HTTPS://Example.com:443/` and `https://example.com` are the same origin (RFC 6454 §4). */
-export function normalizeOrigin(origin: string): string {
-  try {
-    const url = new URL(origin);
-    return url.origin.toLowerCase();
-  } catch {
-    return origin.toLowerCase();
-  }
-}
+// The one normalisation, the gateway's (the handshake compares with it).
+export { normalizeOrigin };
