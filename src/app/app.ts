@@ -1,4 +1,4 @@
-import { isToken, pathStart, queryStart, searchOf } from '../gateway/http.ts';
+import { isToken, pathOf, pathStart, queryStart, searchOf } from '../gateway/http.ts';
 import type { RemoteAddress, ServeInfo } from '../gateway/types.ts';
 import type { PubSub, WebSocketData } from '../gateway/websocket.ts';
 import { loggableError } from '../observe/loggable-error.ts';
@@ -689,14 +689,13 @@ function defaultErrorLog(): (level: 'error' | 'debug', error: unknown, c: Contex
     if (level !== 'error') return;
     logger ??= createLogger();
     const url = c.req.url;
-    const pathStart = url.indexOf('/', url.indexOf('//') + 2);
     const requestId = c.get('requestId');
     logger.error(
       {
         // A plain copy: pino's serializer writes into the error and reads its getters.
         err: loggableError(error),
         method: c.req.method,
-        path: url.slice(pathStart),
+        path: pathOf(url) + searchOf(url),
         route: c.routePath,
         requestId: typeof requestId === 'string' ? requestId : undefined,
       },
