@@ -91,3 +91,11 @@ const defaults = new CompressibleTypes(COMPRESSIBLE_TYPES);
 export function isCompressible(contentType: string): boolean {
   return defaults.has(contentType);
 }
+
+/**
+ * Whether a response with `status` may have its body compressed: not a 1xx, 204 or 304 (no body,
+ * RFC 9110 §15.2, §15.3.5, §15.4.5) nor a 206, whose ranges address the identity bytes.
+ */
+export function isCompressibleStatus(status: number): boolean {
+  return status >= 200 && status !== 204 && status !== 206 && status !== 304;
+}

@@ -1,7 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Transform } from 'node:stream';
-import { CompressibleTypes } from '../../gateway/http/compressible.ts';
+import { CompressibleTypes, isCompressibleStatus } from '../../gateway/http/compressible.ts';
 import { negotiateEncoding } from '../../gateway/http/negotiate.ts';
 import { listElements, rawHeaderList, trimOws } from '../../gateway/http.ts';
 import type { BodyEncoder } from '../../gateway/index.ts';
@@ -101,7 +101,7 @@ export class ResponseCompressor implements BodyEncoder {
     length: number,
     coding: ContentCoding | undefined,
   ): Decision {
-    if (status < 200 || status === 204 || status === 206 || status === 304) return SKIP;
+    if (!isCompressibleStatus(status)) return SKIP;
     if (contentEncoding !== undefined) return SKIP;
     if (cacheControl !== undefined && text(cacheControl)!.toLowerCase().includes('no-transform')) return SKIP;
     const type = text(contentType);

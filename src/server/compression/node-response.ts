@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Transform } from 'node:stream';
+import { isBodilessResponse } from '../../gateway/http.ts';
 import {
   type Decision,
   IDENTITY,
@@ -139,10 +140,7 @@ function writeHead(
     if (
       whole !== undefined &&
       state.coding === undefined &&
-      state.req.method !== 'HEAD' &&
-      statusCode >= 200 &&
-      statusCode !== 204 &&
-      statusCode !== 304 &&
+      !isBodilessResponse(state.req.method, statusCode) &&
       !this.hasHeader('content-length') &&
       !this.hasHeader('transfer-encoding')
     )
