@@ -1,4 +1,4 @@
-import { isToken, pathOf, pathStart, queryStart, searchOf } from '../gateway/http.ts';
+import { isToken, pathOf, searchOf, serializedPathStart } from '../gateway/http.ts';
 import type { RemoteAddress, ServeInfo } from '../gateway/types.ts';
 import type { PubSub, WebSocketData } from '../gateway/websocket.ts';
 import { loggableError } from '../observe/loggable-error.ts';
@@ -412,8 +412,9 @@ export class App<V extends Variables = {}> {
   readonly fetch = (request: Request, info?: ServeInfo): Response | Promise<Response> => {
     const table = this.#table ?? this.#compile();
     const url = request.url;
-    const pathAt = pathStart(url);
-    const queryAt = pathAt === -1 ? -1 : queryStart(url, pathAt);
+    // A Request's url is serialized: its query is the first "?" after the path's start.
+    const pathAt = serializedPathStart(url);
+    const queryAt = pathAt === -1 ? -1 : url.indexOf('?', pathAt);
     const path = pathAt === -1 ? '/' : queryAt === -1 ? url.slice(pathAt) : url.slice(pathAt, queryAt);
     const method = request.method;
     let found = table.find(method, path);

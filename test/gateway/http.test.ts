@@ -13,6 +13,7 @@ import {
   rawHeaderIndex,
   rawHeaderList,
   searchOf,
+  serializedPathStart,
   TCHAR,
   trimOws,
 } from '../../src/gateway/http.ts';
@@ -88,6 +89,8 @@ test('URL → path: targets and absolute URLs, without query or fragment, as sen
     assert.equal(pathOf(url), path, `pathOf ${url}`);
     assert.equal(searchOf(url), search, `searchOf ${url}`);
   }
+  for (const url of ['http://h/', 'http://127.0.0.1:3000/a?b=/c', 'https://[::1]:8443/x/y#z', 'http://h/?q'])
+    assert.equal(serializedPathStart(new Request(url).url), pathStart(new Request(url).url), url);
   assert.equal(pathStart('http://127.0.0.1:3000/x'), 21);
   assert.equal(pathStart('/x'), 0);
   assert.equal(queryStart('/x?y'), 2);
