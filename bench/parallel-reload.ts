@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultMode } from '../src/parallel/index.ts';
+import { defaultMode } from '../src/parallel/options.ts';
 
 const cli = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 const app = join(import.meta.dirname, 'servers', 'hello-app.ts');

@@ -1,3 +1,4 @@
+import { isToken, pathOf, searchOf, serializedPathStart } from '../gateway/http.ts';
 import type { RemoteAddress, ServeInfo } from '../gateway/types.ts';
 import type { PubSub, WebSocketData } from '../gateway/websocket.ts';
 import { loggableError } from '../observe/loggable-error.ts';
@@ -239,7 +240,7 @@ export class App<V extends Variables = {}> {
     ...handlers: [...Middleware<string, V, Inputs>[], Handler<string, V, Inputs>]
   ): this {
     for (const m of Array.isArray(method) ? method : [method]) {
-      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(m)) {
+      if (!isToken(m)) {
         throw new AppError('STRATA_ERR_ROUTE_INVALID', `${m} ${path}: the method must be an HTTP token`);
       }
       this.#add([m.toUpperCase()], path, handlers as AnyFn[]);
@@ -411,10 +412,10 @@ export class App<V extends Variables = {}> {
   readonly fetch = (request: Request, info?: ServeInfo): Response | Promise<Response> => {
     const table = this.#table ?? this.#compile();
     const url = request.url;
-    const pathStart = url.indexOf('/', url.indexOf('//') + 2);
-    const queryStart = pathStart === -1 ? -1 : url.indexOf('?', pathStart);
-    const path =
-      pathStart === -1 ? '/' : queryStart === -1 ? url.slice(pathStart) : url.slice(pathStart, queryStart);
+    // A Request's url is serialized: its query is the first "?" after the path's start.
+    const pathAt = serializedPathStart(url);
+    const queryAt = pathAt === -1 ? -1 : url.indexOf('?', pathAt);
+    const path = pathAt === -1 ? '/' : queryAt === -1 ? url.slice(pathAt) : url.slice(pathAt, queryAt);
     const method = request.method;
     let found = table.find(method, path);
     // RFC 9110 §9.3.2: a GET route answers HEAD (the gateway sends no body) unless HEAD has its own.
@@ -423,18 +424,10 @@ export class App<V extends Variables = {}> {
     if (found !== null && found !== MALFORMED) {
       // For the server's access log and metrics; only where the server defines the slot.
       if ('route' in serveInfo) serveInfo.route = found.value.path;
-      const c = new Context(
-        request,
-        serveInfo,
-        url,
-        queryStart,
-        found.params,
-        found.value.path,
-        this.#shared,
-      );
+      const c = new Context(request, serveInfo, url, queryAt, found.params, found.value.path, this.#shared);
       return this.#run(c, found.value.chain);
     }
-    const c = new Context(request, serveInfo, url, queryStart, undefined, undefined, this.#shared);
+    const c = new Context(request, serveInfo, url, queryAt, undefined, undefined, this.#shared);
     if (found === MALFORMED) return this.#run(c, this.#fallback(path, badEncoding));
     return this.#run(c, this.#fallback(path, this.#unmatched(table, method, path)));
   };
@@ -536,10 +529,9 @@ export class App<V extends Variables = {}> {
         // The Location is built from the client's path: it must stay a path on this origin.
         if (!isSameOriginPath(other)) return unsafeRedirect;
         return (c: Context) => {
-          const q = c.req.url.indexOf('?');
           return new Response(null, {
             status: 308,
-            headers: { location: q === -1 ? other : other + c.req.url.slice(q) },
+            headers: { location: other + searchOf(c.req.url) },
           });
         };
       }
@@ -698,14 +690,13 @@ function defaultErrorLog(): (level: 'error' | 'debug', error: unknown, c: Contex
     if (level !== 'error') return;
     logger ??= createLogger();
     const url = c.req.url;
-    const pathStart = url.indexOf('/', url.indexOf('//') + 2);
     const requestId = c.get('requestId');
     logger.error(
       {
         // A plain copy: pino's serializer writes into the error and reads its getters.
         err: loggableError(error),
         method: c.req.method,
-        path: url.slice(pathStart),
+        path: pathOf(url) + searchOf(url),
         route: c.routePath,
         requestId: typeof requestId === 'string' ? requestId : undefined,
       },

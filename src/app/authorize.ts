@@ -12,7 +12,7 @@ import { createMiddleware, type TypedMiddleware } from './middleware/create-midd
 
 /** The user an auth middleware set, or undefined. */
 function userOf(c: Context): unknown {
-  return (c as unknown as Context<string, { user?: unknown }>).get('user');
+  return (c as Context<string, { user?: unknown }>).get('user');
 }
 
 function unauthenticated(): HttpError {
@@ -53,7 +53,7 @@ export function requireRole(...args: [string, ...(string | RoleOptions)[]]): Typ
   if (roles.length === 0) throw AppError.authConfig('requireRole()', 'give at least one role');
   return accessRule(
     createMiddleware(async (c, next) => {
-      const user = userOf(c as unknown as Context);
+      const user = userOf(c as Context);
       if (user === undefined || user === null) throw unauthenticated();
       const has = rolesOf(user);
       if (!roles.some((r) => has.includes(r))) throw forbidden(`This needs the role ${roles.join(' or ')}`);
@@ -78,7 +78,7 @@ export function requireScope(...scopes: [string, ...string[]]): TypedMiddleware<
   const wanted = scopes.join(' ');
   return accessRule(
     createMiddleware(async (c, next) => {
-      const claims = (c as unknown as Context<string, { jwt?: Record<string, unknown> }>).get('jwt');
+      const claims = (c as Context<string, { jwt?: Record<string, unknown> }>).get('jwt');
       if (claims === undefined || claims === null) throw unauthenticated();
       const raw = claims.scope ?? claims.scp;
       const has = typeof raw === 'string' ? raw.split(' ') : Array.isArray(raw) ? raw : [];
@@ -186,11 +186,11 @@ export function requirePermission<R = undefined>(
   const load = options.resource;
   return accessRule(
     createMiddleware<{ resource: R }>(async (c, next) => {
-      const user = userOf(c as unknown as Context);
+      const user = userOf(c as Context);
       if (user === undefined || user === null) throw unauthenticated();
       let resource: R | undefined;
       if (load !== undefined) {
-        resource = await load(c as unknown as Context);
+        resource = await load(c as Context);
         if (resource === undefined) throw new HttpError(404, 'Not found');
         c.set('resource', resource);
       }
@@ -235,9 +235,9 @@ export function requireOwner<R>(
   const hide = options.hide === true;
   return accessRule(
     createMiddleware<{ resource: R }>(async (c, next) => {
-      const user = userOf(c as unknown as Context);
+      const user = userOf(c as Context);
       if (user === undefined || user === null) throw unauthenticated();
-      const resource = await loadResource(c as unknown as Context);
+      const resource = await loadResource(c as Context);
       if (resource === undefined || resource === null) throw new HttpError(404, 'Not found');
       if (bypass === undefined || bypass(user) !== true) {
         const owner = ownerOf(resource);

@@ -1,3 +1,4 @@
+import { trimOws } from '../gateway/http.ts';
 import type { ServeInfo } from '../gateway/types.ts';
 import type { UpgradeOptions, WebSocketHandlers } from '../gateway/websocket.ts';
 import { releaseUploads } from './body.ts';
@@ -26,7 +27,7 @@ const EMPTY_PARAMS = Object.freeze({}) as Record<string, string>;
  * v, { append: true })` appended to the Object function's source, and `__proto__` was lost),
  * while staying a fast-mode object, unlike `Object.create(null)`.
  */
-const HeaderStore = class HeaderStore {} as unknown as new () => HeaderRecord;
+const HeaderStore = class HeaderStore {} as new () => HeaderRecord;
 delete (HeaderStore.prototype as { constructor?: unknown }).constructor;
 Object.setPrototypeOf(HeaderStore.prototype, null);
 
@@ -423,9 +424,9 @@ export function parseCookieHeader(header: string | null): Record<string, string>
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq === -1) continue;
-    const name = part.slice(0, eq).trim();
+    const name = trimOws(part.slice(0, eq));
     if (name === '' || name in out) continue;
-    let value = part.slice(eq + 1).trim();
+    let value = trimOws(part.slice(eq + 1));
     if (value.length >= 2 && value.charCodeAt(0) === 34 && value.charCodeAt(value.length - 1) === 34) {
       value = value.slice(1, -1);
     }

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isToken } from '../gateway/http.ts';
 
 /** Attributes of a Set-Cookie (RFC 6265 §4.1, plus SameSite, Partitioned and Priority). */
 export interface CookieOptions {
@@ -21,14 +22,13 @@ export interface CookieOptions {
 }
 
 // RFC 9110 §5.6.2 token: what a cookie name may be.
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // RFC 6265 §5.2.3 / §5.2.4: no control characters or ';' in Domain and Path.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses.
 const ATTRIBUTE_VALUE = /^[^\u0000-\u001f\u007f;]*$/;
 
 /** Serializes one Set-Cookie value, refusing names and attributes that could inject others. */
 export function serializeCookie(name: string, value: string, options: CookieOptions = {}): string {
-  if (!TOKEN.test(name))
+  if (!isToken(name))
     throw new TypeError(`Invalid cookie name ${JSON.stringify(name)}: use token characters only`);
   let out = `${name}=${encodeURIComponent(value)}`;
   const secure =

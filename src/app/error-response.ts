@@ -1,3 +1,4 @@
+import { isErrorStatus, pathOf, searchOf, trimOws } from '../gateway/http.ts';
 import type { Context } from './context.ts';
 import { HttpError, STATUS_TITLES } from './http-error.ts';
 
@@ -53,9 +54,7 @@ const HTTP_ERROR_MARK = Symbol.for('strata.httpError');
 export function errorStatus(error: unknown): number {
   if ((typeof error !== 'object' && typeof error !== 'function') || error === null) return 500;
   const status = read(error, 'status');
-  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599
-    ? status
-    : 500;
+  return isErrorStatus(status) ? status : 500;
 }
 
 /** Reads what the error answer may use of a thrown value; never throws. */
@@ -124,7 +123,7 @@ function renderFacts(facts: ErrorFacts, c: Context, dev: boolean, withExtras: bo
   const detail = (facts.expose || dev) && facts.message !== undefined ? facts.message : undefined;
   if (detail !== undefined) problem.detail = detail;
   const url = c.req.url;
-  problem.instance = url.slice(url.indexOf('/', url.indexOf('//') + 2));
+  problem.instance = pathOf(url) + searchOf(url);
   const stack = dev ? facts.stack : undefined;
   const headers = new Headers();
   if (withExtras) {
@@ -160,11 +159,11 @@ export function prefersHtml(accept: string | null): boolean {
   let json = -1;
   for (const part of accept.split(',')) {
     const [rawType, ...params] = part.split(';');
-    const type = rawType!.trim().toLowerCase();
+    const type = trimOws(rawType!).toLowerCase();
     let q = 1;
     for (const p of params) {
       const [k, v] = p.split('=');
-      if (k?.trim().toLowerCase() === 'q') q = Number(v);
+      if (k !== undefined && trimOws(k).toLowerCase() === 'q') q = Number(v);
     }
     if (!(q > 0)) continue;
     if (type === 'text/html') html = Math.max(html, q);

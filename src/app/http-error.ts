@@ -1,3 +1,5 @@
+import { isErrorStatus } from '../gateway/http.ts';
+
 /**
  * An error with an HTTP status and a message that is safe to show to the client.
  *
@@ -31,7 +33,7 @@ export class HttpError extends Error {
       message ?? STATUS_TITLES[status] ?? 'Error',
       options.cause === undefined ? undefined : { cause: options.cause },
     );
-    if (!Number.isInteger(status) || status < 400 || status > 599) {
+    if (!isErrorStatus(status)) {
       throw new RangeError(`HttpError status must be an integer from 400 to 599, got ${status}`);
     }
     this.name = 'HttpError';

@@ -5,7 +5,7 @@
  * thinks it is another (Fastify CVE-2026-25223).
  */
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+import { isOws, isToken, trimOws } from '../gateway/http.ts';
 
 export interface MediaType {
   /** `type/subtype`, lowercased. */
@@ -20,8 +20,7 @@ export function parseMediaType(header: string | null | undefined): MediaType | u
   const semi = header.indexOf(';');
   const essence = trimOws(semi === -1 ? header : header.slice(0, semi)).toLowerCase();
   const slash = essence.indexOf('/');
-  if (slash <= 0 || !TOKEN.test(essence.slice(0, slash)) || !TOKEN.test(essence.slice(slash + 1)))
-    return undefined;
+  if (slash <= 0 || !isToken(essence.slice(0, slash)) || !isToken(essence.slice(slash + 1))) return undefined;
   const params = Object.create(null) as Record<string, string>;
   let rest = semi === -1 ? '' : header.slice(semi + 1);
   while (rest !== '') {
@@ -42,7 +41,7 @@ function splitParam(input: string): [string, string, string] | undefined {
   const eq = text.indexOf('=');
   if (eq <= 0) return undefined;
   const name = text.slice(0, eq).toLowerCase();
-  if (!TOKEN.test(name)) return undefined;
+  if (!isToken(name)) return undefined;
   let i = eq + 1;
   let value = '';
   if (text.charCodeAt(i) === 34 /* " */) {
@@ -63,26 +62,14 @@ function splitParam(input: string): [string, string, string] | undefined {
   }
   const semi = text.indexOf(';', i);
   value = trimOws(semi === -1 ? text.slice(i) : text.slice(i, semi));
-  if (value === '' || !TOKEN.test(value)) return undefined;
+  if (value === '' || !isToken(value)) return undefined;
   return [name, value, semi === -1 ? '' : text.slice(semi + 1)];
-}
-
-function isOws(ch: number): boolean {
-  return ch === 32 || ch === 9;
 }
 
 function trimOwsStart(s: string): string {
   let i = 0;
   while (i < s.length && isOws(s.charCodeAt(i))) i++;
   return s.slice(i);
-}
-
-function trimOws(s: string): string {
-  let start = 0;
-  let end = s.length;
-  while (start < end && isOws(s.charCodeAt(start))) start++;
-  while (end > start && isOws(s.charCodeAt(end - 1))) end--;
-  return s.slice(start, end);
 }
 
 /** Whether the essence is JSON: `application/json` or any `+json` suffix (RFC 6839). */

@@ -79,7 +79,8 @@ export const nodeKdf: Kdf = (algorithm, password, salt, params, length) =>
   new Promise((resolve, reject) => {
     if (algorithm === 'argon2id') {
       const { m, t, p } = params as Argon2Params;
-      const argon2 = (nodeCrypto as unknown as { argon2?: Function }).argon2;
+      // crypto.argon2 is Node 24.7+: read it as possibly absent.
+      const argon2: typeof nodeCrypto.argon2 | undefined = nodeCrypto.argon2;
       if (typeof argon2 !== 'function') {
         reject(
           AppError.password('this runtime has no argon2 (crypto.argon2 needs Node 24.7+): hash with scrypt'),
@@ -272,9 +273,8 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
     const parsed = parsePasswordHash(stored);
     if (parsed === null || parsed.algorithm !== algorithm) return true;
     if (parsed.salt.length < SALT_BYTES || parsed.hash.length < HASH_BYTES) return true;
-    const current = params as unknown as Record<string, number>;
-    const old = parsed.params as unknown as Record<string, number>;
-    return Object.keys(current).some((k) => current[k] !== old[k]);
+    const old = new Map(Object.entries(parsed.params));
+    return Object.entries(params).some(([key, value]) => old.get(key) !== value);
   };
 
   const verifyAndRehash = async (

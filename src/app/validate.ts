@@ -82,7 +82,7 @@ export function validate<T extends ValidationTargets>(
   };
   // The OpenAPI generator reads the schemas from here (src/app/openapi/marker.ts).
   withOpenApi(middleware, { validate: targets });
-  return middleware as unknown as Middleware<string, {}, {}> & Typed<OutputsOf<T>>;
+  return middleware as Middleware<string, {}, {}> & Typed<OutputsOf<T>>;
 }
 
 /**

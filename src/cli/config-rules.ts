@@ -6,6 +6,7 @@
  * copy it returns is built from the rules' keys, so nothing the file added rides along.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { TIMER_MAX_MS } from '../server/options.ts';
 
 /** A config error: where (`static.spaFallback`), what, and its code. */
 export interface ConfigIssue {
@@ -36,8 +37,9 @@ export type Rule =
   | { kind: 'oneOf'; options: readonly Rule[] }
   | { kind: 'code'; what: string; test: (value: unknown) => boolean };
 
-/** Node's timers hold at most 2^31 − 1 ms; a longer delay fires after 1 ms (TimeoutOverflowWarning). */
-export const TIMER_MAX_MS = 2 ** 31 - 1;
+// Node's timers hold at most 2^31 − 1 ms; a longer delay fires after 1 ms (TimeoutOverflowWarning).
+// One definition, the server's: serve() refuses the same values from code.
+export { TIMER_MAX_MS };
 
 export const int = (min = 0, max = Number.MAX_SAFE_INTEGER): Rule => ({ kind: 'int', min, max });
 /** A duration in ms, bounded by what a node timer can hold. */

@@ -6,6 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
+import { isToken } from '../gateway/http.ts';
 import { parseRate, parseWindow } from '../gateway/rate-limit/rate-spec.ts';
 import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
 import type { WebSocketOptions } from '../realtime/options.ts';
@@ -80,8 +81,7 @@ const redisUrl = (u: string): string | undefined => {
 };
 
 /** RFC 9110 §5.6.2 token (a header name). */
-const token = (t: string): string | undefined =>
-  /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(t) ? undefined : 'is not a header name';
+const token = (t: string): string | undefined => (isToken(t) ? undefined : 'is not a header name');
 
 const mediaRange = (t: string): string | undefined =>
   /^[a-z0-9!#$&^_.+-]+\/(?:\*|\*\+[a-z0-9!#$&^_.+-]+|[a-z0-9!#$&^_.+-]+)$/i.test(t)

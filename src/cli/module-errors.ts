@@ -120,7 +120,8 @@ export function explainLoadError(err: unknown, lastLoaded?: string): LoadFailure
   if (code === 'ERR_MODULE_NOT_FOUND') {
     const pkg = /^Cannot find package '([^']+)' imported from (.+)$/.exec(text);
     if (pkg !== null) {
-      const [, name, importer] = pkg as unknown as [string, string, string];
+      const name = pkg[1]!;
+      const importer = pkg[2]!;
       const spot = importSpot(importer, name);
       if (name === 'strata' || name.startsWith('strata/'))
         return {
@@ -132,7 +133,8 @@ export function explainLoadError(err: unknown, lastLoaded?: string): LoadFailure
     }
     const mod = /^Cannot find module '([^']+)' imported from (.+)$/.exec(text);
     if (mod !== null) {
-      const [, missing, importer] = mod as unknown as [string, string, string];
+      const missing = mod[1]!;
+      const importer = mod[2]!;
       const spot = importSpot(importer, basename(missing));
       const asTs = missing.endsWith('.js') ? missing.replace(/\.js$/, '.ts') : `${missing}.ts`;
       if (extname(missing) !== '.ts' && isFile(asTs))

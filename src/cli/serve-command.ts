@@ -13,7 +13,9 @@ import {
 } from '../gateway/index.ts';
 import { parseRate } from '../gateway/rate-limit/rate-spec.ts';
 import { createLogger, setDefaultLogFormat } from '../observe/logger.ts';
-import { METRICS_ASK, supervisedWorker, workerChannel } from '../parallel/index.ts';
+import { workerChannel } from '../parallel/index.ts';
+import { METRICS_ASK } from '../parallel/supervisor-metrics.ts';
+import { supervisedWorker } from '../parallel/worker-runtime.ts';
 import { ClusterBroker, RedisBroker } from '../realtime/index.ts';
 import type { AccessLogOptions } from '../server/access-log.ts';
 import { type AcmeConfig, AcmeManager, AcmeWorker, domainProblem } from '../server/acme/index.ts';

@@ -4,14 +4,14 @@ import { resolve } from 'node:path';
 import { serveClusterRateLimits } from '../gateway/rate-limit/cluster-store.ts';
 import { createLogger } from '../observe/index.ts';
 import {
-  defaultMode,
   SUPERVISOR_DEFAULTS,
-  type SupervisedWorker,
   Supervisor,
-  SupervisorMetrics,
   type SupervisorMode,
   SupervisorStartupFailure,
 } from '../parallel/index.ts';
+import { defaultMode } from '../parallel/options.ts';
+import { SupervisorMetrics } from '../parallel/supervisor-metrics.ts';
+import type { SupervisedWorker } from '../parallel/worker-runtime.ts';
 import { relayCluster } from '../realtime/index.ts';
 import type { AcmeConfig } from '../server/acme/index.ts';
 import type { ServeOptions } from '../server.ts';

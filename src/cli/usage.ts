@@ -53,7 +53,8 @@ export function didYouMean(word: string, candidates: readonly string[], prefix =
 export function unknownOptionMessage(message: string, known: readonly string[]): string {
   const m = /^Unknown option '(-{1,2})([^'=]*)'/.exec(message);
   if (m === null) return message;
-  const [, dashes, name] = m as unknown as [string, string, string];
+  const dashes = m[1]!;
+  const name = m[2]!;
   // parseArgs adds "To specify a positional argument starting with a '-', place it at the end
   // of the command after '--', as in '-- "--prot"'": true, and rarely what was meant.
   const hint = dashes === '--' ? didYouMean(name, known, '--') : '';

@@ -202,8 +202,8 @@ function buildBun(app: App, options: BunServeOptions): BunRuntime {
   const tracker = new WaitUntilTracker(onError);
   const secure = options.tls !== undefined;
   const sockets = new Set<StrataBunSocket<unknown>>();
-  const runtime: BunRuntime = {
-    config: undefined as unknown as BunServeConfig,
+  // The config's handlers close over this state; the config joins it once built.
+  const runtime: Omit<BunRuntime, 'config'> = {
     tracker,
     sockets,
     closing: false,
@@ -304,9 +304,9 @@ function buildBun(app: App, options: BunServeOptions): BunRuntime {
     },
   };
   if (options.tls !== undefined) config.tls = options.tls;
-  runtime.config = config;
-  runtimes.set(config, runtime);
-  return runtime;
+  const built: BunRuntime = Object.assign(runtime, { config });
+  runtimes.set(config, built);
+  return built;
 }
 
 /**

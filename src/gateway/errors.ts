@@ -2,6 +2,7 @@
  * The gateway's error catalogue. Every error has a stable `code`, the HTTP `status` a server
  * should answer with when it escapes the app, and a message that says how to fix it.
  */
+import { isErrorStatus } from './http.ts';
 
 export class GatewayError extends Error {
   readonly code: string;
@@ -111,9 +112,7 @@ function constructorName(value: object): string | undefined {
 export function statusOfThrown(value: unknown): number {
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return 500;
   const status = readSafely(value, 'status');
-  return typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599
-    ? status
-    : 500;
+  return isErrorStatus(status) ? status : 500;
 }
 
 /** Reads a thrown value's status, exposure, message, stack, name and code without ever throwing. */

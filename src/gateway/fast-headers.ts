@@ -53,7 +53,7 @@ function checkValue(name: string, value: string): string {
  * slower on this path (api bench: -9% CPU per request), while `new HeaderStore()` is a fast-mode
  * object like `{}`. node's `writeHead` takes it as is.
  */
-export const HeaderStore = class HeaderStore {} as unknown as new () => HeaderRecord;
+export const HeaderStore = class HeaderStore {} as new () => HeaderRecord;
 delete (HeaderStore.prototype as { constructor?: unknown }).constructor;
 Object.setPrototypeOf(HeaderStore.prototype, null);
 
@@ -142,7 +142,7 @@ export class FastHeaders {
   }
 
   forEach(callback: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
-    for (const [key, value] of this.entries()) callback.call(thisArg, value, key, this as unknown as Headers);
+    for (const [key, value] of this.entries()) callback.call(thisArg, value, key, this as Headers);
   }
 
   get [Symbol.toStringTag](): string {

@@ -115,7 +115,7 @@ export class FastResponse {
     if (text === undefined) throw new TypeError('Value is not JSON serializable');
     const response = new FastResponse(text, init);
     response.#contentType = APPLICATION_JSON;
-    return response as unknown as Response;
+    return response as Response;
   }
 
   static error(): Response {
@@ -151,13 +151,13 @@ export class FastResponse {
     let headers = this.#headers;
     // [SameObject]: once handed out, the same headers stay the response's headers, also after
     // the body was materialized (the native copy is used only for its body).
-    if (headers !== undefined) return headers as unknown as Headers;
+    if (headers !== undefined) return headers as Headers;
     if (this.#native !== undefined) return this.#native.headers;
     if (headers === undefined) {
       headers = new FastHeaders(this.#init, this.#contentType);
       this.#headers = headers;
     }
-    return headers as unknown as Headers;
+    return headers as Headers;
   }
 
   get type(): ResponseType {
@@ -220,7 +220,7 @@ export class FastResponse {
     return new NativeResponse(copy.body, {
       status: copy.status,
       statusText: copy.statusText,
-      headers: headers as unknown as Headers,
+      headers: headers as Headers,
     });
   }
 
@@ -281,9 +281,9 @@ Object.defineProperty(FastResponse, kNative, { value: NativeResponse });
  */
 export function installFastResponse(): () => void {
   const previous = globalThis.Response;
-  if (previous === (FastResponse as unknown as typeof Response)) return () => {};
-  globalThis.Response = FastResponse as unknown as typeof Response;
+  if (previous === (FastResponse as typeof Response)) return () => {};
+  globalThis.Response = FastResponse as typeof Response;
   return () => {
-    if (globalThis.Response === (FastResponse as unknown as typeof Response)) globalThis.Response = previous;
+    if (globalThis.Response === (FastResponse as typeof Response)) globalThis.Response = previous;
   };
 }

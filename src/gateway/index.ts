@@ -1,15 +1,15 @@
 /**
  * `strata-stack/gateway`: the contract between servers and apps, and the Node adapter. The
- * adapter's own helpers (the response writer, body checks, `installFastResponse`, …) are
- * internal: the server imports them from their files.
+ * adapter's own parts (the lazy `NodeRequest`, `FastResponse`, the response writer, body checks,
+ * `installFastResponse`, …) are internal: the server imports them from their files.
  */
 export type { BodyEncoder } from './body-encoder.ts';
 export { GatewayError } from './errors.ts';
-export { type FastParts, FastResponse, NativeResponse } from './fast-response.ts';
+export { NativeResponse } from './fast-response.ts';
 export { type FastifyLike, fromFastify } from './fastify.ts';
 export { openFile } from './file-body.ts';
 export { createNodeHandler, type NodeAdapterOptions, type NodeHandler } from './node.ts';
-export { NodeRequest } from './node-request.ts';
+export { toNativeRequest } from './node-request.ts';
 export {
   createNodeUpgradeHandler,
   type HandshakeRefusal,

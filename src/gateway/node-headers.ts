@@ -88,7 +88,7 @@ export class NodeHeaders {
 
   forEach(callback: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
     const native = this.#materialize();
-    for (const [key, value] of native) callback.call(thisArg, value, key, this as unknown as Headers);
+    for (const [key, value] of native) callback.call(thisArg, value, key, this as Headers);
   }
 
   entries(): HeadersIterator<[string, string]> {

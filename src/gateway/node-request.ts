@@ -89,7 +89,7 @@ export class NodeRequest {
       headers = new NodeHeaders(this.#req.rawHeaders);
       this.#headers = headers;
     }
-    return headers as unknown as Headers;
+    return headers as Headers;
   }
 
   /** Aborts when the client disconnects before the response has been sent in full. */
@@ -231,7 +231,7 @@ export class NodeRequest {
       const body = this.body;
       const init: RequestInit & { duplex: 'half' } = {
         method: this.method,
-        headers: NodeHeaders.toNative(this.headers as unknown as NodeHeaders),
+        headers: NodeHeaders.toNative(this.headers as NodeHeaders),
         signal: this.signal,
         duplex: 'half',
       };
@@ -252,6 +252,17 @@ export class NodeRequest {
 }
 
 Object.setPrototypeOf(NodeRequest.prototype, NativeRequest.prototype);
+
+/**
+ * A real undici `Request` for a request the gateway made lazily, for the APIs that brand-check
+ * their argument (`fetch(request)`, `new Request(request)`); any other request is returned as is.
+ *
+ * @example
+ * app.all('/mirror/*', (c) => fetch(toNativeRequest(c.req)));
+ */
+export function toNativeRequest(request: Request): Request {
+  return NodeRequest.toNative(request);
+}
 
 function buildUrl(req: IncomingMessage, config: NodeGatewayConfig): string {
   const secure = config.secureOf !== undefined ? config.secureOf(req) : config.secure;

@@ -176,7 +176,7 @@ function writeFast(
     return;
   }
   if (body === null) {
-    if (status !== 204 && status !== 304 && status >= 200) headers['content-length'] = 0;
+    if (!isBodilessResponse(undefined, status)) headers['content-length'] = 0;
     res.writeHead(status, statusText, headers);
     res.end();
     return;

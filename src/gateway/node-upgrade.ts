@@ -7,13 +7,9 @@ import { NodeRequest } from './node-request.ts';
 import { writeResponse } from './node-response.ts';
 import type { App, ServeInfo } from './types.ts';
 import type { PendingUpgrade, PubSub, UpgradeOptions, WebSocketHandlers } from './websocket.ts';
+import { type HandshakeRefusal, upgradesToWebSocket } from './websocket-handshake.ts';
 
-/** A refusal of a handshake, decided before the app runs. */
-export interface HandshakeRefusal {
-  status: number;
-  message: string;
-  headers?: Record<string, string>;
-}
+export type { HandshakeRefusal } from './websocket-handshake.ts';
 
 /** What completes WebSocket handshakes for the Node gateway (strata's is `RealtimeServer`). */
 export interface WebSocketAcceptor {
@@ -46,10 +42,7 @@ export interface WebSocketEndpoint extends WebSocketAcceptor, PubSub {
 
 /** node's `shouldUpgradeCallback`: only `Upgrade: websocket` leaves the ordinary request path. */
 export function isWebSocketRequest(req: IncomingMessage): boolean {
-  const upgrade = req.headers.upgrade;
-  if (upgrade === undefined) return false;
-  if (upgrade.length === 9) return upgrade.toLowerCase() === 'websocket';
-  return upgrade.split(',').some((p) => p.trim().toLowerCase() === 'websocket');
+  return upgradesToWebSocket(req.headers.upgrade);
 }
 
 const NO_OPTIONS: UpgradeOptions<unknown> = Object.freeze({});
@@ -215,7 +208,7 @@ export function createNodeUpgradeHandler(
     // The app answered (or failed, or the client left): the response's status, or 499.
     res.once('close', () => report(res.headersSent ? res.statusCode : 499));
     const info = new NodeUpgradeInfo(req, options);
-    const request = new NodeRequest(req, res, options) as unknown as Request;
+    const request = new NodeRequest(req, res, options) as Request;
     const settle = (result: unknown): void => {
       if (!(result instanceof Response)) {
         onError(badResponse(result), req, res);

@@ -120,7 +120,7 @@ export function createNodeHandler(app: App, options: NodeAdapterOptions): NodeHa
   };
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown): void => onError(err, req, res);
   return function strataRequest(req: IncomingMessage, res: ServerResponse): void {
-    const request = new NodeRequest(req, res, options) as unknown as Request;
+    const request = new NodeRequest(req, res, options) as Request;
     const info = new NodeServeInfo(req, options);
     if (onServeInfo !== undefined) onServeInfo(info);
     callFetch(app, request, info, req, res, settle, fail);

@@ -17,6 +17,12 @@ import type {
   WebSocketHandlers,
   WebSocketMessage,
 } from './websocket.ts';
+import {
+  NOT_IN_101,
+  selectSubprotocol,
+  upgradesToWebSocket,
+  vetWebSocketHandshake,
+} from './websocket-handshake.ts';
 
 /** Options both runtime adapters take. */
 export interface RuntimeServeOptions {
@@ -159,9 +165,7 @@ export function remoteOf(address: string, port: number): RemoteAddress {
 
 /** RFC 6455 §4.1: the request asks for a WebSocket. */
 export function isWebSocketRequest(request: Request): boolean {
-  if (request.method !== 'GET') return false;
-  const upgrade = request.headers.get('upgrade');
-  return upgrade !== null && upgrade.toLowerCase() === 'websocket';
+  return request.method === 'GET' && upgradesToWebSocket(request.headers.get('upgrade'));
 }
 
 /**
@@ -172,25 +176,9 @@ export function selectProtocol(
   offered: string | null,
   spoken: readonly string[] | undefined,
 ): string | undefined {
-  if (spoken === undefined || spoken.length === 0) return '';
-  if (offered === null || offered.trim() === '') return '';
-  const offers = offered.split(',').map((p) => p.trim());
-  for (const p of spoken) if (offers.includes(p)) return p;
-  return undefined;
+  const selected = selectSubprotocol(offered, spoken);
+  return selected === false ? '' : selected;
 }
-
-// The marker's headers that must not reach the 101 (RFC 6455 §4.2.2 owns them).
-const NOT_IN_101 = new Set([
-  'connection',
-  'upgrade',
-  'content-length',
-  'content-type',
-  'transfer-encoding',
-  'keep-alive',
-  'sec-websocket-accept',
-  'sec-websocket-protocol',
-  'sec-websocket-extensions',
-]);
 
 /** Headers for the 101: those middleware set on the marker, then the route's own `headers`. */
 export function headersFor101(marker: Response, pending: PendingUpgrade): Headers {
@@ -463,62 +451,32 @@ export async function fetchSafely(
   }
 }
 
-// RFC 6455 §4.1: the key is the base64 of 16 random bytes: 22 characters and "==".
-const KEY_SHAPE = /^[+/0-9A-Za-z]{21}[AQgw]==$/;
-
 /**
- * Checks a WebSocket handshake before the app runs, as strata's server does: 426 to another
- * version than 13, 400 to a malformed key, 403 to a browser whose `Origin` is not allowed
- * (cross-site WebSocket hijacking: same-origin only by default, `'*'` for any, or a list).
+ * Checks a WebSocket handshake before the app runs, by the gateway's one rule
+ * (`websocket-handshake.ts`, as strata's server does): 426 to another version than 13, 400 to a
+ * malformed key, 403 to a browser whose `Origin` is not allowed (same-origin only by default,
+ * `'*'` for any, or a list).
  */
 export function vetHandshake(
   request: Request,
   allowedOrigins: readonly string[] | '*' | undefined,
 ): Response | undefined {
   const headers = request.headers;
-  if (headers.get('sec-websocket-version') !== '13') {
-    const refused = refusal(
-      426,
-      'Unsupported or missing Sec-WebSocket-Version: this server speaks version 13',
-    );
-    refused.headers.set('sec-websocket-version', '13');
-    return refused;
-  }
-  const key = headers.get('sec-websocket-key');
-  if (key === null || !KEY_SHAPE.test(key)) {
-    return refusal(400, 'Missing or malformed Sec-WebSocket-Key (RFC 6455 §4.1: base64 of 16 bytes)');
-  }
-  const origin = headers.get('origin');
-  if (
-    allowedOrigins !== '*' &&
-    origin !== null &&
-    !originAllowed(origin, headers.get('host'), allowedOrigins)
-  ) {
-    return refusal(403, 'This Origin may not open a WebSocket here');
-  }
-  return undefined;
-}
-
-function normalizeOrigin(origin: string): string {
-  try {
-    return new URL(origin).origin.toLowerCase();
-  } catch {
-    return origin.toLowerCase();
-  }
-}
-
-function originAllowed(origin: string, host: string | null, allowed: readonly string[] | undefined): boolean {
-  if (allowed !== undefined) {
-    const normalized = normalizeOrigin(origin);
-    return allowed.some((a) => normalizeOrigin(a) === normalized);
-  }
-  if (host === null || origin === 'null') return false;
-  let authority: string;
-  try {
-    authority = new URL(origin).host;
-  } catch {
-    return false;
-  }
-  const h = host.toLowerCase();
-  return authority === h || authority === h.replace(/:(80|443)$/, '');
+  const refused = vetWebSocketHandshake(
+    {
+      method: request.method,
+      // Bun and Deno hand over HTTP/1.1 upgrades only.
+      http11: true,
+      version: headers.get('sec-websocket-version'),
+      key: headers.get('sec-websocket-key'),
+      origin: headers.get('origin'),
+      host: headers.get('host'),
+    },
+    allowedOrigins,
+  );
+  if (refused === undefined) return undefined;
+  const response = refusal(refused.status, refused.message);
+  if (refused.headers !== undefined)
+    for (const name in refused.headers) response.headers.set(name, refused.headers[name]!);
+  return response;
 }

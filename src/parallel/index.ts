@@ -1,5 +1,9 @@
-/** `strata-stack/parallel`: the process supervisor and its worker side, the thread pool, the event-loop monitor. */
-export { RestartBackoff } from './backoff.ts';
+/**
+ * `strata-stack/parallel`: the process supervisor, the workers' IPC channel, the thread pool, the
+ * event-loop monitor. The wiring between the supervisor and `strata serve`'s workers (the worker
+ * runtime, the metrics exchange, the restart backoff, the mode default) is internal: the CLI
+ * imports it from its files.
+ */
 export { type WorkerChannel, workerChannel } from './ipc.ts';
 export {
   LOOP_MONITOR_DEFAULTS,
@@ -8,12 +12,7 @@ export {
   type LoopMonitorOptions,
   type PressureLimits,
 } from './loop-monitor.ts';
-export {
-  defaultMode,
-  kernelMigratesConnections,
-  SUPERVISOR_DEFAULTS,
-  type SupervisorMode,
-} from './options.ts';
+export { SUPERVISOR_DEFAULTS, type SupervisorMode } from './options.ts';
 export {
   POOL_DEFAULTS,
   type PoolStats,
@@ -30,5 +29,3 @@ export {
   SupervisorStartupFailure,
   type WorkerInfo,
 } from './supervisor.ts';
-export { METRICS_ASK, SupervisorMetrics } from './supervisor-metrics.ts';
-export { type SupervisedWorker, supervisedWorker } from './worker-runtime.ts';

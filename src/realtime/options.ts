@@ -1,3 +1,4 @@
+import { normalizeOrigin } from '../gateway/websocket-handshake.ts';
 /**
  * Every WebSocket limit, with its default, in one place. docs/realtime.md shows the same table,
  * and a test checks the two against each other.
@@ -65,7 +66,7 @@ const RANGES: Partial<Record<keyof Defaults, [number, number]>> = {
 
 /** Merges options over the defaults and checks each, naming the bad one. */
 export function resolveWebSocketOptions(options: WebSocketOptions = {}): ResolvedWebSocketOptions {
-  const out = { ...REALTIME_DEFAULTS } as unknown as ResolvedWebSocketOptions;
+  const out = { ...REALTIME_DEFAULTS } as ResolvedWebSocketOptions;
   for (const key of Object.keys(REALTIME_DEFAULTS) as (keyof Defaults)[]) {
     const value = options[key];
     if (value === undefined) continue;
@@ -110,12 +111,5 @@ export function resolveWebSocketOptions(options: WebSocketOptions = {}): Resolve
   return out;
 }
 
-/** `HTTPS://Example.com:443/` and `https://example.com` are the same origin (RFC 6454 §4). */
-export function normalizeOrigin(origin: string): string {
-  try {
-    const url = new URL(origin);
-    return url.origin.toLowerCase();
-  } catch {
-    return origin.toLowerCase();
-  }
-}
+// The one normalisation, the gateway's (the handshake compares with it).
+export { normalizeOrigin };

@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { isToken } from '../gateway/http.ts';
 import type { HandshakeRefusal, WebSocketEndpoint } from '../gateway/node-upgrade.ts';
 import { refuseHandshake } from '../gateway/node-upgrade.ts';
 import type { ServeInfo } from '../gateway/types.ts';
 import type { Broker, PendingUpgrade, WebSocketData, WebSocketHandlers } from '../gateway/websocket.ts';
+import { NOT_IN_101 } from '../gateway/websocket-handshake.ts';
 import { loggableError } from '../observe/loggable-error.ts';
 import { recordWebSocketBackpressure, trackWebSockets } from '../observe/metrics.ts';
 import { selectProtocol, vetHandshake } from './handshake.ts';
@@ -28,18 +30,6 @@ export interface RealtimeServerOptions extends WebSocketOptions {
   logger?: RealtimeLogger | undefined;
 }
 
-// Headers of the app's marker response that must not reach the 101 (RFC 6455 §4.2.2 owns them).
-const NOT_IN_101 = new Set([
-  'connection',
-  'upgrade',
-  'content-length',
-  'content-type',
-  'transfer-encoding',
-  'keep-alive',
-  'sec-websocket-accept',
-  'sec-websocket-protocol',
-  'sec-websocket-extensions',
-]);
 const SAFE_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 const SILENT: RealtimeLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -130,11 +120,7 @@ export class RealtimeServer implements WebSocketEndpoint {
     if (own !== undefined) {
       for (const name in own) {
         const value = String(own[name]);
-        if (
-          !NOT_IN_101.has(name.toLowerCase()) &&
-          SAFE_VALUE.test(value) &&
-          /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)
-        )
+        if (!NOT_IN_101.has(name.toLowerCase()) && SAFE_VALUE.test(value) && isToken(name))
           extra.push(`${name}: ${value}`);
       }
     }

@@ -108,7 +108,7 @@ export class RedisBroker implements Broker {
       url,
       socket: { reconnectStrategy },
       disableOfflineQueue: true,
-    }) as unknown as Client;
+    }) as Client;
     const sub = pub.duplicate();
     const broker = new RedisBroker(pub, sub, options.prefix ?? REDIS_BROKER_DEFAULTS.prefix, log);
     for (const client of [pub, sub]) {

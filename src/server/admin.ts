@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, isIPv4, isIPv6 } from 'node:net';
+import { pathOf, searchOf, trimOws } from '../gateway/http.ts';
 import { unmeasuredServer } from '../observe/metrics.ts';
 import { DashboardServer, type DashboardSource, isDashboardAsset } from './dashboard/dashboard.ts';
 import { ServerError } from './errors.ts';
@@ -53,10 +54,10 @@ const digest = (text: string): Buffer => createHash('sha256').update(text).diges
 /** The token a request presents: `Authorization: Bearer …`, else `?token=`. */
 function presentedToken(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
-  if (auth !== undefined && /^bearer /i.test(auth)) return auth.slice(7).trim();
-  const query = req.url?.indexOf('?') ?? -1;
-  if (query < 0) return undefined;
-  return new URLSearchParams(req.url!.slice(query + 1)).get('token') ?? undefined;
+  if (auth !== undefined && /^bearer /i.test(auth)) return trimOws(auth.slice(7));
+  const search = searchOf(req.url ?? '');
+  if (search === '') return undefined;
+  return new URLSearchParams(search.slice(1)).get('token') ?? undefined;
 }
 
 /** The running admin listener. */
@@ -107,7 +108,7 @@ export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
     res.end(body);
   };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = req.url?.split('?', 1)[0];
+    const path = req.url === undefined ? undefined : pathOf(req.url);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       answer(res, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n');
@@ -120,8 +121,7 @@ export async function startAdmin(options: AdminOptions): Promise<AdminServer> {
       res.setHeader('www-authenticate', 'Bearer realm="strata admin"');
       answer(res, 401, 'text/plain; charset=utf-8', 'Unauthorized: send Authorization: Bearer <token>\n');
     } else if (path === '/' && dashboard !== undefined) {
-      const query = req.url!.indexOf('?');
-      res.setHeader('location', `/dashboard${query < 0 ? '' : req.url!.slice(query)}`);
+      res.setHeader('location', `/dashboard${searchOf(req.url!)}`);
       answer(res, 302, 'text/plain; charset=utf-8', 'See /dashboard\n');
     } else if (path !== undefined && dashboard?.handle(path, req, res) === true) {
       // answered by the dashboard

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { trimOws } from '../gateway/http.ts';
 import type { RemoteAddress } from '../gateway/types.ts';
 
 /**
@@ -173,7 +174,7 @@ function lastElements(header: string, max: number, out: string[]): void {
   let end = header.length;
   for (let n = 0; n < max; n++) {
     const comma = end === 0 ? -1 : header.lastIndexOf(',', end - 1);
-    out.push(header.slice(comma + 1, end).trim());
+    out.push(trimOws(header.slice(comma + 1, end)));
     if (comma === -1) return;
     end = comma;
   }
@@ -199,13 +200,13 @@ function forwardedElement(element: string): { node: string | undefined; proto: s
   while (start <= element.length) {
     let end = element.indexOf(';', start);
     if (end === -1) end = element.length;
-    const pair = element.slice(start, end).trim();
+    const pair = trimOws(element.slice(start, end));
     start = end + 1;
     if (pair === '') continue;
     const eq = pair.indexOf('=');
     if (eq <= 0) return undefined;
-    const name = pair.slice(0, eq).trim().toLowerCase();
-    let value = pair.slice(eq + 1).trim();
+    const name = trimOws(pair.slice(0, eq)).toLowerCase();
+    let value = trimOws(pair.slice(eq + 1));
     if (value.charCodeAt(0) === 34 /* " */) {
       if (value.length < 2 || value.charCodeAt(value.length - 1) !== 34) return undefined;
       value = value.slice(1, -1);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { trimOws } from '../gateway/http.ts';
 import { isValidHost } from '../gateway/node-request.ts';
 import type { RemoteAddress } from '../gateway/types.ts';
 import type { Logger } from '../observe/logger.ts';
@@ -101,7 +102,7 @@ function transferCodingRefusal(name: string, value: string): number {
     return HEAD_OK;
   const codings = value.split(',');
   for (let i = 0; i < codings.length; i++) {
-    const coding = codings[i]!.trim().toLowerCase();
+    const coding = trimOws(codings[i]!).toLowerCase();
     if (coding === 'chunked') {
       if (i !== codings.length - 1) return 400;
     } else if (i === codings.length - 1) return 400;

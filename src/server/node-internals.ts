@@ -28,6 +28,8 @@ type Internal = {
   _last?: boolean;
   /** ServerResponse: true once it emitted 'close' (node 24: guards emitCloseNT). */
   _closed?: boolean;
+  /** Socket: its libuv handle, null once destroyed (node 24: lib/net.js `this._handle`). */
+  _handle?: StreamHandle | null;
 };
 
 /**
@@ -71,7 +73,7 @@ export function emitCloseOnce(res: ServerResponse): void {
  * queue, for sendfile(2), which no public API allows on a socket.
  */
 export function socketHandle(socket: Socket): StreamHandle | null {
-  return (socket as unknown as { _handle: StreamHandle | null })._handle ?? null;
+  return (socket as Socket & Internal)._handle ?? null;
 }
 
 /**

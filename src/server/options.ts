@@ -175,6 +175,23 @@ export type EdgeServeOptions<W extends WebSocketEndpoint = WebSocketEndpoint> = 
   acmeChallenges?: Http01Answers;
 };
 
+/**
+ * The longest delay a node timer holds: 2^31 − 1 ms (about 24.8 days). node runs a longer one
+ * after 1 ms (with a TimeoutOverflowWarning), so a "very long" timeout would cut every connection
+ * at once: such a value is refused instead.
+ */
+export const TIMER_MAX_MS = 2 ** 31 - 1;
+
+/** The options that become node or lane timers, in ms. */
+const TIMER_OPTIONS = [
+  'headersTimeout',
+  'requestTimeout',
+  'keepAliveTimeout',
+  'idleTimeout',
+  'shutdownTimeout',
+  'drainGrace',
+] as const satisfies readonly (keyof Defaults)[];
+
 export type ResolvedServeOptions = { -readonly [K in keyof Defaults]: Widen<Defaults[K]> };
 
 /** Merges options over the defaults and checks each limit, naming the bad one. */
@@ -195,6 +212,12 @@ export function resolveServeOptions(options: EdgeServeOptions): ResolvedServeOpt
     (out as Record<string, unknown>)[key] = value;
   }
   if (out.port > 65535) throw new TypeError(`serve(): option port must be at most 65535, got ${out.port}`);
+  for (const key of TIMER_OPTIONS) {
+    if (out[key] > TIMER_MAX_MS)
+      throw new RangeError(
+        `serve(): option ${key} must be at most ${TIMER_MAX_MS} ms (about 24.8 days; node runs a longer timer after 1 ms), got ${out[key]}; 0 means no limit where the option allows it`,
+      );
+  }
   // node:http refuses a headersTimeout above requestTimeout.
   if (out.requestTimeout > 0 && out.headersTimeout > out.requestTimeout)
     out.headersTimeout = out.requestTimeout;

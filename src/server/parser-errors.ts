@@ -1,12 +1,13 @@
 import { type Server, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { TOKEN } from '../gateway/http.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { AccessLog } from './access-log.ts';
 import { currentResponse } from './node-internals.ts';
 
 // A well-formed request line whose HTTP major version is not 1 (llhttp refuses `HTTP/3.0`
 // itself): RFC 9110 §15.6.6 answers it 505, a malformed version stays a 400.
-const OTHER_MAJOR = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [^ ]+ HTTP\/[02-9]\.[0-9]\r?\n/;
+const OTHER_MAJOR = new RegExp(`^${TOKEN.source.slice(1, -1)} [^ ]+ HTTP\\/[02-9]\\.[0-9]\\r?\\n`);
 function otherMajorVersion(packet: Buffer | undefined): boolean {
   return (
     packet !== undefined && OTHER_MAJOR.test(packet.toString('latin1', 0, Math.min(packet.length, 8192)))
@@ -52,6 +53,13 @@ export function answerParserErrors(server: Server, log: Logger, accessLog: Acces
     // As node does: no answer when the socket is gone or a response has already started on it.
     const current = currentResponse(socket);
     if (err.code === 'ECONNRESET' || isTlsError(err) || !socket.writable || current?.headersSent === true) {
+      socket.destroy();
+      return;
+    }
+    // A connection that never sent a byte (a preconnect, a port scan) is closed without an answer
+    // or a log line when headersTimeout passes, as the fast lane closes it (and nginx): there is
+    // no request to answer 408 to.
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.bytesRead === 0) {
       socket.destroy();
       return;
     }

@@ -8,15 +8,8 @@ import { randomBytes } from 'node:crypto';
  * several times cheaper than `crypto.randomUUID()` (bench/request-id.ts measures both).
  */
 
-// What an incoming id may be: 1–128 visible ASCII characters (RFC 5234 VCHAR) other than the
-// quote and the backslash, so that it can be logged and echoed without escaping. nginx's
-// `$request_id` (32 hex digits) and UUIDs pass; CR, LF, spaces, non-ASCII and 10 KB ids do not.
-const WELL_FORMED = /^[!#-[\]-~]{1,128}$/;
-
-/** Whether an incoming request id may be taken as is. */
-export function isWellFormedRequestId(id: string): boolean {
-  return id.length <= 128 && WELL_FORMED.test(id);
-}
+// The rule for an incoming id is the one of src/gateway/http.ts (the app's requestId() uses it too).
+export { isWellFormedRequestId } from '../gateway/http.ts';
 
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { NodeRequest } from '../../src/gateway/index.ts';
+import { toNativeRequest } from '../../src/gateway/index.ts';
+import { NodeRequest } from '../../src/gateway/node-request.ts';
 import type { StrataServer } from '../../src/server.ts';
 import { bodyOf, deferred, headerValues, raw, start } from '../fixtures/gateway/helpers.ts';
 import { rawRequest, waitFor } from '../fixtures/http.ts';
@@ -380,17 +381,22 @@ describe('request: body', () => {
     }
   });
 
-  test('NodeRequest.toNative gives a real undici Request for brand-checking APIs', async () => {
+  test('toNativeRequest (strata-stack/gateway) gives a real undici Request for brand-checking APIs', async () => {
     let native: Request | undefined;
+    let lazy = false;
     const s = await start(async (request: Request) => {
-      native = NodeRequest.toNative(request);
+      lazy = request instanceof NodeRequest;
+      native = toNativeRequest(request);
       const copy = new Request(native, { headers: { 'x-copied': '1' } });
       return new Response(`${await copy.text()} ${copy.headers.get('x-copied')} ${copy.method}`);
     });
     try {
       const res = await fetch(s.url, { method: 'POST', body: 'via native' });
       assert.equal(await res.text(), 'via native 1 POST');
-      assert.ok(native instanceof Request);
+      assert.ok(lazy, 'the app got the lazy request');
+      assert.ok(native instanceof Request && !(native instanceof NodeRequest));
+      const plain = new Request('http://x/');
+      assert.equal(toNativeRequest(plain), plain, 'a native request is returned as is');
     } finally {
       await s.close();
     }

@@ -6,8 +6,10 @@ import { test } from 'node:test';
 import { parseServeFlags, SERVE_USAGE } from '../../src/cli/serve-command.ts';
 import { WORKER_FLAGS } from '../../src/cli/serve-workers.ts';
 import { createLogger } from '../../src/observe/index.ts';
-import { defaultMode, RestartBackoff, SUPERVISOR_DEFAULTS, Supervisor } from '../../src/parallel/index.ts';
+import { RestartBackoff } from '../../src/parallel/backoff.ts';
+import { SUPERVISOR_DEFAULTS, Supervisor } from '../../src/parallel/index.ts';
 import { isSupervisorMessage } from '../../src/parallel/ipc.ts';
+import { defaultMode } from '../../src/parallel/options.ts';
 import { ROOT } from '../fixtures/supervisor.ts';
 
 test('backoff doubles per crash in a row, caps, and a stable worker ends the streak', () => {

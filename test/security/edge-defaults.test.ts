@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { peerKey } from '../../src/server/edge-policy.ts';
 import { SERVER_DEFAULTS, type StrataServer, serve } from '../../src/server.ts';
 
@@ -57,54 +57,60 @@ test('the shipped defaults: requestTimeout 60 s, maxConnectionsPerIp 256, maxHea
   assert.ok(SERVER_DEFAULTS.idleTimeout <= 60_000, 'a stalled body is cut within a minute');
 });
 
-test('one client with many slow POSTs cannot starve a second client (default per-IP cap)', async () => {
-  // 300 slots in all (lower than the default, so that the test stays small); the per-IP cap is
-  // the default one.
-  const server = await serve(app, { port: 0, logger: false, maxConnections: 300 });
-  const held: Socket[] = [];
-  try {
-    const slowPost = 'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nsome bytes';
-    for (let i = 0; i < 300; i++) held.push(await open(server.port, '127.0.0.2', slowPost));
-    // Every attacker connection the server accepted is held; let the accepts settle.
-    let settled = -1;
-    for (let i = 0; i < 50; i++) {
-      const n = await connections(server);
-      if (n === settled) break;
-      settled = n;
-      await new Promise((r) => setTimeout(r, 40));
-    }
-    assert.ok(settled <= SERVER_DEFAULTS.maxConnectionsPerIp, `one peer holds ${settled} connections`);
-    assert.equal(await getFrom(server.port, '127.0.0.3'), 200, 'the second client is served');
-  } finally {
-    for (const s of held) s.destroy();
-    await server.close();
-  }
-});
+// On both transports: the fast lane and node:http alone.
+for (const fastLane of [true, false]) {
+  describe(`edge defaults (fastLane: ${fastLane})`, () => {
+    test('one client with many slow POSTs cannot starve a second client (default per-IP cap)', async () => {
+      // 300 slots in all (lower than the default, so that the test stays small); the per-IP cap is
+      // the default one.
+      const server = await serve(app, { port: 0, logger: false, fastLane, maxConnections: 300 });
+      const held: Socket[] = [];
+      try {
+        const slowPost = 'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nsome bytes';
+        for (let i = 0; i < 300; i++) held.push(await open(server.port, '127.0.0.2', slowPost));
+        // Every attacker connection the server accepted is held; let the accepts settle.
+        let settled = -1;
+        for (let i = 0; i < 50; i++) {
+          const n = await connections(server);
+          if (n === settled) break;
+          settled = n;
+          await new Promise((r) => setTimeout(r, 40));
+        }
+        assert.ok(settled <= SERVER_DEFAULTS.maxConnectionsPerIp, `one peer holds ${settled} connections`);
+        assert.equal(await getFrom(server.port, '127.0.0.3'), 200, 'the second client is served');
+      } finally {
+        for (const s of held) s.destroy();
+        await server.close();
+      }
+    });
 
-test('a trusted proxy is not capped per IP; other peers are', async () => {
-  const server = await serve(app, {
-    port: 0,
-    logger: false,
-    maxConnectionsPerIp: 3,
-    trustProxy: ['127.0.0.4'],
+    test('a trusted proxy is not capped per IP; other peers are', async () => {
+      const server = await serve(app, {
+        port: 0,
+        logger: false,
+        fastLane,
+        maxConnectionsPerIp: 3,
+        trustProxy: ['127.0.0.4'],
+      });
+      const held: Socket[] = [];
+      try {
+        const idle = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';
+        for (let i = 0; i < 6; i++) held.push(await open(server.port, '127.0.0.4', idle));
+        for (let i = 0; i < 3; i++) held.push(await open(server.port, '127.0.0.5', idle));
+        assert.equal(await getFrom(server.port, '127.0.0.4'), 200, 'the proxy opens a 7th');
+        assert.equal(await getFrom(server.port, '127.0.0.5'), 0, 'a 4th from one client is closed');
+      } finally {
+        for (const s of held) s.destroy();
+        await server.close();
+      }
+    });
+
+    test('an IPv6 client is counted by its /64, an IPv4-mapped one by its IPv4 address', () => {
+      assert.equal(peerKey('2001:db8:1:2:3:4:5:6'), peerKey('2001:db8:1:2::9'));
+      assert.notEqual(peerKey('2001:db8:1:2::1'), peerKey('2001:db8:1:3::1'));
+      assert.equal(peerKey('::ffff:192.0.2.1'), '192.0.2.1');
+      assert.equal(peerKey('192.0.2.1'), '192.0.2.1');
+      assert.equal(peerKey('::1'), peerKey('::2'));
+    });
   });
-  const held: Socket[] = [];
-  try {
-    const idle = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';
-    for (let i = 0; i < 6; i++) held.push(await open(server.port, '127.0.0.4', idle));
-    for (let i = 0; i < 3; i++) held.push(await open(server.port, '127.0.0.5', idle));
-    assert.equal(await getFrom(server.port, '127.0.0.4'), 200, 'the proxy opens a 7th');
-    assert.equal(await getFrom(server.port, '127.0.0.5'), 0, 'a 4th from one client is closed');
-  } finally {
-    for (const s of held) s.destroy();
-    await server.close();
-  }
-});
-
-test('an IPv6 client is counted by its /64, an IPv4-mapped one by its IPv4 address', () => {
-  assert.equal(peerKey('2001:db8:1:2:3:4:5:6'), peerKey('2001:db8:1:2::9'));
-  assert.notEqual(peerKey('2001:db8:1:2::1'), peerKey('2001:db8:1:3::1'));
-  assert.equal(peerKey('::ffff:192.0.2.1'), '192.0.2.1');
-  assert.equal(peerKey('192.0.2.1'), '192.0.2.1');
-  assert.equal(peerKey('::1'), peerKey('::2'));
-});
+}

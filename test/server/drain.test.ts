@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { serve } from '../../src/server.ts';
 
 /** A raw keep-alive connection: send a request, read one response head. */
@@ -41,87 +41,109 @@ function exchange(socket: Socket, path: string): Promise<{ status: number; head:
   });
 }
 
-test('drain: a request sent on an idle keep-alive connection within drainGrace is answered, not reset', async () => {
-  const server = await serve(() => new Response('ok'), { port: 0, logger: false, drainGrace: 400 });
-  const socket = await openConnection(server.port);
-  const first = await exchange(socket, '/one');
-  assert.equal(first.status, 200);
-  assert.match(first.head, /connection: keep-alive/);
-  const closing = server.close();
-  await new Promise((r) => setTimeout(r, 50));
-  const second = await exchange(socket, '/two');
-  assert.equal(second.status, 200, 'the request crossing the drain was served');
-  assert.match(second.head, /connection: close/, 'and told to reconnect');
-  await closing;
-  socket.destroy();
-});
+// On both transports: the fast lane and node:http alone.
+for (const fastLane of [true, false]) {
+  describe(`drain (fastLane: ${fastLane})`, () => {
+    test('drain: a request sent on an idle keep-alive connection within drainGrace is answered, not reset', async () => {
+      const server = await serve(() => new Response('ok'), {
+        port: 0,
+        logger: false,
+        fastLane,
+        drainGrace: 400,
+      });
+      const socket = await openConnection(server.port);
+      const first = await exchange(socket, '/one');
+      assert.equal(first.status, 200);
+      assert.match(first.head, /connection: keep-alive/);
+      const closing = server.close();
+      await new Promise((r) => setTimeout(r, 50));
+      const second = await exchange(socket, '/two');
+      assert.equal(second.status, 200, 'the request crossing the drain was served');
+      assert.match(second.head, /connection: close/, 'and told to reconnect');
+      await closing;
+      socket.destroy();
+    });
 
-test('drain: a connection that has not sent anything yet still gets its first request answered', async () => {
-  const server = await serve(() => new Response('ok'), { port: 0, logger: false, drainGrace: 400 });
-  const socket = await openConnection(server.port);
-  await new Promise((r) => setTimeout(r, 20));
-  const closing = server.close();
-  await new Promise((r) => setTimeout(r, 50));
-  const res = await exchange(socket, '/late');
-  assert.equal(res.status, 200);
-  assert.match(res.head, /connection: close/);
-  await closing;
-  socket.destroy();
-});
+    test('drain: a connection that has not sent anything yet still gets its first request answered', async () => {
+      const server = await serve(() => new Response('ok'), {
+        port: 0,
+        logger: false,
+        fastLane,
+        drainGrace: 400,
+      });
+      const socket = await openConnection(server.port);
+      await new Promise((r) => setTimeout(r, 20));
+      const closing = server.close();
+      await new Promise((r) => setTimeout(r, 50));
+      const res = await exchange(socket, '/late');
+      assert.equal(res.status, 200);
+      assert.match(res.head, /connection: close/);
+      await closing;
+      socket.destroy();
+    });
 
-test('drain: connections that stay quiet are closed after drainGrace, well before shutdownTimeout', async () => {
-  const server = await serve(() => new Response('ok'), {
-    port: 0,
-    logger: false,
-    drainGrace: 100,
-    shutdownTimeout: 10_000,
+    test('drain: connections that stay quiet are closed after drainGrace, well before shutdownTimeout', async () => {
+      const server = await serve(() => new Response('ok'), {
+        port: 0,
+        logger: false,
+        fastLane,
+        drainGrace: 100,
+        shutdownTimeout: 10_000,
+      });
+      let closeEvents = 0;
+      server.node.on('close', () => (closeEvents += 1));
+      const idle = await openConnection(server.port);
+      await exchange(idle, '/');
+      const unused = await openConnection(server.port);
+      const gone = Promise.all([idle, unused].map((s) => new Promise((r) => s.once('close', r))));
+      idle.resume();
+      unused.resume();
+      const t0 = Date.now();
+      await server.close();
+      await gone;
+      assert.ok(Date.now() - t0 < 3000, 'quiet connections did not hold the drain to shutdownTimeout');
+      await new Promise((r) => setImmediate(r));
+      assert.equal(closeEvents, 1, "the node server emits 'close' once");
+    });
+
+    test('reusePort: two servers bind the same port and both answer', async (t) => {
+      if (process.platform !== 'linux') return t.skip('SO_REUSEPORT load balancing is Linux-only');
+      const a = await serve(() => new Response('a'), { port: 0, logger: false, fastLane, reusePort: true });
+      const b = await serve(() => new Response('b'), {
+        port: a.port,
+        logger: false,
+        fastLane,
+        reusePort: true,
+      });
+      try {
+        assert.equal(b.port, a.port);
+        const seen = new Set<string>();
+        for (let i = 0; i < 200 && seen.size < 2; i++) {
+          // A fresh connection each time: the kernel picks the listener per connection.
+          seen.add(await (await fetch(a.url, { headers: { connection: 'close' } })).text());
+        }
+        assert.deepEqual([...seen].sort(), ['a', 'b']);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    test('onRequestStart sees every request, refused ones included', async () => {
+      const seen: string[] = [];
+      const server = await serve(() => new Response('ok'), {
+        port: 0,
+        logger: false,
+        fastLane,
+        maxUrlLength: 20,
+        onRequestStart: (req: IncomingMessage) => seen.push(`${req.method} ${req.url}`),
+      });
+      try {
+        assert.equal((await fetch(`${server.url}/a`)).status, 200);
+        assert.equal((await fetch(`${server.url}/${'x'.repeat(40)}`)).status, 414);
+        assert.deepEqual(seen, ['GET /a', `GET /${'x'.repeat(40)}`]);
+      } finally {
+        await server.close();
+      }
+    });
   });
-  let closeEvents = 0;
-  server.node.on('close', () => (closeEvents += 1));
-  const idle = await openConnection(server.port);
-  await exchange(idle, '/');
-  const unused = await openConnection(server.port);
-  const gone = Promise.all([idle, unused].map((s) => new Promise((r) => s.once('close', r))));
-  idle.resume();
-  unused.resume();
-  const t0 = Date.now();
-  await server.close();
-  await gone;
-  assert.ok(Date.now() - t0 < 3000, 'quiet connections did not hold the drain to shutdownTimeout');
-  await new Promise((r) => setImmediate(r));
-  assert.equal(closeEvents, 1, "the node server emits 'close' once");
-});
-
-test('reusePort: two servers bind the same port and both answer', async (t) => {
-  if (process.platform !== 'linux') return t.skip('SO_REUSEPORT load balancing is Linux-only');
-  const a = await serve(() => new Response('a'), { port: 0, logger: false, reusePort: true });
-  const b = await serve(() => new Response('b'), { port: a.port, logger: false, reusePort: true });
-  try {
-    assert.equal(b.port, a.port);
-    const seen = new Set<string>();
-    for (let i = 0; i < 200 && seen.size < 2; i++) {
-      // A fresh connection each time: the kernel picks the listener per connection.
-      seen.add(await (await fetch(a.url, { headers: { connection: 'close' } })).text());
-    }
-    assert.deepEqual([...seen].sort(), ['a', 'b']);
-  } finally {
-    await Promise.all([a.close(), b.close()]);
-  }
-});
-
-test('onRequestStart sees every request, refused ones included', async () => {
-  const seen: string[] = [];
-  const server = await serve(() => new Response('ok'), {
-    port: 0,
-    logger: false,
-    maxUrlLength: 20,
-    onRequestStart: (req: IncomingMessage) => seen.push(`${req.method} ${req.url}`),
-  });
-  try {
-    assert.equal((await fetch(`${server.url}/a`)).status, 200);
-    assert.equal((await fetch(`${server.url}/${'x'.repeat(40)}`)).status, 414);
-    assert.deepEqual(seen, ['GET /a', `GET /${'x'.repeat(40)}`]);
-  } finally {
-    await server.close();
-  }
-});
+}

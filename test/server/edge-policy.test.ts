@@ -48,6 +48,12 @@ const TABLE: [string, ServeOptions, (port: number) => string, number][] = [
     () => 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n',
     400,
   ],
+  [
+    'Transfer-Encoding: chunked and a NBSP (not OWS: not chunked)',
+    {},
+    () => 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\u00a0\r\n\r\n0\r\n\r\n',
+    400,
+  ],
   ['repeated Host', {}, () => 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400],
   ['maxInFlight 0 is no cap', { maxInFlight: 0 }, () => get('/'), 200],
   ['ws: deny', { deny: ['127.0.0.1'] }, (port) => handshake('/ws', port), 403],
@@ -124,5 +130,15 @@ describe('EdgePolicy alone: a function of head, peer and state', () => {
     assert.equal(ok.refusal(req(), false), Refusal.AT_CAPACITY);
     state.leave();
     assert.equal(ok.refusal(req(), true), Refusal.PASS);
+  });
+
+  test('Transfer-Encoding codings are compared after OWS (SP, HTAB) only: a NBSP keeps `chunked` from being chunked', () => {
+    const ok = policy(new ServerState(0));
+    const te = (value: string) =>
+      ok.refusal(req({ method: 'POST', rawHeaders: ['Host', 'x', 'Transfer-Encoding', value] }), false);
+    assert.equal(te('chunked'), Refusal.PASS);
+    assert.equal(te(' \tchunked '), Refusal.PASS);
+    assert.equal(te('chunked\u00a0'), Refusal.BAD_REQUEST);
+    assert.equal(te('\u000bchunked'), Refusal.BAD_REQUEST);
   });
 });

@@ -15,12 +15,33 @@ const bad: [string, Record<string, unknown>, RegExp][] = [
   ['a string port', { port: '80' }, /port must be a non-negative integer/],
   ['a port above 65535', { port: 70000 }, /port must be at most 65535/],
   ['a non-boolean dev', { dev: 'yes' }, /dev must be a boolean/],
+  // node runs a timer over 2^31 − 1 ms after 1 ms: every connection would be cut at once.
+  [
+    'a keepAliveTimeout past what a node timer holds',
+    { keepAliveTimeout: 2 ** 31 },
+    /keepAliveTimeout must be at most 2147483647 ms/,
+  ],
+  [
+    'a requestTimeout of 30 days',
+    { requestTimeout: 30 * 86_400_000 },
+    /requestTimeout must be at most 2147483647 ms/,
+  ],
+  ['a headersTimeout past the limit', { headersTimeout: 2 ** 32 }, /headersTimeout must be at most/],
+  ['an idleTimeout past the limit', { idleTimeout: 2 ** 31 }, /idleTimeout must be at most/],
+  ['a shutdownTimeout past the limit', { shutdownTimeout: 2 ** 31 }, /shutdownTimeout must be at most/],
+  ['a drainGrace past the limit', { drainGrace: 2 ** 31 }, /drainGrace must be at most/],
 ];
 for (const [name, options, message] of bad) {
   test(`${name} is refused naming the option`, () => {
     assert.throws(() => resolveServeOptions(options as never), message);
   });
 }
+
+test('timers up to 2^31 − 1 ms are taken', () => {
+  const resolved = resolveServeOptions({ keepAliveTimeout: 2 ** 31 - 1, requestTimeout: 2 ** 31 - 1 });
+  assert.equal(resolved.keepAliveTimeout, 2 ** 31 - 1);
+  assert.equal(resolved.requestTimeout, 2 ** 31 - 1);
+});
 
 test('headersTimeout is capped to requestTimeout (node refuses the reverse)', () => {
   assert.equal(resolveServeOptions({ headersTimeout: 5000, requestTimeout: 1000 }).headersTimeout, 1000);

@@ -1,5 +1,9 @@
 import { FastResponse } from '../../gateway/fast-response.ts';
-import { COMPRESSIBLE_TYPES, CompressibleTypes } from '../../gateway/http/compressible.ts';
+import {
+  COMPRESSIBLE_TYPES,
+  CompressibleTypes,
+  isCompressibleStatus,
+} from '../../gateway/http/compressible.ts';
 import { negotiateEncoding } from '../../gateway/http/negotiate.ts';
 import type { Context } from '../context.ts';
 import type { Middleware, Next } from '../types.ts';
@@ -102,7 +106,7 @@ async function compressed(
   types: CompressibleTypes,
 ): Promise<Response> {
   const status = res.status;
-  if (status < 200 || status === 204 || status === 206 || status === 304) return res;
+  if (!isCompressibleStatus(status)) return res;
   const headers = res.headers;
   const type = headers.get('content-type');
   // Server-sent events must reach the client as they are written, not when a compressor flushes.
@@ -165,7 +169,7 @@ async function compressed(
   const etag = out.get('etag');
   if (etag?.startsWith('"')) out.set('etag', `W/${etag}`);
   const stream = body.pipeThrough(
-    new CompressionStream(formats.get(choice) as CompressionFormat) as unknown as ReadableWritablePair<
+    new CompressionStream(formats.get(choice) as CompressionFormat) as ReadableWritablePair<
       Uint8Array,
       Uint8Array
     >,

@@ -32,5 +32,5 @@ export function createMiddleware<Vars extends Variables = {}>(
     next: Next,
   ) => MiddlewareResult | Promise<MiddlewareResult> | void | Promise<void>,
 ): TypedMiddleware<Vars> {
-  return middleware as unknown as TypedMiddleware<Vars>;
+  return middleware as TypedMiddleware<Vars>;
 }

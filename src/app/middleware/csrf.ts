@@ -111,7 +111,7 @@ export function csrf(options: CsrfOptions = {}): Middleware {
   };
 
   return async (c, next) => {
-    const ctx = c as unknown as Context;
+    const ctx = c as Context;
     if (config.mode !== false) states.set(ctx, { config, token: undefined });
     if (SAFE.has(c.req.method)) return next();
     const site = c.req.headers.get('sec-fetch-site');
@@ -168,7 +168,7 @@ function currentToken(c: Context, config: Config): string | undefined {
 export function csrfToken<P extends string, V extends Variables, I extends Inputs>(
   c: Context<P, V, I>,
 ): string | undefined {
-  const ctx = c as unknown as Context;
+  const ctx = c as Context;
   const state = states.get(ctx);
   if (state === undefined) return undefined;
   if (state.token !== undefined) return state.token;

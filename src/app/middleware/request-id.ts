@@ -1,3 +1,4 @@
+import { isWellFormedRequestId } from '../../gateway/http.ts';
 import { beforeMiddleware } from '../compose.ts';
 import type { Middleware } from '../types.ts';
 import { randomUuid } from './random-uuid.ts';
@@ -5,7 +6,10 @@ import { randomUuid } from './random-uuid.ts';
 export interface RequestIdOptions {
   /** Header read (when trusted) and written. Default `x-request-id`. */
   header?: string;
-  /** Take the client's id when it looks sane (behind a proxy that sets it). Default false. */
+  /**
+   * Take the client's id when it is well formed (behind a proxy that sets it): 1–128 visible
+   * ASCII characters other than `"` and `\`, the server's access-log rule. Default false.
+   */
   trustIncoming?: boolean;
   /**
    * Makes a new id. Default: a random UUID, as `crypto.randomUUID()` makes (122 random bits from
@@ -13,9 +17,6 @@ export interface RequestIdOptions {
    */
   generate?: () => string;
 }
-
-// What an incoming id may look like: short, printable, no separators that logs would split on.
-const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Gives every request an id: `c.get('requestId')`, the response header, and the `requestId`
@@ -34,7 +35,7 @@ export function requestId(options: RequestIdOptions = {}): Middleware<string, { 
     let id: string | null | undefined = c.info.requestId;
     if (id === undefined) {
       id = trust ? c.req.headers.get(header) : null;
-      if (id === null || !SANE_ID.test(id)) id = generate();
+      if (id === null || !isWellFormedRequestId(id)) id = generate();
     }
     c.set('requestId', id);
     c.header(header, id);

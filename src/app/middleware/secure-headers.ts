@@ -216,5 +216,5 @@ export function secureHeaders(options: SecureHeadersOptions = {}): TypedMiddlewa
         c.res = copy;
       }
     },
-  }) as unknown as TypedMiddleware<{ cspNonce: string }>;
+  }) as TypedMiddleware<{ cspNonce: string }>;
 }

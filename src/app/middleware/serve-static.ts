@@ -6,6 +6,7 @@ import { fileEtag } from '../../gateway/http/etag.ts';
 import { contentTypeFor } from '../../gateway/http/mime.ts';
 import { type ByteRange, parseRange } from '../../gateway/http/range.ts';
 import { resolveStaticPath } from '../../gateway/http/static-path.ts';
+import { pathOf, searchOf } from '../../gateway/http.ts';
 import type { Context } from '../context.ts';
 import type { Middleware, Next } from '../types.ts';
 
@@ -28,19 +29,6 @@ export interface ServeStaticOptions {
 }
 
 const TEXT = { 'content-type': 'text/plain; charset=utf-8' };
-
-/** The path of a request URL as sent (no normalisation: `resolveStaticPath` judges it). */
-function pathOf(url: string): string {
-  const scheme = url.indexOf('://');
-  const start = url.indexOf('/', scheme === -1 ? 0 : scheme + 3);
-  if (start === -1) return '/';
-  let end = url.length;
-  const q = url.indexOf('?', start);
-  if (q !== -1) end = q;
-  const h = url.indexOf('#', start);
-  if (h !== -1 && h < end) end = h;
-  return url.slice(start, end);
-}
 
 /**
  * Static files as app middleware, for runtimes without strata's server (Bun, Deno, a plain
@@ -111,7 +99,7 @@ export function serveStatic(options: ServeStaticOptions): Middleware {
     if (file === 'directory') {
       if (!resolved.trailingSlash) {
         // One leading slash only: `//evil.example/dir` must not become a protocol-relative redirect.
-        const location = `/${pathname.replace(/^\/+/, '')}/${new URL(c.req.url).search}`;
+        const location = `/${pathname.replace(/^\/+/, '')}/${searchOf(c.req.url)}`;
         return new Response(null, { status: 301, headers: { location } });
       }
       file = undefined;

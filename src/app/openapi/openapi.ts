@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { noneMatchHits } from '../../gateway/http/conditional.ts';
 import type { App } from '../app.ts';
 import type { Context } from '../context.ts';
 import { AppError } from '../errors.ts';
@@ -70,7 +71,7 @@ export function openapi<V extends Variables>(app: App<V>, options: OpenApiOption
     const { body, etag } = build();
     // RFC 9110 §8.8.3 and §13.1.2: the document changes only with a deploy; clients revalidate.
     const headers = { etag, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' };
-    if (matchesEtag(c.req.headers.get('if-none-match'), etag))
+    if (noneMatchHits(c.req.headers.get('if-none-match') ?? '', etag))
       return new Response(null, { status: 304, headers });
     return new Response(body, { headers: { 'content-type': 'application/json', ...headers } });
   });
@@ -113,17 +114,6 @@ function checkPath(option: string, value: unknown): void {
       `openapi({ ${option}: ${JSON.stringify(value)} }): give a path that starts with "/" and does not end with it, such as "/docs"`,
     );
   }
-}
-
-/** RFC 9110 §13.1.2: `*` or a list of entity tags, compared weakly. */
-function matchesEtag(header: string | null, etag: string): boolean {
-  if (header === null) return false;
-  if (header.trim() === '*') return true;
-  for (const tag of header.split(',')) {
-    const t = tag.trim();
-    if ((t.startsWith('W/') ? t.slice(2) : t) === etag) return true;
-  }
-  return false;
 }
 
 /** The URL of `to` relative to a page at `from`, both paths of one app: `/docs` → `./openapi.json`. */

@@ -7,6 +7,8 @@
  * every router. Each tree node is visited at most once per lookup (a param always ends at the
  * next "/"), so the walk is linear in the size of the tree whatever the path.
  */
+
+import { isToken } from '../../gateway/http.ts';
 import { RouteError } from './errors.ts';
 import { MAX_PARAMS, type Piece, parseRoutePath } from './route-path.ts';
 import {
@@ -26,7 +28,6 @@ const CAPTURES = new Int32Array(2 * MAX_PARAMS);
 /** FLAGS[0] is set when a param or wildcard may hold a "%" or a "?" (then find() takes its careful path). */
 const FLAGS = new Int32Array(1);
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 /**
@@ -116,7 +117,7 @@ export class Router<T> implements HttpRouter<T> {
     method: string,
     path: string,
   ): { root: TreeNode; created: boolean; slots: Slot[]; variants: { pieces: Piece[]; names: string[] }[] } {
-    if (typeof method !== 'string' || !TOKEN.test(method)) {
+    if (typeof method !== 'string' || !isToken(method)) {
       throw RouteError.invalid(
         `${String(method)} ${path}`,
         'the method is not an HTTP token',

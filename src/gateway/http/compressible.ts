@@ -2,6 +2,7 @@
  * Which media types are worth compressing: text-like ones. Images, audio, video, fonts in WOFF
  * and archives are compressed already; compressing them again costs CPU and saves nothing.
  */
+import { trimOws } from '../http.ts';
 
 /**
  * The default list (nginx's `gzip_types` idea with wildcards): `type/subtype`, `type/*`, or
@@ -65,7 +66,7 @@ export class CompressibleTypes {
 
   #match(contentType: string): boolean {
     const semi = contentType.indexOf(';');
-    const essence = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+    const essence = trimOws(semi === -1 ? contentType : contentType.slice(0, semi)).toLowerCase();
     const slash = essence.indexOf('/');
     if (slash <= 0 || slash === essence.length - 1) return false;
     if (this.#exact.has(essence)) return true;
@@ -89,4 +90,12 @@ const defaults = new CompressibleTypes(COMPRESSIBLE_TYPES);
  */
 export function isCompressible(contentType: string): boolean {
   return defaults.has(contentType);
+}
+
+/**
+ * Whether a response with `status` may have its body compressed: not a 1xx, 204 or 304 (no body,
+ * RFC 9110 §15.2, §15.3.5, §15.4.5) nor a 206, whose ranges address the identity bytes.
+ */
+export function isCompressibleStatus(status: number): boolean {
+  return status >= 200 && status !== 204 && status !== 206 && status !== 304;
 }

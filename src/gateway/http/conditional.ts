@@ -2,11 +2,12 @@
  * RFC 9110 §13.2.2 preconditions, evaluated in the order the RFC gives, for a GET or HEAD of a
  * static representation with a strong validator (`etag`) and a modification date.
  */
+import { listElements, trimOws } from '../http.ts';
 
 export type Precondition = 'ok' | 'not-modified' | 'failed';
 
 function etagList(header: string): string[] {
-  return header.split(',').map((t) => t.trim());
+  return listElements(header);
 }
 
 function weakMatch(a: string, b: string): boolean {
@@ -15,6 +16,15 @@ function weakMatch(a: string, b: string): boolean {
 }
 
 /** HTTP-date to ms, or NaN (§5.6.7: a date that cannot be parsed is ignored). */
+/**
+ * Whether an `If-None-Match` value matches `etag`: `*`, or a listed tag equal under the weak
+ * comparison (RFC 9110 §13.1.2, §8.8.3.2).
+ */
+export function noneMatchHits(header: string, etag: string): boolean {
+  const tags = etagList(header);
+  return tags.includes('*') || tags.some((t) => weakMatch(t, etag));
+}
+
 function parseDate(value: string): number {
   return Date.parse(value);
 }
@@ -43,8 +53,7 @@ export function evaluatePreconditions(
   }
   // Step 3: If-None-Match (weak comparison).
   if (headers.ifNoneMatch !== undefined) {
-    const tags = etagList(headers.ifNoneMatch);
-    if (tags.includes('*') || tags.some((t) => weakMatch(t, etag))) {
+    if (noneMatchHits(headers.ifNoneMatch, etag)) {
       return method === 'GET' || method === 'HEAD' ? 'not-modified' : 'failed';
     }
   } else if (headers.ifModifiedSince !== undefined && (method === 'GET' || method === 'HEAD')) {
@@ -58,7 +67,7 @@ export function evaluatePreconditions(
 /** §13.1.5 If-Range: honour Range only if the validator still matches (strong etag or exact date). */
 export function ifRangeMatches(ifRange: string | undefined, etag: string, lastModifiedMs: number): boolean {
   if (ifRange === undefined) return true;
-  const value = ifRange.trim();
+  const value = trimOws(ifRange);
   if (value.startsWith('"') || value.startsWith('W/')) return value === etag;
   const date = parseDate(value);
   return !Number.isNaN(date) && date === Math.floor(lastModifiedMs / 1000) * 1000;

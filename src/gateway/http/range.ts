@@ -4,6 +4,7 @@
  * request the server must honour (malformed, or another unit: serve the whole representation,
  * §14.2 "A server MAY ignore the Range header field").
  */
+import { trimOws } from '../http.ts';
 
 export interface ByteRange {
   /** First byte, inclusive. */
@@ -21,12 +22,12 @@ export function parseRange(
 ): ByteRange[] | 'unsatisfiable' | undefined {
   if (header === undefined) return undefined;
   const eq = header.indexOf('=');
-  if (eq === -1 || header.slice(0, eq).trim().toLowerCase() !== 'bytes') return undefined;
+  if (eq === -1 || trimOws(header.slice(0, eq)).toLowerCase() !== 'bytes') return undefined;
   const specs = header.slice(eq + 1).split(',');
   if (specs.length > MAX_RANGES) return undefined;
   const ranges: ByteRange[] = [];
   for (const raw of specs) {
-    const spec = raw.trim();
+    const spec = trimOws(raw);
     const m = /^(\d*)-(\d*)$/.exec(spec);
     if (m === null || (m[1] === '' && m[2] === '')) return undefined;
     if (m[1] === '') {

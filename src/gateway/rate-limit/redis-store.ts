@@ -107,7 +107,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     client.on('error', () => {});
     await client.connect();
     ready = true;
-    return new RedisRateLimitStore(client as unknown as RedisScriptClient, options, true);
+    return new RedisRateLimitStore(client as RedisScriptClient, options, true);
   }
 
   async consume(key: string, policy: RateLimitPolicy, cost: number, now: number): Promise<RateLimitDecision> {

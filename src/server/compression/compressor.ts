@@ -1,9 +1,9 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Transform } from 'node:stream';
-import { CompressibleTypes } from '../../gateway/http/compressible.ts';
+import { CompressibleTypes, isCompressibleStatus } from '../../gateway/http/compressible.ts';
 import { negotiateEncoding } from '../../gateway/http/negotiate.ts';
-import { rawHeaderList } from '../../gateway/http.ts';
+import { listElements, rawHeaderList, trimOws } from '../../gateway/http.ts';
 import type { BodyEncoder } from '../../gateway/index.ts';
 import { Codecs } from './codecs.ts';
 import type { ContentCoding, ResolvedCompressionOptions } from './options.ts';
@@ -23,9 +23,9 @@ function text(value: HeaderValue): string | undefined {
 /** `Vary` with `Accept-Encoding` in it, merged with what is there (never duplicated); `*` stays. */
 export function varyWithAcceptEncoding(vary: HeaderValue): string | undefined {
   const current = text(vary);
-  if (current === undefined || current.trim() === '') return 'Accept-Encoding';
-  for (const part of current.split(',')) {
-    const name = part.trim().toLowerCase();
+  if (current === undefined || trimOws(current) === '') return 'Accept-Encoding';
+  for (const part of listElements(current)) {
+    const name = part.toLowerCase();
     if (name === '*' || name === 'accept-encoding') return undefined;
   }
   return `${current}, Accept-Encoding`;
@@ -101,7 +101,7 @@ export class ResponseCompressor implements BodyEncoder {
     length: number,
     coding: ContentCoding | undefined,
   ): Decision {
-    if (status < 200 || status === 204 || status === 206 || status === 304) return SKIP;
+    if (!isCompressibleStatus(status)) return SKIP;
     if (contentEncoding !== undefined) return SKIP;
     if (cacheControl !== undefined && text(cacheControl)!.toLowerCase().includes('no-transform')) return SKIP;
     const type = text(contentType);

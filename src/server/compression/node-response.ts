@@ -1,5 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Transform } from 'node:stream';
+import { isBodilessResponse } from '../../gateway/http.ts';
 import {
   type Decision,
   IDENTITY,
@@ -93,7 +94,7 @@ function applyHeaders(res: ServerResponse, headers: OutgoingHttpHeaders | Outgoi
   if (Array.isArray(headers)) {
     // node accepts [[name, value], …] and a flat [name, value, name, value, …].
     if (headers.length > 0 && Array.isArray(headers[0])) {
-      for (const pair of headers as unknown as [string, string][]) res.appendHeader(pair[0], pair[1]);
+      for (const pair of headers as [string, string][]) res.appendHeader(pair[0], pair[1]);
     } else {
       for (let i = 0; i + 1 < headers.length; i += 2)
         res.appendHeader(String(headers[i]), headers[i + 1] as string | string[]);
@@ -139,10 +140,7 @@ function writeHead(
     if (
       whole !== undefined &&
       state.coding === undefined &&
-      state.req.method !== 'HEAD' &&
-      statusCode >= 200 &&
-      statusCode !== 204 &&
-      statusCode !== 304 &&
+      !isBodilessResponse(state.req.method, statusCode) &&
       !this.hasHeader('content-length') &&
       !this.hasHeader('transfer-encoding')
     )

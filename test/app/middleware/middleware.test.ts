@@ -22,7 +22,9 @@ describe('requestId()', () => {
     ['abc-123', true],
     ['a'.repeat(129), false],
     ['has space', false],
-    ['semi;colon', false],
+    ['semi;colon', true],
+    ['quo"te', false],
+    ['back\\slash', false],
     ['', false],
   ];
   for (const [value, kept] of incoming) {

@@ -49,41 +49,72 @@ const OK: FastParts = {
   contentType: 'text/plain',
 };
 const LIMITS = { headersTimeout: 2000, keepAliveTimeout: 3000, idleTimeout: 4000 };
-const clock = new FakeClock();
-const held: Exchange[] = [];
-let server: Server;
-let lane: FastLane;
-let port: number;
 
-before(async () => {
-  server = createServer();
-  lane = new FastLane({
+/** A node:http server with a fast lane on a fake clock; `/hold` is never answered (a response under way). */
+interface TestLane {
+  server: Server;
+  lane: FastLane;
+  port: number;
+  clock: FakeClock;
+  held: Exchange[];
+}
+
+async function startLane(limits: typeof LIMITS): Promise<TestLane> {
+  const server = createServer();
+  const clock = new FakeClock();
+  const held: Exchange[] = [];
+  const lane = new FastLane({
     server,
     maxHeaderSize: 16_384,
     maxRequestsPerSocket: 0,
-    ...LIMITS,
+    ...limits,
     closing: () => false,
     clock,
     onRequest: (req, exchange) => {
-      // `/hold` is never answered: a response under way.
       if (req.url === '/hold') held.push(exchange);
-      else exchange.writeKnown(OK, false);
+      else exchange.writeKnown({ ...OK, body: `path ${req.url}` }, false);
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  return { server, lane, port: (server.address() as AddressInfo).port, clock, held };
+}
+
+async function stopLane(t: TestLane): Promise<void> {
+  t.lane.close();
+  // The lane's own connections are not node's: node's closeAllConnections() does not see them.
+  t.lane.destroyAll();
+  t.server.closeAllConnections();
+  await new Promise<void>((resolve) => t.server.close(() => resolve()));
+}
+
+let shared: TestLane;
+let clock: FakeClock;
+let held: Exchange[];
+
+before(async () => {
+  shared = await startLane(LIMITS);
+  clock = shared.clock;
+  held = shared.held;
 });
-after(async () => {
-  lane.close();
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+after(() => stopLane(shared));
+
+interface TestConnection {
+  socket: Socket;
+  closed: Promise<void>;
+  isClosed: () => boolean;
+  /** Everything the server sent on this connection so far. */
+  received: () => string;
+}
 
 /** A connection, once the server has it (the lane's accept runs on the server's 'connection'). */
-async function connection(): Promise<{ socket: Socket; closed: Promise<void>; isClosed: () => boolean }> {
-  const accepted = new Promise<void>((resolve) => server.once('connection', () => resolve()));
-  const socket = connect(port, '127.0.0.1');
+async function connection(t: TestLane = shared): Promise<TestConnection> {
+  const accepted = new Promise<void>((resolve) => t.server.once('connection', () => resolve()));
+  const socket = connect(t.port, '127.0.0.1');
   socket.on('error', () => {});
+  let text = '';
+  socket.on('data', (chunk: Buffer) => {
+    text += chunk.toString('latin1');
+  });
   let closedFlag = false;
   const closed = new Promise<void>((resolve) =>
     socket.once('close', () => {
@@ -94,7 +125,7 @@ async function connection(): Promise<{ socket: Socket; closed: Promise<void>; is
   await accepted;
   // The lane's listener ran before this one: let its accept settle.
   await new Promise((resolve) => setImmediate(resolve));
-  return { socket, closed, isClosed: () => closedFlag };
+  return { socket, closed, isClosed: () => closedFlag, received: () => text };
 }
 
 /** Gives the sockets a few turns of the loop to see a close that happened (or did not). */
@@ -103,10 +134,21 @@ async function settle(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-async function request(socket: Socket, path: string): Promise<void> {
-  const reply = new Promise<void>((resolve) => socket.once('data', () => resolve()));
+/** Sends a GET and waits for the start of its answer; the answer's text (head and body). */
+async function request(socket: Socket, path: string): Promise<string> {
+  const reply = new Promise<string>((resolve) =>
+    socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))),
+  );
   socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
-  await reply;
+  return reply;
+}
+
+/** Advances `t`'s clock by `ms` in steps of `step`, letting the sockets see each sweep. */
+async function advance(t: TestLane, ms: number, step = 100): Promise<void> {
+  for (let done = 0; done < ms; done += step) {
+    t.clock.advance(Math.min(step, ms - done));
+    await settle();
+  }
 }
 
 describe('fast lane timeouts on a fake clock', { concurrency: false }, () => {
@@ -117,6 +159,7 @@ describe('fast lane timeouts on a fake clock', { concurrency: false }, () => {
     assert.equal(c.isClosed(), false, 'not before the limit');
     clock.advance(1200);
     await c.closed;
+    assert.equal(c.received(), '', 'closed without an answer');
   });
 
   test('keepAliveTimeout: idle between requests, closed a second after the advertised timeout', async () => {
@@ -150,5 +193,105 @@ describe('fast lane timeouts on a fake clock', { concurrency: false }, () => {
     assert.equal(clock.running, true);
     c.socket.destroy();
     await c.closed;
+  });
+});
+
+// Moved here from lane.test.ts, where each slept through the limit in real time.
+describe('fast lane timeouts on a fake clock: zero limits, quiet spells, reuse at the limit', () => {
+  test('keepAliveTimeout: 0 means no keep-alive limit (as in node), not "close at once"', async () => {
+    const t = await startLane({ keepAliveTimeout: 0, headersTimeout: 200, idleTimeout: 0 });
+    try {
+      const c = await connection(t);
+      await request(c.socket, '/one');
+      // Many sweeps (every 50 ms with these limits) go by with the connection idle.
+      await advance(t, 5000, 250);
+      assert.equal(c.isClosed(), false, 'still open after 5 s idle');
+      assert.match(await request(c.socket, '/two'), /path \/two/);
+    } finally {
+      await stopLane(t);
+    }
+  });
+
+  test('a request within keepAliveTimeout of the last response is answered; past it (and the extra second) the connection closes', async () => {
+    const t = await startLane({ keepAliveTimeout: 1000, headersTimeout: 1000, idleTimeout: 0 });
+    try {
+      const c = await connection(t);
+      assert.match(await request(c.socket, '/one'), /Keep-Alive: timeout=1\r\n/);
+      await advance(t, 900);
+      assert.match(await request(c.socket, '/two'), /path \/two/);
+      await advance(t, 2600);
+      await c.closed;
+    } finally {
+      await stopLane(t);
+    }
+  });
+
+  // The lane's clock is the sweep's, and no sweep runs while the lane holds no connection: a
+  // connection accepted after a quiet spell must not start with the time the spell ended at.
+  test('after a quiet spell, a new connection still gets its full keepAliveTimeout', async () => {
+    const t = await startLane({ keepAliveTimeout: 1000, headersTimeout: 1000, idleTimeout: 0 });
+    try {
+      t.clock.advance(60_000);
+      assert.equal(t.clock.running, false, 'no sweep runs without a connection');
+      const c = await connection(t);
+      await request(c.socket, '/one');
+      await advance(t, 900);
+      assert.equal(c.isClosed(), false, 'still open 900 ms after the response');
+      assert.match(await request(c.socket, '/two'), /path \/two/);
+    } finally {
+      await stopLane(t);
+    }
+  });
+
+  test('after a quiet spell, a new connection still gets its full headersTimeout', async () => {
+    const t = await startLane({ keepAliveTimeout: 1000, headersTimeout: 1000, idleTimeout: 0 });
+    try {
+      t.clock.advance(60_000);
+      const c = await connection(t);
+      await advance(t, 900);
+      assert.equal(c.isClosed(), false, 'still open 900 ms after connecting, under headersTimeout');
+      assert.match(await request(c.socket, '/late'), /path \/late/);
+    } finally {
+      await stopLane(t);
+    }
+  });
+
+  test('after a quiet spell, a slow answer is not cut off by idleTimeout', async () => {
+    const t = await startLane({ keepAliveTimeout: 400, headersTimeout: 400, idleTimeout: 1000 });
+    try {
+      t.clock.advance(60_000);
+      const c = await connection(t);
+      c.socket.write('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n');
+      await settle();
+      assert.equal(t.held.length, 1);
+      await advance(t, 800);
+      assert.equal(c.isClosed(), false, 'not cut 800 ms into the answer, under idleTimeout');
+      const reply = new Promise<string>((resolve) =>
+        c.socket.once('data', (b: Buffer) => resolve(b.toString())),
+      );
+      t.held[0]!.writeKnown({ ...OK, body: 'slow' }, false);
+      assert.match(await reply, /slow$/);
+    } finally {
+      await stopLane(t);
+    }
+  });
+
+  test('a connection reused just before its advertised keep-alive timeout is answered, whatever the sweep phase', async () => {
+    const t = await startLane({ keepAliveTimeout: 1000, headersTimeout: 1000, idleTimeout: 0 });
+    try {
+      // The sweep runs every 250 ms here; responses at 8 phases of it, each reused at 960 ms.
+      for (let i = 0; i < 8; i++) {
+        await advance(t, 40 + i * 30, 40 + i * 30);
+        const c = await connection(t);
+        assert.match(await request(c.socket, '/one'), /Keep-Alive: timeout=1\r\n/);
+        await advance(t, 960, 120);
+        assert.equal(c.isClosed(), false, `phase ${i}: open at 960 ms`);
+        assert.match(await request(c.socket, '/two'), /path \/two/, `phase ${i}`);
+        c.socket.destroy();
+        await c.closed;
+      }
+    } finally {
+      await stopLane(t);
+    }
   });
 });

@@ -1147,23 +1147,6 @@ describe('fast lane: review findings', { concurrency: true }, () => {
     assert.ok(bytes >= BIG.length, `received ${bytes} of ${BIG.length}+ bytes`);
   });
 
-  test('a connection reused just before its advertised keep-alive timeout is answered', async () => {
-    await withServer(makeApp([]), { keepAliveTimeout: 1000 }, async (server, list) => {
-      // Staggered over the sweep's period (250 ms here), so that some responses fall just after
-      // a sweep: the coarse clock must not make those connections look idle for longer.
-      const reuse = async (i: number): Promise<string> => {
-        await sleep(i * 40);
-        const c = await Client.open(server.port);
-        list.push(c);
-        assert.match(header(await c.request(get('/one')), 'keep-alive') ?? '', /timeout=1/);
-        await sleep(960);
-        return (await c.request(get('/two'))).body;
-      };
-      const bodies = await Promise.all(Array.from({ length: 8 }, (_, i) => reuse(i)));
-      assert.deepEqual(bodies, Array(8).fill('path /two'));
-    });
-  });
-
   test('Proxy-Connection is read as node reads it (the connection closes, the pipelined request is not run)', async () => {
     const data = get('/a', 'Proxy-Connection: close') + get('/b');
     const seenLane: string[] = [];
@@ -1437,88 +1420,7 @@ describe('fast lane: client disconnect', () => {
 });
 
 describe('fast lane: timeouts', { concurrency: true }, () => {
-  test('keepAliveTimeout closes an idle keep-alive connection', async () => {
-    await withServer(makeApp([]), { keepAliveTimeout: 300 }, async (server, list) => {
-      const client = await Client.open(server.port);
-      list.push(client);
-      const reply = await client.request(get('/'));
-      assert.equal(header(reply, 'connection'), 'keep-alive');
-      const started = Date.now();
-      assert.equal(await client.closed(100), false, 'not closed at once');
-      assert.equal(await client.closed(2000), true, 'closed once idle for keepAliveTimeout');
-      assert.ok(Date.now() - started >= 150, `closed after ${Date.now() - started} ms`);
-    });
-  });
-
-  test('headersTimeout closes a connection that never sends anything', async () => {
-    await withServer(makeApp([]), { headersTimeout: 300 }, async (server, list) => {
-      const client = await Client.open(server.port);
-      list.push(client);
-      assert.equal(await client.closed(100), false, 'not closed at once');
-      assert.equal(await client.closed(2000), true);
-      assert.equal(client.unread, '', 'closed without an answer');
-    });
-  });
-
-  test('keepAliveTimeout: 0 means no keep-alive limit (as in node), not "close at once"', async () => {
-    await withServer(makeApp([]), { keepAliveTimeout: 0, headersTimeout: 200 }, async (server, list) => {
-      const client = await Client.open(server.port);
-      list.push(client);
-      await client.request(get('/one'));
-      // Several sweeps (every 50 ms with these timeouts) go by with the connection idle.
-      await sleep(500);
-      assert.equal(client.ended, false, 'still open after 500 ms idle');
-      assert.equal((await client.request(get('/two'))).body, 'path /two');
-    });
-  });
-
-  test('a request within keepAliveTimeout of the last response is answered', async () => {
-    await withServer(makeApp([]), { keepAliveTimeout: 1000, headersTimeout: 1000 }, async (server, list) => {
-      const client = await Client.open(server.port);
-      list.push(client);
-      await client.request(get('/one'));
-      await sleep(400);
-      assert.equal((await client.request(get('/two'))).body, 'path /two');
-    });
-  });
-
-  test('after a quiet spell, a new connection still gets its full keepAliveTimeout', {}, async () => {
-    await withServer(makeApp([]), { keepAliveTimeout: 1000, headersTimeout: 1000 }, async (server, list) => {
-      await sleep(1300); // no connection: the sweep is not running, the lane's clock stands still
-      const client = await Client.open(server.port);
-      list.push(client);
-      await client.request(get('/one'));
-      await sleep(400);
-      assert.equal(client.ended, false, 'the connection is still open 400 ms after the response');
-      assert.equal((await client.request(get('/two'))).body, 'path /two');
-    });
-  });
-
-  test('after a quiet spell, a new connection still gets its full headersTimeout', {}, async () => {
-    await withServer(makeApp([]), { keepAliveTimeout: 1000, headersTimeout: 1000 }, async (server, list) => {
-      await sleep(1300);
-      const client = await Client.open(server.port);
-      list.push(client);
-      await sleep(400);
-      assert.equal(client.ended, false, 'still open 400 ms after connecting, under headersTimeout');
-      assert.equal((await client.request(get('/late'))).body, 'path /late');
-    });
-  });
-
-  test('after a quiet spell, a slow request is not cut off by idleTimeout', {}, async () => {
-    await withServer(
-      makeApp([]),
-      { keepAliveTimeout: 400, headersTimeout: 400, idleTimeout: 1000 },
-      async (server, list) => {
-        await sleep(1300);
-        const client = await Client.open(server.port);
-        list.push(client);
-        const reply = await client.request(get('/slow?ms=300'));
-        assert.equal(reply.body, 'slow ?ms=300');
-      },
-    );
-  });
-
+  // The lane's timeouts themselves are tested on a fake clock: lane-clock.test.ts.
   test('a streamed response that keeps writing outlives idleTimeout, as on node:http', {}, async () => {
     const app = {
       fetch: () => {

@@ -61,7 +61,7 @@ export function apiKey<U = { key: number }>(options: ApiKeyOptions<U>): TypedMid
       const key = query !== undefined ? c.query[query] : c.req.headers.get(header);
       if (typeof key !== 'string' || key === '') throw unauthorized('An API key is required');
       if (key.length > MAX_CREDENTIALS) throw unauthorized('The API key is not valid');
-      const user = await check(key, c as unknown as Context);
+      const user = await check(key, c as Context);
       if (user === undefined || user === null || user === false)
         throw unauthorized('The API key is not valid');
       c.set('user', user);

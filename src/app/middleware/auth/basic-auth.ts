@@ -85,7 +85,7 @@ export function basicAuth<U = BasicUser>(options: BasicAuthOptions<U>): TypedMid
       if (parsed === null || parsed.scheme !== 'basic') throw unauthorized('Authentication required');
       const credentials = decodeBasic(parsed.credentials);
       if (credentials === null) throw unauthorized('The Basic credentials are malformed');
-      const user = await check(credentials.username, credentials.password, c as unknown as Context);
+      const user = await check(credentials.username, credentials.password, c as Context);
       if (user === undefined || user === null || user === false)
         throw unauthorized('The user name or password is wrong');
       c.set('user', user);

@@ -44,7 +44,7 @@ export function bearer<U>(options: BearerOptions<U>): TypedMiddleware<{ user: U 
         challenge('Bearer', { realm, error: 'invalid_request', error_description: 'Malformed bearer token' }),
       );
     }
-    const user = await verify(parsed.credentials, c as unknown as Context);
+    const user = await verify(parsed.credentials, c as Context);
     if (user === undefined || user === null || user === false) {
       throw authError(
         401,

@@ -197,7 +197,7 @@ export function jwt<C extends object = {}, U = JWTPayload & C>(
     }
     let user: U | undefined | null;
     if (mapUser !== undefined) {
-      user = await mapUser(claims as JWTPayload & C, c as unknown as Context);
+      user = await mapUser(claims as JWTPayload & C, c as Context);
       if (user === undefined || user === null) throw fail('The token does not name a known user');
     } else user = claims as U;
     c.set('jwt', claims as JWTPayload & C);

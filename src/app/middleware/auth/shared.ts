@@ -1,3 +1,4 @@
+import { TCHAR, trimOws } from '../../../gateway/http.ts';
 import { HttpError } from '../../http-error.ts';
 import type { Middleware } from '../../types.ts';
 
@@ -20,7 +21,7 @@ export function accessRule<M extends (...args: never[]) => unknown>(middleware: 
 /** Whether a middleware carries the access-rule mark. Never throws. */
 export function isAccessRule(fn: unknown): boolean {
   try {
-    return typeof fn === 'function' && (fn as unknown as Record<symbol, unknown>)[ACCESS_RULE] === true;
+    return typeof fn === 'function' && Reflect.get(fn, ACCESS_RULE) === true;
   } catch {
     return false;
   }
@@ -43,9 +44,9 @@ export const MAX_CREDENTIALS = 8192;
  * the header has no space after a valid scheme token. Never throws.
  */
 export function parseAuthorization(value: string): { scheme: string; credentials: string } | null {
-  const text = value.trim();
+  const text = trimOws(value);
   let i = 0;
-  while (i < text.length && isTokenChar(text.charCodeAt(i))) i++;
+  while (i < text.length && TCHAR[text.charCodeAt(i)] === 1) i++;
   if (i === 0) return null;
   const scheme = text.slice(0, i).toLowerCase();
   if (i === text.length) return { scheme, credentials: '' };
@@ -54,16 +55,6 @@ export function parseAuthorization(value: string): { scheme: string; credentials
   let j = i;
   while (j < text.length && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)) j++;
   return { scheme, credentials: text.slice(j) };
-}
-
-/** RFC 9110 tchar. */
-function isTokenChar(code: number): boolean {
-  return (
-    (code >= 97 && code <= 122) ||
-    (code >= 65 && code <= 90) ||
-    (code >= 48 && code <= 57) ||
-    (code < 128 && "!#$%&'*+-.^_`|~".includes(String.fromCharCode(code)))
-  );
 }
 
 /** RFC 6750 §2.1 b64token: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`. */
