@@ -20,6 +20,7 @@ export const SLOW_TESTS: readonly string[] = [
   'test/cli/init.test.ts',
   'test/cli/load-errors.test.ts',
   'test/cli/manners.test.ts',
+  'test/cli/serve-acme.test.ts',
   'test/cli/serve-flags.test.ts',
   'test/cli/serve.test.ts',
   'test/cli/watch.test.ts',
@@ -38,6 +39,7 @@ export const SLOW_TESTS: readonly string[] = [
   'test/parallel/units.test.ts',
   'test/realtime/cluster-broker.test.ts',
   'test/server/frameworks/workers.test.ts',
+  'test/server/tls/workers.test.ts',
   // Chromium.
   'test/examples/showcase-browser.test.ts',
   'test/examples/showcase-chat.test.ts',
