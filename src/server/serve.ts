@@ -22,6 +22,7 @@ import { ConnectionGuard } from './connection-guard.ts';
 import { processDashboardInput } from './dashboard/dashboard.ts';
 import { Dispatch } from './dispatch.ts';
 import { EdgePolicy, hostMatcher, Refusal } from './edge-policy.ts';
+import { ExchangeLog } from './exchange-log.ts';
 import { createErrorSink } from './error-sink.ts';
 import { ServerError } from './errors.ts';
 import { FastLane } from './h1/lane.ts';
@@ -102,6 +103,9 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   const compressor =
     compression === false ? undefined : new ResponseCompressor(resolveCompressionOptions(compression));
   const metrics = metricsOf(options);
+  // The one record of every exchange's end: access log lines and metrics, for every transport.
+  const exchangeLog =
+    accessLog === undefined && metrics === undefined ? undefined : new ExchangeLog(accessLog, metrics);
   const monitor = options.loadShedding === undefined ? undefined : new LoopMonitor(options.loadShedding);
   const policy = edgePolicyOf(options, config, state, monitor, remoteOf, log);
   const staticFiles = staticFilesOf(options.static, log);
@@ -146,8 +150,8 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     staticFiles,
     handler,
     laneHandler: fastLane ? createLaneHandler(served!, gateway) : undefined,
+    exchangeLog,
     metrics,
-    accessLog,
     requestStarted: options.onRequestStart,
     maxRequestsPerSocket: config.maxRequestsPerSocket,
   });
@@ -155,7 +159,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   const websockets = app === undefined || !makeEndpoint ? undefined : makeEndpoint({ logger: log });
   const server: Server = createHttpServer(
     config,
-    accessLog,
+    exchangeLog,
     dispatch.onRequest,
     (req) =>
       // Only WebSocket upgrades leave the request path (h2c and others are ordinary requests),
@@ -181,7 +185,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
         idleTimeout: config.idleTimeout,
         maxRequestsPerSocket: config.maxRequestsPerSocket,
         closing: () => state.draining,
-        Response: accessLog?.Response,
+        Response: exchangeLog?.responses.Counting,
         onRequest: dispatch.onLaneRequest,
       });
   dispatch.lane = lane;
@@ -190,7 +194,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
       server,
       createNodeUpgradeHandler(app, gateway, websockets),
       state,
-      accessLog,
+      exchangeLog,
       options.onRequestStart,
     );
     app.attachPubSub?.(websockets);
@@ -203,8 +207,8 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     busyElsewhere: lane === undefined ? undefined : (socket) => lane.busy(socket),
   });
   guard.attach(server);
-  answerParserErrors(server, log, accessLog);
-  answerConnect(server, policy, accessLog?.Response ?? ServerResponse, options.onRequestStart);
+  answerParserErrors(server, log, exchangeLog);
+  answerConnect(server, policy, exchangeLog?.responses.Recorded ?? ServerResponse, options.onRequestStart);
   if (app?.startup !== undefined) await app.startup();
   await listen(server, config.host, config.port, config.reusePort, () => void accessLog?.close());
   server.on('error', (err) => log.error({ err }, 'server error'));
@@ -311,10 +315,10 @@ function staticFilesOf(
   return files;
 }
 
-/** node's http.Server with the server's limits; the access log's response class when it is on. */
+/** node's http.Server with the server's limits; the exchange log's response class when it is on. */
 function createHttpServer(
   config: ResolvedServeOptions,
-  accessLog: AccessLog | undefined,
+  exchangeLog: ExchangeLog | undefined,
   onRequest: (req: IncomingMessage, res: ServerResponse) => void,
   shouldUpgrade: (req: IncomingMessage) => boolean,
 ): Server {
@@ -328,7 +332,7 @@ function createHttpServer(
       // enough that a slowloris client is cut near headersTimeout, not up to 30 s later.
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(config.headersTimeout / 4))),
       requireHostHeader: true,
-      ...(accessLog !== undefined && { ServerResponse: accessLog.Response }),
+      ...(exchangeLog !== undefined && { ServerResponse: exchangeLog.responses.Recorded }),
       shouldUpgradeCallback: shouldUpgrade,
     },
     onRequest,

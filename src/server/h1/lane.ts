@@ -1,10 +1,19 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, Server } from 'node:http';
-import { ServerResponse, STATUS_CODES } from 'node:http';
+import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { BodyEncoder } from '../../gateway/body-encoder.ts';
 import { FastHeaders } from '../../gateway/fast-headers.ts';
 import type { FastParts } from '../../gateway/fast-response.ts';
 import { isBodilessResponse } from '../../gateway/http.ts';
+import type { ServeInfo } from '../../gateway/types.ts';
+import {
+  type ExchangeEnd,
+  type Exchange as ExchangeContract,
+  type HeadRecord,
+  type KnownResponse,
+  serializeHead,
+} from '../exchange.ts';
+import { responseEnd } from '../logged-response.ts';
 import { closesConnection, emitCloseOnce, setKeepAliveHeader } from '../node-internals.ts';
 import { DECLINE, INCOMPLETE, parseRequestHead, type RequestHead } from './request-head.ts';
 
@@ -52,6 +61,11 @@ export class LaneRequest {
 
   get connection(): Socket {
     return this.socket;
+  }
+
+  /** Whether `headers` has been built (read) yet. */
+  get headersParsed(): boolean {
+    return this.#headers !== undefined;
   }
 
   get destroyed(): boolean {
@@ -123,7 +137,7 @@ export interface LaneOptions {
   maxRequestsPerSocket: number;
   /** True once the server drains: responses say `Connection: close`. */
   closing: () => boolean;
-  /** The class of bridged responses: node's, or the access log's subclass. */
+  /** The class of bridged responses: node's, or the exchange log's counting subclass. */
   Response?: typeof ServerResponse | undefined;
   /** Every request the lane parsed; it must answer through the exchange, once. */
   onRequest: (req: LaneRequest, exchange: Exchange) => void;
@@ -157,35 +171,6 @@ type LaneSocket = Socket & { [kConnection]?: Connection; [kServed]?: number };
 
 // What node's 'connection' listener is, for the hand-over.
 type ConnectionListener = (this: Server, socket: Socket) => void;
-
-let dateCache: string | undefined;
-function resetDate(): void {
-  dateCache = undefined;
-}
-/** The Date header's value, made once a second as node does. */
-function httpDate(): string {
-  if (dateCache === undefined) {
-    const now = new Date();
-    dateCache = now.toUTCString();
-    setTimeout(resetDate, 1000 - now.getMilliseconds()).unref();
-  }
-  return dateCache;
-}
-
-const STATUS_LINES: string[] = [];
-function statusLine(status: number, text: string): string {
-  if (text !== '') return `HTTP/1.1 ${status} ${text}\r\n`;
-  let line = STATUS_LINES[status];
-  if (line === undefined) {
-    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
-    STATUS_LINES[status] = line;
-  }
-  return line;
-}
-
-// What node's writeHead refuses in a value (checkInvalidHeaderChar): such a response goes
-// through node, which throws, and the app's error answer is a 500 as on the node path.
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 export class FastLane {
   readonly #options: LaneOptions;
@@ -480,32 +465,40 @@ export class Connection {
 }
 
 /**
- * One request and its response on the lane. To the gateway's request, the metrics record and
- * the access log it looks like node's ServerResponse as far as they read one
- * (`writableFinished`, `destroyed`, `statusCode`, `once('close')`).
+ * One request and its response on the lane: the lane's implementation of the server's exchange
+ * contract (src/server/exchange.ts). To the gateway's request it also looks like node's
+ * ServerResponse as far as that reads one (`writableFinished`, `destroyed`, `once('close')`).
  */
-export class Exchange {
+export class Exchange implements ExchangeContract {
   readonly connection: Connection;
   readonly req: LaneRequest;
   readonly keepAlive: boolean;
-  /** The status sent (read by the server's metrics once the exchange reports 'close'). */
+  /** The status sent. */
   statusCode = 200;
   /** Body bytes the lane wrote itself (0 for HEAD, 204, 304). */
   bytes = 0;
-  /** Whether the response went out through `bridge()` (whose response reports for itself). */
-  bridged = false;
+  /** The response node writes for this exchange (`bridge()`), if any. */
+  bridged: ServerResponse | undefined = undefined;
+  /** When the server's exchange log started it (`performance.now()`); 0 when it does not record. */
+  startedAt = 0;
+  /** The request id the access log gave the request. */
+  requestId: string | undefined = undefined;
+  /** The request's ServeInfo (the metrics read its `route` at the end). */
+  info: ServeInfo | undefined = undefined;
   /** A header every response carries unless the app set it (the access log's request id). */
   #extraName: string | undefined = undefined;
   #extraLine = '';
   writableFinished = false;
   destroyed = false;
   #onClose: (() => void)[] | undefined;
+  #onEnd: ((end: ExchangeEnd, exchange: Exchange) => void) | undefined;
 
   constructor(connection: Connection, req: LaneRequest, keepAlive: boolean) {
     this.connection = connection;
     this.req = req;
     this.keepAlive = keepAlive;
     this.#onClose = undefined;
+    this.#onEnd = undefined;
   }
 
   /** Sends `name: value` on the response unless the app set `name` itself. */
@@ -514,11 +507,17 @@ export class Exchange {
     this.#extraLine = `${name}: ${value}\r\n`;
   }
 
+  /** node's `res.once('close')`, as the gateway's request and the in-flight count use it. */
   once(event: string, listener: () => void): this {
     if (event !== 'close') return this;
     if (this.#onClose === undefined) this.#onClose = [listener];
     else this.#onClose.push(listener);
     return this;
+  }
+
+  /** The one listener of the exchange's end (the server's exchange log). */
+  onEnd(listener: (end: ExchangeEnd, exchange: Exchange) => void): void {
+    this.#onEnd = listener;
   }
 
   /** The client left before the response was complete. */
@@ -537,6 +536,17 @@ export class Exchange {
     const listeners = this.#onClose;
     this.#onClose = undefined;
     if (listeners !== undefined) for (const listener of listeners) listener();
+    const onEnd = this.#onEnd;
+    if (onEnd !== undefined) {
+      this.#onEnd = undefined;
+      const bridged = this.bridged;
+      onEnd(
+        bridged !== undefined
+          ? responseEnd(bridged, this.req.method)
+          : { status: this.writableFinished ? this.statusCode : 499, bytes: this.bytes },
+        this,
+      );
+    }
   }
 
   /**
@@ -554,7 +564,7 @@ export class Exchange {
     else if (body instanceof Uint8Array) length = body.byteLength;
     else return false;
     const headers = parts.headers;
-    let record: Record<string, string | string[] | number | undefined> | undefined;
+    let record: HeadRecord | undefined;
     if (headers instanceof FastHeaders) record = FastHeaders.record(headers);
     else if (headers !== undefined) return false;
     // RFC 9110 §9.3.2, §15.3.5, §15.4.5: no body for HEAD, 204 and 304.
@@ -589,55 +599,55 @@ export class Exchange {
       }
       record = copy;
     }
-    let head = statusLine(status, parts.statusText);
-    const extra = this.#extraName;
-    let extraLine = '';
-    if (record === undefined) {
-      if (parts.contentType !== undefined) head += `content-type: ${parts.contentType}\r\n`;
-      if (extra !== undefined) extraLine = this.#extraLine;
-    } else {
-      if (extra !== undefined && record[extra] === undefined) extraLine = this.#extraLine;
-      for (const key in record) {
-        const value = record[key];
-        if (value === undefined) continue;
-        switch (key.length) {
-          case 4:
-            if (key === 'date') return false;
-            break;
-          case 7:
-            if (key === 'trailer') return false;
-            break;
-          case 10:
-            if (key === 'connection' || key === 'keep-alive') return false;
-            break;
-          case 14:
-            if (key === 'content-length') continue;
-            break;
-          case 17:
-            if (key === 'transfer-encoding') return false;
-            break;
-        }
-        if (typeof value === 'string') {
-          if (INVALID_VALUE.test(value)) return false;
-          head += `${key}: ${value}\r\n`;
-        } else if (typeof value === 'number') head += `${key}: ${value}\r\n`;
-        else {
-          for (const v of value) {
-            if (INVALID_VALUE.test(v)) return false;
-            head += `${key}: ${v}\r\n`;
-          }
-        }
-      }
-    }
-    // RFC 9110 §8.6: no Content-Length on 204 and 304 (node omits it too).
-    if (sendLength) head += `content-length: ${length}\r\n`;
-    // After the app's headers and the length, where node's access-logged response puts it.
-    head += extraLine;
+    return this.#send(status, parts.statusText, record, parts.contentType, body, length, sendLength, closing);
+  }
+
+  /**
+   * The contract's `respond`: a response the server made itself (static files from memory).
+   * For HEAD, `body` is the GET's body: its length is sent, not its bytes.
+   */
+  respond(response: KnownResponse, closing: boolean): boolean {
+    const status = response.status;
+    if (status < 200 || status > 999) return false;
+    const body = response.body;
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body === null ? 0 : body.byteLength;
+    return this.#send(
+      status,
+      response.statusText,
+      response.headers,
+      response.contentType,
+      body,
+      length,
+      status !== 204 && status !== 304,
+      closing,
+    );
+  }
+
+  #send(
+    status: number,
+    statusText: string,
+    record: HeadRecord | undefined,
+    contentType: string | undefined,
+    body: string | Uint8Array | null,
+    length: number,
+    sendLength: boolean,
+    closing: boolean,
+  ): boolean {
     const keepAlive = this.keepAlive && !closing;
     const lane = this.connection.lane;
-    head += `Date: ${httpDate()}\r\n${keepAlive ? lane.keepAliveTail : lane.closeTail}`;
+    const head = serializeHead(
+      status,
+      statusText,
+      record,
+      contentType,
+      sendLength ? length : -1,
+      this.#extraName,
+      this.#extraLine,
+      keepAlive ? lane.keepAliveTail : lane.closeTail,
+    );
+    if (head === undefined) return false;
     const socket = this.connection.socket;
-    const noBody = bodyless || length === 0;
+    const noBody = length === 0 || isBodilessResponse(this.req.method, status);
     if (!noBody) this.bytes = length;
     let writable: boolean;
     if (!socket.writable) writable = true;
@@ -658,7 +668,7 @@ export class Exchange {
     this.writableFinished = true;
     // Like a ServerResponse, the exchange reports 'close' once it is done, on the next tick (the
     // server's metrics record learns the route after a synchronous answer has been written).
-    if (this.#onClose !== undefined) process.nextTick(closeExchange, this);
+    if (this.#onClose !== undefined || this.#onEnd !== undefined) process.nextTick(closeExchange, this);
     this.connection.done(keepAlive, writable);
   }
 
@@ -668,9 +678,9 @@ export class Exchange {
    */
   bridge(closing: boolean): ServerResponse {
     const socket = this.connection.socket;
-    this.bridged = true;
     const ResponseClass = this.connection.lane.options.Response ?? ServerResponse;
     const res = new ResponseClass(this.req as unknown as IncomingMessage);
+    this.bridged = res;
     const options = this.connection.lane.options;
     // What node's server sets on each response it makes (parserOnIncoming).
     res.shouldKeepAlive = this.keepAlive && !closing;
