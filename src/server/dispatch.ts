@@ -155,11 +155,14 @@ export class Dispatch {
     else p.laneHandler!(req as unknown as LaneRequest, exchange);
   };
 
-  // Static files answer on a bridged response, made only when the request names a file; a
-  // request that is not for a file goes on to the app on the lane (or, if the static handler
-  // had already made the response before finding nothing, through node's writer on it).
+  // A file in the memory cache is answered at once with the lane's one write (`respond`); any
+  // other file on a bridged response, made only when the request names a file; a request that
+  // is not for a file goes on to the app on the lane (or, if the static handler had already made
+  // the response before finding nothing, through node's writer on it).
   private laneStatic(files: StaticFiles, req: IncomingMessage, exchange: Exchange): void {
     const p = this.p;
+    const cached = files.cachedAnswer(exchange.req);
+    if (cached !== undefined && exchange.respond(cached, p.state.draining)) return;
     let res: ServerResponse | undefined;
     files.handle(
       req,
