@@ -276,9 +276,7 @@ export class AccessLog {
     this.write({
       // remoteOf reads the socket and the forwarding headers, which every request has.
       remote:
-        remoteOf !== undefined
-          ? remoteOf(req as IncomingMessage).address
-          : (req.socket?.remoteAddress ?? ''),
+        remoteOf !== undefined ? remoteOf(req as IncomingMessage).address : (req.socket?.remoteAddress ?? ''),
       method: req.method ?? '',
       url: req.url ?? '',
       protocol: `HTTP/${req.httpVersion}`,

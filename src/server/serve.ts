@@ -22,9 +22,9 @@ import { ConnectionGuard } from './connection-guard.ts';
 import { processDashboardInput } from './dashboard/dashboard.ts';
 import { Dispatch } from './dispatch.ts';
 import { EdgePolicy, hostMatcher, Refusal } from './edge-policy.ts';
-import { ExchangeLog } from './exchange-log.ts';
 import { createErrorSink } from './error-sink.ts';
 import { ServerError } from './errors.ts';
+import { ExchangeLog } from './exchange-log.ts';
 import { FastLane } from './h1/lane.ts';
 import { createLaneHandler } from './h1/lane-handler.ts';
 import { nodeAppHandler } from './node-app.ts';
@@ -38,8 +38,8 @@ import { StaticFiles } from './static/static-files.ts';
 import { acceptUpgrades } from './upgrades.ts';
 
 /**
- * The largest Content-Length body the fast lane reads itself (with its head, in one socket read
- * of at most 64 KiB): JSON, form and small multipart bodies. Larger ones, and chunked ones, take
+ * The largest Content-Length body the fast lane reads itself (with its head, or gathered from
+ * the reads after it): JSON, form and small multipart bodies. Larger ones, and chunked ones, take
  * node's path.
  */
 const LANE_MAX_BODY = 65_536;
@@ -180,6 +180,11 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
         maxHeaderSize: config.maxHeaderSize,
         maxHeaderCount: config.maxHeaderCount,
         maxBody: Math.min(config.maxBodySize, LANE_MAX_BODY),
+        requestTimeout: config.requestTimeout,
+        refused:
+          exchangeLog === undefined
+            ? undefined
+            : (socket, status) => exchangeLog.refused(socket, status, null),
         keepAliveTimeout: config.keepAliveTimeout,
         headersTimeout: config.headersTimeout,
         idleTimeout: config.idleTimeout,

@@ -67,13 +67,17 @@ function normalise(text: string, etag: string): { head: string[]; body: string }
   return { head: [lines[0]!, ...head], body };
 }
 
-async function run(fastLane: boolean, log: string): Promise<{
+async function run(
+  fastLane: boolean,
+  log: string,
+): Promise<{
   answers: Map<string, { head: string[]; body: string }>;
   handled: number;
   lines: { status: number; bytes: number }[];
 }> {
   const { utimesSync } = await import('node:fs');
-  for (const f of ['a.txt', 'empty.txt', 'style.css', 'style.css.gz']) utimesSync(join(root, f), MTIME, MTIME);
+  for (const f of ['a.txt', 'empty.txt', 'style.css', 'style.css.gz'])
+    utimesSync(join(root, f), MTIME, MTIME);
   const server = await serve(() => new Response('app', { status: 404 }), {
     port: 0,
     logger: false,
@@ -87,10 +91,16 @@ async function run(fastLane: boolean, log: string): Promise<{
   try {
     // Warm the cache: the first request for each path looks the file up.
     for (const path of ['/a.txt', '/a.txt?v=1', '/empty.txt', '/style.css']) {
-      const warm = await rawRequest(server.port, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+      const warm = await rawRequest(
+        server.port,
+        `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`,
+      );
       assert.equal(warm.status, 200, path);
     }
-    const first = await rawRequest(server.port, 'HEAD /a.txt HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n');
+    const first = await rawRequest(
+      server.port,
+      'HEAD /a.txt HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n',
+    );
     const etag = /etag: ("[^"]+")/i.exec(first.text)![1]!;
     StaticFiles.prototype.handle = function (this: StaticFiles, ...args: Parameters<StaticFiles['handle']>) {
       handled += 1;

@@ -7,8 +7,9 @@ import type { FastParts } from '../../gateway/fast-response.ts';
 import { isBodilessResponse } from '../../gateway/http.ts';
 import type { ServeInfo } from '../../gateway/types.ts';
 import {
-  type ExchangeEnd,
+  CLOSE_TAIL,
   type Exchange as ExchangeContract,
+  type ExchangeEnd,
   type HeadRecord,
   type KnownResponse,
   serializeHead,
@@ -127,9 +128,16 @@ export interface LaneOptions {
   maxHeaderCount?: number;
   /**
    * Largest Content-Length body the lane reads itself (0: requests with a body go to node's
-   * path). The body must arrive with its head; one that does not goes to node's path too.
+   * path). A body that arrives after its head, in later reads, is gathered until complete.
    */
   maxBody?: number;
+  /**
+   * The whole request, body included, within this many ms (node's `requestTimeout`; 0: no
+   * limit): a body still incomplete then is answered 408 and the connection closed.
+   */
+  requestTimeout?: number;
+  /** A status the lane wrote straight to the socket, without an exchange (its 408). */
+  refused?: ((socket: Socket, status: number) => void) | undefined;
   keepAliveTimeout: number;
   headersTimeout: number;
   /** Inactivity with a response under way, like node's `server.timeout`; 0 for none. */
@@ -183,7 +191,7 @@ export class FastLane {
   /** A coarse clock (ms), advanced by the sweep: idle accounting without a syscall per request. */
   clock: number;
   readonly keepAliveTail: string;
-  readonly closeTail = 'Connection: close\r\n\r\n';
+  readonly closeTail = CLOSE_TAIL;
 
   constructor(options: LaneOptions) {
     this.#options = options;
@@ -237,13 +245,16 @@ export class FastLane {
   }
 
   /**
-   * Whether a response is under way on `socket` (for the drain's idle check): one the app is
-   * still making, or one the lane wrote that is still in the socket's buffer (a slow reader of
-   * a large body must not be cut off by the drain).
+   * Whether a request or response is under way on `socket` (for the drain's idle check): a body
+   * still arriving, a response the app is still making, or one the lane wrote that is still in
+   * the socket's buffer (a slow reader of a large body must not be cut off by the drain).
    */
   busy(socket: Socket): boolean {
     const connection = (socket as LaneSocket)[kConnection];
-    return connection !== undefined && (connection.current !== undefined || socket.writableLength > 0);
+    return (
+      connection !== undefined &&
+      (connection.current !== undefined || connection.awaitingBody || socket.writableLength > 0)
+    );
   }
 
   /**
@@ -278,6 +289,21 @@ export class FastLane {
     const slack = this.#every;
     for (const c of this.#connections) {
       const writing = c.socket.writableLength > 0;
+      if (c.awaitingBody) {
+        // A body on its way: the whole request within requestTimeout (node answers 408 too),
+        // and no pause longer than idleTimeout between its bytes.
+        const requestTimeout = o.requestTimeout ?? 0;
+        if (requestTimeout > 0 && now - c.bodySince > requestTimeout + slack) {
+          c.timeOut();
+          continue;
+        }
+        const bytes = c.socket.bytesRead;
+        if (bytes !== c.seenBytes) {
+          c.seenBytes = bytes;
+          c.activeAt = now;
+        } else if (o.idleTimeout > 0 && now - c.activeAt > o.idleTimeout) c.socket.destroy();
+        continue;
+      }
       if (c.current === undefined && !writing) {
         // Before the first request headersTimeout, between requests keepAliveTimeout; a 0 is
         // "no such limit" as in node, and idleTimeout (node's server.timeout) still applies.
@@ -314,6 +340,12 @@ export class Connection {
   /** When the sweep last saw bytes move with a response under way, and how many had. */
   activeAt: number;
   seenBytes = 0;
+  /** When the head of a request whose body is still arriving was read (the lane's clock). */
+  bodySince = 0;
+  /** The reads of a request whose body is still arriving, and how many bytes complete it. */
+  #gathered: Buffer[] | undefined = undefined;
+  #gatheredBytes = 0;
+  #needed = 0;
   #pending: Buffer | undefined;
   #driving = false;
   #ended = false;
@@ -352,8 +384,24 @@ export class Connection {
     delete socket[kConnection];
   }
 
+  /** Whether a request's body is still arriving. */
+  get awaitingBody(): boolean {
+    return this.#gathered !== undefined;
+  }
+
   readonly #onData = (chunk: Buffer): void => {
     if (this.#closed) return;
+    const gathered = this.#gathered;
+    if (gathered !== undefined) {
+      // The rest of a body: gathered as a list and joined once, when complete (a body sent a
+      // byte at a time costs one copy, not one per read).
+      gathered.push(chunk);
+      this.#gatheredBytes += chunk.length;
+      if (this.#gatheredBytes < this.#needed) return;
+      this.#gathered = undefined;
+      this.#drive(Buffer.concat(gathered, this.#gatheredBytes));
+      return;
+    }
     const pending = this.#pending;
     if (this.current !== undefined || this.#waitingDrain) {
       // Pipelined while a response is under way: keep it, and stop reading past a bound.
@@ -377,6 +425,7 @@ export class Connection {
 
   readonly #onClose = (): void => {
     this.#closed = true;
+    this.#gathered = undefined;
     this.lane.forget(this);
     const current = this.current;
     if (current !== undefined) current.abort();
@@ -402,11 +451,26 @@ export class Connection {
     let at = 0;
     while (at < buf.length) {
       const next = parseRequestHead(buf, at, max, head, maxCount, maxBody);
-      // Not the lane's, or not all here yet: node reads the connection from this request on.
-      const bodyEnd = next + head.bodyLength;
-      if (next === INCOMPLETE || next === DECLINE || bodyEnd > buf.length) {
+      // Not the lane's, or its head not all here yet: node reads the connection from this
+      // request on.
+      if (next === INCOMPLETE || next === DECLINE) {
         this.#driving = false;
         lane.handOver(this, at === 0 ? buf : buf.subarray(at));
+        return;
+      }
+      const bodyEnd = next + head.bodyLength;
+      if (bodyEnd > buf.length) {
+        // The lane's request, its body (at most maxBody) still on its way: gather the reads
+        // until it is complete, then parse this request again from its first byte. The
+        // framing is the head's alone (one Content-Length), so the split changes nothing.
+        this.#driving = false;
+        const rest = at === 0 ? buf : buf.subarray(at);
+        this.#gathered = [rest];
+        this.#gatheredBytes = rest.length;
+        this.#needed = bodyEnd - at;
+        this.bodySince = lane.clock;
+        this.activeAt = lane.clock;
+        this.seenBytes = this.socket.bytesRead;
         return;
       }
       const body = head.bodyLength > 0 ? buf.subarray(next, bodyEnd) : undefined;
@@ -425,6 +489,22 @@ export class Connection {
       }
     }
     this.#driving = false;
+  }
+
+  /**
+   * The body did not arrive within requestTimeout: 408 and close, as node answers it (the
+   * request never reached the server, so it is logged as the parser's refusals are).
+   */
+  timeOut(): void {
+    this.#gathered = undefined;
+    const lane = this.lane;
+    lane.options.refused?.(this.socket, 408);
+    if (this.socket.writable)
+      this.socket.write(
+        serializeHead(408, '', undefined, undefined, 0, undefined, '', CLOSE_TAIL)!,
+        'latin1',
+      );
+    this.#shut();
   }
 
   /** The exchange's response is written: read on, or close. */
@@ -458,6 +538,7 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     this.#pending = undefined;
+    this.#gathered = undefined;
     // As node does after a last response: flush what was written, then close without waiting
     // for the client's FIN (a client that keeps the connection open must not hold it).
     this.socket.destroySoon();

@@ -574,7 +574,9 @@ export class StaticFiles {
       if (method === 'HEAD' || variant.body === undefined) res.end();
       else
         res.end(
-          start === 0 && end === variant.body.length - 1 ? variant.body : variant.body.subarray(start, end + 1),
+          start === 0 && end === variant.body.length - 1
+            ? variant.body
+            : variant.body.subarray(start, end + 1),
         );
       return;
     }
