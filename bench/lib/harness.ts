@@ -206,7 +206,6 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
       errors: mine.filter((x) => problems({ ...x.load, raw: '' }) !== undefined).length,
     };
   });
-  const subject = rows.find((r) => r.name === scenario.subject);
   const header = [
     'target',
     'CPU µs/req',
