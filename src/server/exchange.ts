@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import type { ServeInfo } from '../gateway/types.ts';
 
 /**
  * The exchange: one request and its response, as every transport of the server gives it to the
@@ -85,8 +86,18 @@ export interface Exchange {
   bridge(closing: boolean): ServerResponse;
   /** Sends `name: value` on the response unless the response sets `name` itself (request ids). */
   addHeader(name: string, value: string): void;
-  /** Runs `listener` once when the exchange ends. */
-  onEnd(listener: (end: ExchangeEnd) => void): void;
+  /**
+   * Sets the one listener of the exchange's end (the server's `ExchangeLog`), run once: after
+   * the response is complete, or when the client left first (499). It is given the exchange, so
+   * that one listener serves every exchange without a closure per request.
+   */
+  onEnd(listener: (end: ExchangeEnd, exchange: this) => void): void;
+  /** When the exchange log started the exchange (`performance.now()`); 0 when none records it. */
+  startedAt: number;
+  /** The request id the access log gave the request, if any. */
+  requestId: string | undefined;
+  /** The request's ServeInfo once the gateway made one (metrics read its `route` at the end). */
+  info: ServeInfo | undefined;
 }
 
 let dateCache: string | undefined;

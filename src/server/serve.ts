@@ -181,10 +181,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
         maxHeaderCount: config.maxHeaderCount,
         maxBody: Math.min(config.maxBodySize, LANE_MAX_BODY),
         requestTimeout: config.requestTimeout,
-        refused:
-          exchangeLog === undefined
-            ? undefined
-            : (socket, status) => exchangeLog.refused(socket, status, null),
+        refused: exchangeLog?.laneRefused,
         keepAliveTimeout: config.keepAliveTimeout,
         headersTimeout: config.headersTimeout,
         idleTimeout: config.idleTimeout,

@@ -135,7 +135,11 @@ describe('static files from memory on the fast lane', () => {
       const lane = await run(true, join(dir, 'lane.log'));
       const node = await run(false, join(dir, 'node.log'));
       for (const [name] of cases) assert.deepEqual(lane.answers.get(name), node.answers.get(name), name);
-      assert.deepEqual(lane.lines, node.lines);
+      // (A multipart body's length depends on its random boundary.)
+      const multipart = cases.findIndex(([name]) => name.includes('multipart'));
+      const masked = (lines: { status: number; bytes: number }[]) =>
+        lines.map((l, i) => (i === multipart ? { ...l, bytes: -1 } : l));
+      assert.deepEqual(masked(lane.lines), masked(node.lines));
       assert.equal(lane.lines.length, cases.length);
       // Every case but the multipart one is answered by the lane from memory.
       assert.equal(lane.handled, 1);

@@ -136,8 +136,12 @@ export interface LaneOptions {
    * limit): a body still incomplete then is answered 408 and the connection closed.
    */
   requestTimeout?: number;
-  /** A status the lane wrote straight to the socket, without an exchange (its 408). */
-  refused?: ((socket: Socket, status: number) => void) | undefined;
+  /**
+   * A status the lane wrote straight to the socket, without an exchange: its 408 for a body
+   * that did not arrive in time, with the request whose body it was and when its head was read
+   * (`performance.now()`).
+   */
+  refused?: ((socket: Socket, status: number, req: LaneRequest, startedAt: number) => void) | undefined;
   keepAliveTimeout: number;
   headersTimeout: number;
   /** Inactivity with a response under way, like node's `server.timeout`; 0 for none. */
@@ -345,6 +349,7 @@ export class Connection {
   /** The reads of a request whose body is still arriving, and how many bytes complete it. */
   #gathered: Buffer[] | undefined = undefined;
   #gatheredBytes = 0;
+  #gatheredAt = 0;
   #needed = 0;
   #pending: Buffer | undefined;
   #driving = false;
@@ -466,6 +471,7 @@ export class Connection {
         this.#driving = false;
         const rest = at === 0 ? buf : buf.subarray(at);
         this.#gathered = [rest];
+        this.#gatheredAt = lane.options.refused === undefined ? 0 : performance.now();
         this.#gatheredBytes = rest.length;
         this.#needed = bodyEnd - at;
         this.bodySince = lane.clock;
@@ -496,9 +502,24 @@ export class Connection {
    * request never reached the server, so it is logged as the parser's refusals are).
    */
   timeOut(): void {
+    const gathered = this.#gathered;
     this.#gathered = undefined;
     const lane = this.lane;
-    lane.options.refused?.(this.socket, 408);
+    const refused = lane.options.refused;
+    if (refused !== undefined && gathered !== undefined) {
+      // The head is whole in the first read kept (the lane waits only for bodies).
+      const head: RequestHead = {
+        method: '',
+        url: '',
+        rawHeaders: [],
+        minor: 1,
+        close: false,
+        bodyLength: 0,
+      };
+      const o = lane.options;
+      if (parseRequestHead(gathered[0]!, 0, o.maxHeaderSize, head, o.maxHeaderCount, o.maxBody ?? 0) > 0)
+        refused(this.socket, 408, new LaneRequest(head, this.socket, undefined), this.#gatheredAt);
+    }
     if (this.socket.writable)
       this.socket.write(
         serializeHead(408, '', undefined, undefined, 0, undefined, '', CLOSE_TAIL)!,
@@ -572,7 +593,7 @@ export class Exchange implements ExchangeContract {
   writableFinished = false;
   destroyed = false;
   #onClose: (() => void)[] | undefined;
-  #onEnd: ((end: ExchangeEnd, exchange: Exchange) => void) | undefined;
+  #onEnd: ((end: ExchangeEnd, exchange: this) => void) | undefined;
 
   constructor(connection: Connection, req: LaneRequest, keepAlive: boolean) {
     this.connection = connection;
@@ -597,7 +618,7 @@ export class Exchange implements ExchangeContract {
   }
 
   /** The one listener of the exchange's end (the server's exchange log). */
-  onEnd(listener: (end: ExchangeEnd, exchange: Exchange) => void): void {
+  onEnd(listener: (end: ExchangeEnd, exchange: this) => void): void {
     this.#onEnd = listener;
   }
 
