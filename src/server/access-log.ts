@@ -7,7 +7,7 @@ import type { RemoteAddress } from '../gateway/types.ts';
 import { type AccessRecord, combinedLine, timeLocal } from './access-log-line.ts';
 import type { AddressList } from './client-address.ts';
 import { ServerError } from './errors.ts';
-import type { LaneRequest } from './h1/lane.ts';
+import type { ExchangeRequest } from './exchange.ts';
 import { isWellFormedRequestId, RequestIdGenerator } from './request-id.ts';
 
 /**
@@ -118,7 +118,13 @@ interface IdRequest {
 }
 
 /** What a line is made of: the request, as node's IncomingMessage and the lane's name it. */
-export type LoggedRequest = Pick<IncomingMessage, 'method' | 'url' | 'httpVersion' | 'rawHeaders' | 'socket'>;
+export interface LoggedRequest {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly httpVersion: string;
+  readonly rawHeaders: string[];
+  readonly socket: { readonly remoteAddress?: string | undefined } | null;
+}
 
 /** What the server shares with the log. */
 export interface AccessLogContext {
@@ -257,8 +263,11 @@ export class AccessLog {
     return id;
   }
 
-  /** The request id of a lane request (whose `headers` are built later from its rawHeaders). */
-  laneId(req: LaneRequest): string | undefined {
+  /**
+   * The request id of an exchange's request (a lane request builds its `headers` from
+   * rawHeaders on first read: written there only when built already).
+   */
+  exchangeId(req: ExchangeRequest): string | undefined {
     return this.assignId(req, req.headersParsed);
   }
 

@@ -66,7 +66,7 @@ export class Dispatch {
     const p = this.p;
     const req = laneReq as unknown as IncomingMessage;
     if (p.requestStarted !== undefined) p.requestStarted(req);
-    if (p.exchangeLog !== undefined) p.exchangeLog.laneStarted(exchange);
+    if (p.exchangeLog !== undefined) p.exchangeLog.exchangeStarted(exchange);
     if (p.metrics === undefined) {
       this.laneRoute(req, exchange);
       return;

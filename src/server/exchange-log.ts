@@ -4,8 +4,8 @@ import { isBodilessResponse } from '../gateway/http.ts';
 import type { ServeInfo } from '../gateway/types.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { AccessLog, LoggedRequest } from './access-log.ts';
-import type { ExchangeEnd } from './exchange.ts';
-import type { Exchange as LaneExchange, LaneRequest } from './h1/lane.ts';
+import type { Exchange, ExchangeEnd } from './exchange.ts';
+import type { LaneRequest } from './h1/lane.ts';
 import {
   type LoggedResponse,
   type RecordedResponse,
@@ -18,7 +18,7 @@ type RecordedRequest = LoggedRequest;
 
 /**
  * The one place where an exchange is logged and metered when it ends, whatever carried it: a
- * lane exchange (`laneStarted`), a node response (the `Recorded` response class reports here), a
+ * transport's exchange (`exchangeStarted`: the lane's, next HTTP/2's), a node response (the `Recorded` response class reports here), a
  * WebSocket handshake (`handshakeStarted`), CONNECT, and a refusal of the parser before any
  * request (`refused`). Made only when the access log or the metrics are on.
  */
@@ -51,24 +51,24 @@ export class ExchangeLog {
   }
 
   /**
-   * A lane exchange: started, given its request id (sent on the response), and recorded once
-   * when it ends — bridged or not, the exchange reports its own end.
+   * An exchange of a transport: started, given its request id (sent on the response), and
+   * recorded once when it ends — bridged or not, the exchange reports its own end.
    */
-  laneStarted(exchange: LaneExchange): void {
+  exchangeStarted(exchange: Exchange): void {
     exchange.startedAt = this.started();
     const log = this.#accessLog;
     if (log !== undefined) {
-      const id = log.laneId(exchange.req);
+      const id = log.exchangeId(exchange.req);
       if (id !== undefined) {
         exchange.requestId = id;
         exchange.req.strataRequestId = id;
         exchange.addHeader(log.header!, id);
       }
     }
-    exchange.onEnd(this.#laneEnded);
+    exchange.onEnd(this.#exchangeEnded);
   }
 
-  readonly #laneEnded = (end: ExchangeEnd, exchange: LaneExchange): void => {
+  readonly #exchangeEnded = (end: ExchangeEnd, exchange: Exchange): void => {
     this.end(exchange.req, end, exchange.startedAt, exchange.requestId, exchange.info);
   };
 
@@ -107,7 +107,7 @@ export class ExchangeLog {
    */
   readonly laneRefused = (_socket: Socket, status: number, req: LaneRequest, startedAt: number): void => {
     this.#metrics?.requestStarted();
-    this.end(req, { status, bytes: 0 }, startedAt, this.#accessLog?.laneId(req), undefined);
+    this.end(req, { status, bytes: 0 }, startedAt, this.#accessLog?.exchangeId(req), undefined);
   };
 
   /**

@@ -35,6 +35,14 @@ export interface ExchangeRequest {
   readonly headers: IncomingHttpHeaders;
   readonly httpVersionMajor: number;
   readonly httpVersionMinor: number;
+  /** `'1.1'`, `'1.0'`, `'2.0'`. */
+  readonly httpVersion: string;
+  /** The connection's socket (its peer address). */
+  readonly socket: { readonly remoteAddress?: string | undefined } | null;
+  /** Whether `headers` has been built yet (an id written into rawHeaders reaches it then). */
+  readonly headersParsed: boolean;
+  /** The request id the server gave it (the access log's), once given. */
+  strataRequestId: string | undefined;
   /**
    * The body reader's result for a body the transport has read whole (a Content-Length body on
    * the lane, at most its `maxBody`): the gateway delivers it without a stream. Undefined for no
