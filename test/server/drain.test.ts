@@ -92,6 +92,30 @@ test('drain: connections that stay quiet are closed after drainGrace, well befor
   assert.equal(closeEvents, 1, "the node server emits 'close' once");
 });
 
+test('drain: a body still arriving on the fast lane past drainGrace is read and answered, then closed', async () => {
+  const server = await serve(
+    { fetch: async (request: Request) => new Response(`got ${await request.text()}`) },
+    { port: 0, logger: false, drainGrace: 100, shutdownTimeout: 10_000 },
+  );
+  const socket = await openConnection(server.port);
+  let text = '';
+  socket.on('data', (chunk) => {
+    text += chunk.toString('latin1');
+  });
+  const closed = new Promise((r) => socket.once('close', r));
+  socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello');
+  await new Promise((r) => setTimeout(r, 30));
+  const closing = server.close();
+  // Longer than drainGrace: a connection with a body under way is not a quiet one.
+  await new Promise((r) => setTimeout(r, 300));
+  socket.write('world');
+  await closing;
+  await closed;
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(text, /connection: close/i);
+  assert.ok(text.endsWith('got helloworld'), text);
+});
+
 test('reusePort: two servers bind the same port and both answer', async (t) => {
   if (process.platform !== 'linux') return t.skip('SO_REUSEPORT load balancing is Linux-only');
   const a = await serve(() => new Response('a'), { port: 0, logger: false, reusePort: true });
