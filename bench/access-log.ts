@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { AccessLog, resolveAccessLog } from '../src/server/access-log.ts';
 import { AddressList } from '../src/server/client-address.ts';
+import { ExchangeLog } from '../src/server/exchange-log.ts';
 
 const N = 200_000;
 const ROUNDS = 7;
@@ -75,7 +76,7 @@ const variants: [string, typeof ServerResponse][] = [
   ['node ServerResponse (log off)', ServerResponse],
   ...Object.entries(logs).map(([name, l]): [string, typeof ServerResponse] => [
     `access log: ${name}`,
-    l.Response,
+    new ExchangeLog(l, undefined).responses.Recorded,
   ]),
 ];
 const samples = new Map<string, number[]>(variants.map(([name]) => [name, []]));

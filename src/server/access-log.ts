@@ -1,14 +1,13 @@
 import { closeSync, openSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { type Logger, pino } from 'pino';
-import { isBodilessResponse, rawHeaderIndex, TOKEN } from '../gateway/http.ts';
+import { rawHeader, rawHeaderIndex, TOKEN } from '../gateway/http.ts';
 import type { RemoteAddress } from '../gateway/types.ts';
 import { type AccessRecord, combinedLine, timeLocal } from './access-log-line.ts';
 import type { AddressList } from './client-address.ts';
 import { ServerError } from './errors.ts';
-import type { Exchange, LaneRequest } from './h1/lane.ts';
-import { type LoggedResponse, responseClass } from './logged-response.ts';
+import type { ExchangeRequest } from './exchange.ts';
 import { isWellFormedRequestId, RequestIdGenerator } from './request-id.ts';
 
 /**
@@ -16,10 +15,8 @@ import { isWellFormedRequestId, RequestIdGenerator } from './request-id.ts';
  * away, in the Apache/nginx combined format or as JSON, through pino's asynchronous destination
  * (sonic-boom), so that the request path makes no write syscall of its own.
  *
- * The server hands node a `ServerResponse` subclass (node's `ServerResponse` option), so that
- * every response — the app's, a static file, a node app's, the server's own refusals — is
- * timed, counted and logged without a closure or a lookup table per request. Off by default;
- * when off, node's own class is used and nothing here runs.
+ * Lines are written by the server's one record of an exchange's end (`ExchangeLog`,
+ * exchange-log.ts), whatever transport carried it. Off by default; when off, nothing here runs.
  */
 
 /** How `X-Request-Id` is handled. */
@@ -113,6 +110,22 @@ export function resolveAccessLog(
   return { format, destination, header, trust, bufferSize, flushInterval };
 }
 
+/** What a request id is read from and written to. */
+interface IdRequest {
+  readonly rawHeaders: string[];
+  readonly headers: IncomingHttpHeaders;
+  readonly socket: { readonly remoteAddress?: string | undefined } | null;
+}
+
+/** What a line is made of: the request, as node's IncomingMessage and the lane's name it. */
+export interface LoggedRequest {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly httpVersion: string;
+  readonly rawHeaders: string[];
+  readonly socket: { readonly remoteAddress?: string | undefined } | null;
+}
+
 /** What the server shares with the log. */
 export interface AccessLogContext {
   /** Trusted proxies (for the client address and for taking request ids). */
@@ -128,8 +141,6 @@ type Destination = Omit<ReturnType<typeof pino.destination>, 'write'> & { write(
 
 /** The access log of one server. */
 export class AccessLog {
-  /** The `ServerResponse` class to give node's `createServer`. */
-  readonly Response: typeof ServerResponse;
   readonly #config: ResolvedAccessLog;
   readonly #context: AccessLogContext;
   readonly #destination: Destination;
@@ -199,7 +210,6 @@ export class AccessLog {
     // reopen the path and write to the new file.
     this.#onSignal = toFile ? () => this.reopen() : undefined;
     if (this.#onSignal !== undefined) process.on('SIGUSR1', this.#onSignal);
-    this.Response = responseClass(this);
   }
 
   /** Reopens the file (after it was renamed by logrotate). */
@@ -214,13 +224,15 @@ export class AccessLog {
     }
   }
 
-  /** The request id for a new request; rewrites the request's header to it (see below). */
-  assignId(req: IncomingMessage): string | undefined {
+  /**
+   * The request id for a new request: a well-formed one the client sent (when trusted), or a new
+   * one; rewrites the request's header to it, so that the app sees the id the log writes.
+   * `parsed`: whether `req.headers` is built already (a lane request builds it from rawHeaders
+   * on first read, so it is left alone).
+   */
+  assignId(req: IdRequest, parsed = true): string | undefined {
     const header = this.#config.header;
     if (header === undefined) return undefined;
-    // Already given by the fast lane, which then bridged the response to this log's class.
-    const given = (req as { strataRequestId?: string }).strataRequestId;
-    if (given !== undefined) return given;
     const raw = req.rawHeaders;
     const at = rawHeaderIndex(raw, header);
     if (at !== -1) {
@@ -234,9 +246,8 @@ export class AccessLog {
         return incoming;
       }
     }
-    // The app must see the id the log writes: replace (or add) the header before the gateway
-    // or a node app reads it. rawHeaders is what the gateway reads; node has already built
-    // req.headers by now, so it is set too. Repeats of the header are dropped, not kept.
+    // rawHeaders is what the gateway reads; node has already built req.headers by now, so it is
+    // set too. Repeats of the header are dropped, not kept.
     const id = this.#ids.next();
     if (at === -1) raw.push(header, id);
     else {
@@ -248,8 +259,16 @@ export class AccessLog {
         }
       }
     }
-    req.headers[header] = id;
+    if (parsed) req.headers[header] = id;
     return id;
+  }
+
+  /**
+   * The request id of an exchange's request (a lane request builds its `headers` from
+   * rawHeaders on first read: written there only when built already).
+   */
+  exchangeId(req: ExchangeRequest): string | undefined {
+    return this.assignId(req, req.headersParsed);
   }
 
   /** The header name ids are sent in, or undefined when ids are off. */
@@ -257,87 +276,30 @@ export class AccessLog {
     return this.#config.header;
   }
 
-  /** Writes the line of a finished (or abandoned) response. */
-  record(res: LoggedResponse): void {
-    const req = res.req;
-    const ms = performance.now() - res.strataStart;
-    const status = res.headersSent ? res.statusCode : res.strataRefused !== 0 ? res.strataRefused : 499;
-    let bytes = res.strataBytes;
-    if (status < 200 || isBodilessResponse(req.method, status)) bytes = 0;
-    else if (bytes === 0 && res.writableFinished) {
-      // A body written past `res` (straight to the socket) is known by its declared length.
-      const length = Number(res.getHeader('content-length'));
-      if (length > 0) bytes = length;
-    }
-    this.#request(req, status, bytes, ms, res.strataId);
-  }
-
   /** The line of a request: what it asked, and how it was answered. */
-  #request(
-    req: IncomingMessage,
-    status: number,
-    bytes: number,
-    ms: number,
-    requestId: string | undefined,
-  ): void {
+  line(req: LoggedRequest, status: number, bytes: number, ms: number, requestId: string | undefined): void {
     const remoteOf = this.#context.remoteOf;
-    const headers = req.headers;
+    // From rawHeaders (node keeps the first of each, as here): a lane request then never
+    // builds its headers object for the log.
+    const raw = req.rawHeaders;
     this.write({
-      remote: remoteOf !== undefined ? remoteOf(req).address : (req.socket?.remoteAddress ?? ''),
+      // remoteOf reads the socket and the forwarding headers, which every request has.
+      remote:
+        remoteOf !== undefined ? remoteOf(req as IncomingMessage).address : (req.socket?.remoteAddress ?? ''),
       method: req.method ?? '',
       url: req.url ?? '',
       protocol: `HTTP/${req.httpVersion}`,
       status,
       bytes,
       ms,
-      referer: headers.referer,
-      userAgent: headers['user-agent'],
+      referer: rawHeader(raw, 'referer'),
+      userAgent: rawHeader(raw, 'user-agent'),
       requestId,
     });
   }
 
-  /**
-   * The line of a WebSocket handshake, once it has ended: `101`, a refusal written straight to
-   * the socket, the app's own answer, or 499 when the client left first.
-   */
-  handshake(req: IncomingMessage, status: number, startedAt: number, requestId: string | undefined): void {
-    this.#request(req, status, 0, performance.now() - startedAt, requestId);
-  }
-
-  /**
-   * Starts the line of a request on the fast lane: its id (sent on the response), and the line
-   * written when the exchange ends — unless the response went out bridged, through this log's
-   * response class, which writes its own.
-   */
-  laneRequest(req: LaneRequest, exchange: Exchange): void {
-    const start = performance.now();
-    const id = this.assignId(req as unknown as IncomingMessage);
-    if (id !== undefined) {
-      req.strataRequestId = id;
-      exchange.addHeader(this.#config.header!, id);
-    }
-    exchange.once('close', () => {
-      if (exchange.bridged) return;
-      this.#request(
-        req as unknown as IncomingMessage,
-        exchange.writableFinished ? exchange.statusCode : 499,
-        exchange.bytes,
-        performance.now() - start,
-        id,
-      );
-    });
-  }
-
-  /**
-   * A status the server wrote straight to the socket: on the response in progress (a 408 when
-   * the body is too slow), or, when there is none, as a line of its own (the parser's 400, 431,
-   * 501, a 408 for headers too slow).
-   */
-  refused(socket: Socket, status: number, current: ServerResponse | null | undefined): void {
-    if (current != null) {
-      if (current instanceof this.Response) (current as LoggedResponse).strataRefused = status;
-      return;
-    }
+  /** The line of a refusal written straight to a socket before any request was read. */
+  refusedLine(socket: Socket, status: number): void {
     this.write({
       remote: socket.remoteAddress ?? '',
       method: '',

@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeHandler } from '../gateway/node.ts';
 import type { ServeInfo } from '../gateway/types.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import type { AccessLog } from './access-log.ts';
 import { type EdgePolicy, Refusal } from './edge-policy.ts';
+import type { ExchangeLog } from './exchange-log.ts';
 import type { Exchange, FastLane, LaneRequest } from './h1/lane.ts';
-import { RequestRecord } from './request-metrics.ts';
+import type { RecordedResponse } from './logged-response.ts';
 import { sendPlain } from './responses.ts';
 import type { ServerState } from './server-state.ts';
 import type { StaticFiles } from './static/static-files.ts';
@@ -20,13 +20,15 @@ export interface DispatchParts {
   handler: NodeHandler;
   /** The lane's path: the fetch app through the gateway on the lane's exchange. */
   laneHandler: ((req: LaneRequest, exchange: Exchange) => void) | undefined;
+  /** The record of every exchange's end (access log, metrics), when either is on. */
+  exchangeLog: ExchangeLog | undefined;
+  /** With metrics on, the route of each request is kept from its ServeInfo. */
   metrics: Metrics | undefined;
-  accessLog: AccessLog | undefined;
   requestStarted: ((req: IncomingMessage) => void) | undefined;
   maxRequestsPerSocket: number;
 }
 
-type Next<R> = (req: IncomingMessage, res: R) => void;
+type Next = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * The one dispatch of every request, from either transport: counted (`onRequestStart`,
@@ -64,11 +66,18 @@ export class Dispatch {
     const p = this.p;
     const req = laneReq as unknown as IncomingMessage;
     if (p.requestStarted !== undefined) p.requestStarted(req);
-    if (p.accessLog !== undefined) p.accessLog.laneRequest(laneReq, exchange);
-    this.recorded(req, exchange, this.laneRoute);
+    if (p.exchangeLog !== undefined) p.exchangeLog.exchangeStarted(exchange);
+    if (p.metrics === undefined) {
+      this.laneRoute(req, exchange);
+      return;
+    }
+    this.info = undefined;
+    this.laneRoute(req, exchange);
+    exchange.info = this.info;
+    this.info = undefined;
   };
 
-  private node(req: IncomingMessage, res: ServerResponse, next: Next<ServerResponse>): void {
+  private node(req: IncomingMessage, res: ServerResponse, next: Next): void {
     const p = this.p;
     if (p.requestStarted !== undefined) p.requestStarted(req);
     if (p.state.draining) res.shouldKeepAlive = false;
@@ -77,20 +86,14 @@ export class Dispatch {
     if (p.maxRequestsPerSocket > 0 && lane !== undefined) {
       if (lane.countHandedOver(req.socket) >= p.maxRequestsPerSocket) res.shouldKeepAlive = false;
     }
-    this.recorded(req, res, next);
-  }
-
-  // With metrics on, `next` runs inside a RequestRecord that learns the route from the ServeInfo.
-  private recorded<R>(req: IncomingMessage, res: R, next: Next<R>): void {
-    const metrics = this.p.metrics;
-    if (metrics === undefined) {
+    if (p.metrics === undefined) {
       next(req, res);
       return;
     }
-    const record = new RequestRecord(metrics, req, res as unknown as ServerResponse);
+    // With metrics on, the response (the exchange log's class) keeps the route's ServeInfo.
     this.info = undefined;
     next(req, res);
-    record.info = this.info;
+    (res as RecordedResponse).strataInfo = this.info;
     this.info = undefined;
   }
 
@@ -152,11 +155,14 @@ export class Dispatch {
     else p.laneHandler!(req as unknown as LaneRequest, exchange);
   };
 
-  // Static files answer on a bridged response, made only when the request names a file; a
-  // request that is not for a file goes on to the app on the lane (or, if the static handler
-  // had already made the response before finding nothing, through node's writer on it).
+  // A file in the memory cache is answered at once with the lane's one write (`respond`); any
+  // other file on a bridged response, made only when the request names a file; a request that
+  // is not for a file goes on to the app on the lane (or, if the static handler had already made
+  // the response before finding nothing, through node's writer on it).
   private laneStatic(files: StaticFiles, req: IncomingMessage, exchange: Exchange): void {
     const p = this.p;
+    const cached = files.cachedAnswer(exchange.req);
+    if (cached !== undefined && exchange.respond(cached, p.state.draining)) return;
     let res: ServerResponse | undefined;
     files.handle(
       req,

@@ -1,16 +1,19 @@
 import { type IncomingMessage, ServerResponse } from 'node:http';
+import { isBodilessResponse } from '../gateway/http.ts';
+import type { ServeInfo } from '../gateway/types.ts';
+import type { ExchangeEnd } from './exchange.ts';
 
 /**
- * The response class the server gives node (its `ServerResponse` option) while the access log
- * is on: it times the response, counts its body bytes, sends the request id, and reports to the
- * log when it closes — with fields assigned in the constructor and methods on the prototype, so
- * a request costs one listener and no closure.
+ * The response classes the server gives node (its `ServerResponse` option) and the fast lane's
+ * bridge while the access log or the metrics are on: they count the body's bytes and send the
+ * request id; the node path's class also reports its end to the `ExchangeLog` — with fields
+ * assigned in the constructor and methods on the prototype, so a request costs one listener and
+ * no closure. (A bridged lane response only counts: the lane's exchange reports its end.)
  */
 
-/** The response class node builds for each request while the log is on. */
+/** A response whose body bytes are counted (both classes). */
 export interface LoggedResponse extends ServerResponse {
   req: IncomingMessage;
-  strataStart: number;
   strataBytes: number;
   strataId: string | undefined;
   /** The status the server wrote straight to the socket (a 408 timeout), 0 if none. */
@@ -20,6 +23,14 @@ export interface LoggedResponse extends ServerResponse {
    * `maxHeaderCount` counts (a request with exactly that many lines is not over it).
    */
   strataHeadLines: number;
+}
+
+/** A node-path response, which reports its own end. */
+export interface RecordedResponse extends LoggedResponse {
+  /** `performance.now()` when the request arrived. */
+  strataStart: number;
+  /** The request's ServeInfo (its `route` is read at the end), once the gateway made one. */
+  strataInfo: ServeInfo | undefined;
 }
 
 function byteLength(chunk: unknown, encoding: unknown): number {
@@ -38,7 +49,7 @@ function withHeader(headers: object, name: string, value: string): object {
 }
 
 /**
- * Marks the access log's response class: its `write` and `end` only count the body's bytes into
+ * Marks the counting response classes: their `write` and `end` only count the body's bytes into
  * `strataBytes` and pass them on unchanged. A writer that sends body bytes past them (static
  * files' sendfile) may do so, and adds what it sent with `countBodyBytes`.
  */
@@ -47,44 +58,75 @@ const COUNTS_BYTES: unique symbol = Symbol('strata.countsBytes');
 const NODE_WRITE = ServerResponse.prototype.write;
 const NODE_END = ServerResponse.prototype.end;
 
+function counts(res: ServerResponse): boolean {
+  return (res as { [COUNTS_BYTES]?: boolean })[COUNTS_BYTES] === true;
+}
+
 /**
  * Whether body bytes may bypass `res.write`/`res.end` (go to the socket directly, as sendfile
  * does) and still be seen by whoever wraps the response: true for node's own response and for the
- * access log's (which counts them through `countBodyBytes`), false when anything else replaced
+ * counting ones (which count them through `countBodyBytes`), false when anything else replaced
  * `write` or `end` (compression on a node app's response, an app's own wrapper).
  */
 export function bodyMayBypassWrite(res: ServerResponse): boolean {
   const write = res.write;
   const end = res.end;
   if (write === NODE_WRITE && end === NODE_END) return true;
-  if ((res as { [COUNTS_BYTES]?: boolean })[COUNTS_BYTES] !== true) return false;
+  if (!counts(res)) return false;
   const proto = Object.getPrototypeOf(res) as ServerResponse;
   return write === proto.write && end === proto.end;
 }
 
-/** Adds `n` body bytes sent past `res.write` to the access log's count (nothing on node's response). */
+/** Adds `n` body bytes sent past `res.write` to the count (nothing on node's own response). */
 export function countBodyBytes(res: ServerResponse, n: number): void {
-  if ((res as { [COUNTS_BYTES]?: boolean })[COUNTS_BYTES] === true) (res as LoggedResponse).strataBytes += n;
+  if (counts(res)) (res as LoggedResponse).strataBytes += n;
 }
 
-/** What the response class needs from the access log. */
+/**
+ * How a response written by node ended: its status (a refusal the server wrote past it, or 499
+ * when the client left first) and its body bytes — counted when the class counts them, else its
+ * declared length.
+ */
+export function responseEnd(res: ServerResponse, method: string | undefined): ExchangeEnd {
+  const refused = counts(res) ? (res as LoggedResponse).strataRefused : 0;
+  const status = res.headersSent ? res.statusCode : refused !== 0 ? refused : 499;
+  let bytes = counts(res) ? (res as LoggedResponse).strataBytes : 0;
+  if (status < 200 || isBodilessResponse(method, status)) bytes = 0;
+  else if (bytes === 0 && res.writableFinished) {
+    // A body written past `res` (straight to the socket) is known by its declared length.
+    const length = Number(res.getHeader('content-length'));
+    if (length > 0) bytes = length;
+  }
+  return { status, bytes };
+}
+
+/** What the response classes need from the server's exchange log. */
 export interface ResponseSink {
   /** The header the id is sent in, or undefined when ids are off. */
   readonly header: string | undefined;
+  /** The id of a node-path request (made, or taken from a trusted client). */
   assignId(req: IncomingMessage): string | undefined;
-  record(res: LoggedResponse): void;
+  /** Counts a node-path request in flight; returns its start time. */
+  started(): number;
+  /** The end of a node-path response. */
+  ended(res: RecordedResponse): void;
 }
 
-/** A `ServerResponse` subclass that reports each response to `log` when it closes. */
-export function responseClass(log: ResponseSink): typeof ServerResponse {
-  const header = log.header;
-  function onClose(this: LoggedResponse): void {
-    log.record(this);
+/** The two classes: `Recorded` for node's requests, `Counting` for the lane's bridged responses. */
+export interface ResponseClasses {
+  Recorded: typeof ServerResponse;
+  Counting: typeof ServerResponse;
+}
+
+/** The response classes that count bytes and send ids; `Recorded` reports to `sink` when it closes. */
+export function responseClasses(sink: ResponseSink): ResponseClasses {
+  const header = sink.header;
+  function onClose(this: RecordedResponse): void {
+    sink.ended(this);
   }
   // Fields are assigned in the constructor (one shape); methods live on the prototype, so a
   // request costs one listener and no closure.
-  class AccessLoggedResponse extends ServerResponse {
-    strataStart: number;
+  class CountingResponse extends ServerResponse {
     strataBytes: number;
     strataId: string | undefined;
     strataRefused: number;
@@ -93,12 +135,11 @@ export function responseClass(log: ResponseSink): typeof ServerResponse {
     constructor(req: IncomingMessage, options?: object) {
       // node passes (req, { highWaterMark, rejectNonStandardBodyWrites }); @types/node knows one.
       super(...([req, options] as unknown as [IncomingMessage]));
-      this.strataStart = performance.now();
       this.strataBytes = 0;
       this.strataHeadLines = req.rawHeaders.length;
-      this.strataId = log.assignId(req);
+      // A lane request carries the id its exchange was given.
+      this.strataId = (req as { strataRequestId?: string }).strataRequestId;
       this.strataRefused = 0;
-      this.on('close', onClose);
     }
 
     override writeHead(statusCode: number, reason?: unknown, headers?: unknown): this {
@@ -125,6 +166,22 @@ export function responseClass(log: ResponseSink): typeof ServerResponse {
       return super.end(chunk as never, encoding as never, callback as never);
     }
   }
-  (AccessLoggedResponse.prototype as { [COUNTS_BYTES]?: boolean })[COUNTS_BYTES] = true;
-  return AccessLoggedResponse as typeof ServerResponse;
+  (CountingResponse.prototype as { [COUNTS_BYTES]?: boolean })[COUNTS_BYTES] = true;
+
+  class RecordedNodeResponse extends CountingResponse {
+    strataStart: number;
+    strataInfo: ServeInfo | undefined;
+
+    constructor(req: IncomingMessage, options?: object) {
+      super(req, options);
+      this.strataStart = sink.started();
+      this.strataInfo = undefined;
+      this.strataId = sink.assignId(req);
+      this.on('close', onClose);
+    }
+  }
+  return {
+    Recorded: RecordedNodeResponse as typeof ServerResponse,
+    Counting: CountingResponse as typeof ServerResponse,
+  };
 }

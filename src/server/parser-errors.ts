@@ -1,8 +1,9 @@
-import { type Server, STATUS_CODES } from 'node:http';
+import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { TOKEN } from '../gateway/http.ts';
 import type { Logger } from '../observe/logger.ts';
-import type { AccessLog } from './access-log.ts';
+import { CLOSE_TAIL, serializeHead } from './exchange.ts';
+import type { ExchangeLog } from './exchange-log.ts';
 import { currentResponse } from './node-internals.ts';
 
 // A well-formed request line whose HTTP major version is not 1 (llhttp refuses `HTTP/3.0`
@@ -48,7 +49,7 @@ function isTlsError(err: NodeJS.ErrnoException & { library?: string }): boolean 
  * node's 'clientError': answers the parser's refusal (`parserErrorStatus`), logs it, and closes
  * the connection in every case.
  */
-export function answerParserErrors(server: Server, log: Logger, accessLog: AccessLog | undefined): void {
+export function answerParserErrors(server: Server, log: Logger, exchangeLog: ExchangeLog | undefined): void {
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
     // As node does: no answer when the socket is gone or a response has already started on it.
     const current = currentResponse(socket);
@@ -65,10 +66,9 @@ export function answerParserErrors(server: Server, log: Logger, accessLog: Acces
     }
     const status = parserErrorStatus(err.code, err.rawPacket);
     log.debug({ code: err.code, status }, 'request refused by the parser');
-    if (accessLog !== undefined) accessLog.refused(socket, status, current);
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
-    );
+    if (exchangeLog !== undefined) exchangeLog.refused(socket, status, current);
+    // No fields of the app's: the head is always serialisable.
+    socket.end(serializeHead(status, '', undefined, undefined, 0, undefined, '', CLOSE_TAIL)!, 'latin1');
     socket.destroySoon();
   });
 }

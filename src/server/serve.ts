@@ -27,6 +27,7 @@ import { Dispatch } from './dispatch.ts';
 import { EdgePolicy, hostMatcher, Refusal } from './edge-policy.ts';
 import { createErrorSink } from './error-sink.ts';
 import { ServerError } from './errors.ts';
+import { ExchangeLog } from './exchange-log.ts';
 import { FastLane } from './h1/lane.ts';
 import { createLaneHandler } from './h1/lane-handler.ts';
 import { nodeAppHandler } from './node-app.ts';
@@ -43,8 +44,8 @@ import { TlsSetup } from './tls/tls-setup.ts';
 import { acceptUpgrades } from './upgrades.ts';
 
 /**
- * The largest Content-Length body the fast lane reads itself (with its head, in one socket read
- * of at most 64 KiB): JSON, form and small multipart bodies. Larger ones, and chunked ones, take
+ * The largest Content-Length body the fast lane reads itself (with its head, or gathered from
+ * the reads after it): JSON, form and small multipart bodies. Larger ones, and chunked ones, take
  * node's path.
  */
 const LANE_MAX_BODY = 65_536;
@@ -119,6 +120,9 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   const compressor =
     compression === false ? undefined : new ResponseCompressor(resolveCompressionOptions(compression));
   const metrics = metricsOf(options);
+  // The one record of every exchange's end: access log lines and metrics, for every transport.
+  const exchangeLog =
+    accessLog === undefined && metrics === undefined ? undefined : new ExchangeLog(accessLog, metrics);
   const monitor = options.loadShedding === undefined ? undefined : new LoopMonitor(options.loadShedding);
   const policy = edgePolicyOf(options, config, state, monitor, remoteOf, log);
   const staticFiles = staticFilesOf(options.static, log);
@@ -163,8 +167,8 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     staticFiles,
     handler,
     laneHandler: fastLane ? createLaneHandler(served!, gateway) : undefined,
+    exchangeLog,
     metrics,
-    accessLog,
     requestStarted: options.onRequestStart,
     maxRequestsPerSocket: config.maxRequestsPerSocket,
   });
@@ -179,7 +183,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   const websockets = app === undefined || !makeEndpoint ? undefined : makeEndpoint({ logger: log });
   const server: Server = createHttpServer(
     config,
-    accessLog,
+    exchangeLog,
     hsts === undefined
       ? onRequest
       : (req, res) => {
@@ -208,12 +212,14 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
         maxHeaderSize: config.maxHeaderSize,
         maxHeaderCount: config.maxHeaderCount,
         maxBody: Math.min(config.maxBodySize, LANE_MAX_BODY),
+        requestTimeout: config.requestTimeout,
+        refused: exchangeLog?.laneRefused,
         keepAliveTimeout: config.keepAliveTimeout,
         headersTimeout: config.headersTimeout,
         idleTimeout: config.idleTimeout,
         maxRequestsPerSocket: config.maxRequestsPerSocket,
         closing: () => state.draining,
-        Response: accessLog?.Response,
+        Response: exchangeLog?.responses.Counting,
         onRequest: onLaneRequest,
       });
   dispatch.lane = lane;
@@ -223,7 +229,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
       server,
       createNodeUpgradeHandler(app, gateway, websockets),
       state,
-      accessLog,
+      exchangeLog,
       options.onRequestStart,
     );
     app.attachPubSub?.(websockets);
@@ -236,8 +242,8 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     busyElsewhere: lane === undefined ? undefined : (socket) => lane.busy(socket),
   });
   guard.attach(server);
-  answerParserErrors(server, log, accessLog);
-  answerConnect(server, policy, accessLog?.Response ?? ServerResponse, options.onRequestStart);
+  answerParserErrors(server, log, exchangeLog);
+  answerConnect(server, policy, exchangeLog?.responses.Recorded ?? ServerResponse, options.onRequestStart);
   if (app?.startup !== undefined) await app.startup();
   await listen(server, config.host, config.port, config.reusePort, () => void accessLog?.close());
   server.on('error', (err) => log.error({ err }, 'server error'));
@@ -368,10 +374,10 @@ function staticFilesOf(
   return files;
 }
 
-/** node's http.Server with the server's limits; the access log's response class when it is on. */
+/** node's http.Server with the server's limits; the exchange log's response class when it is on. */
 function createHttpServer(
   config: ResolvedServeOptions,
-  accessLog: AccessLog | undefined,
+  exchangeLog: ExchangeLog | undefined,
   onRequest: (req: IncomingMessage, res: ServerResponse) => void,
   shouldUpgrade: (req: IncomingMessage) => boolean,
   tls: TlsSetup | undefined,
@@ -390,7 +396,7 @@ function createHttpServer(
       // enough that a slowloris client is cut near headersTimeout, not up to 30 s later.
       connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(config.headersTimeout / 4))),
       requireHostHeader: true,
-      ...(accessLog !== undefined && { ServerResponse: accessLog.Response }),
+      ...(exchangeLog !== undefined && { ServerResponse: exchangeLog.responses.Recorded }),
       shouldUpgradeCallback: shouldUpgrade,
     },
     onRequest,

@@ -147,3 +147,27 @@ for (const fastLane of [true, false]) {
     });
   });
 }
+
+test('drain: a body still arriving on the fast lane past drainGrace is read and answered, then closed', async () => {
+  const server = await serve(
+    { fetch: async (request: Request) => new Response(`got ${await request.text()}`) },
+    { port: 0, logger: false, drainGrace: 100, shutdownTimeout: 10_000 },
+  );
+  const socket = await openConnection(server.port);
+  let text = '';
+  socket.on('data', (chunk) => {
+    text += chunk.toString('latin1');
+  });
+  const closed = new Promise((r) => socket.once('close', r));
+  socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello');
+  await new Promise((r) => setTimeout(r, 30));
+  const closing = server.close();
+  // Longer than drainGrace: a connection with a body under way is not a quiet one.
+  await new Promise((r) => setTimeout(r, 300));
+  socket.write('world');
+  await closing;
+  await closed;
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(text, /connection: close/i);
+  assert.ok(text.endsWith('got helloworld'), text);
+});

@@ -1,10 +1,20 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, Server } from 'node:http';
-import { ServerResponse, STATUS_CODES } from 'node:http';
+import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { BodyEncoder } from '../../gateway/body-encoder.ts';
 import { FastHeaders } from '../../gateway/fast-headers.ts';
 import type { FastParts } from '../../gateway/fast-response.ts';
 import { isBodilessResponse } from '../../gateway/http.ts';
+import type { ServeInfo } from '../../gateway/types.ts';
+import {
+  CLOSE_TAIL,
+  type Exchange as ExchangeContract,
+  type ExchangeEnd,
+  type HeadRecord,
+  type KnownResponse,
+  serializeHead,
+} from '../exchange.ts';
+import { responseEnd } from '../logged-response.ts';
 import { closesConnection, emitCloseOnce, setKeepAliveHeader } from '../node-internals.ts';
 import { DECLINE, INCOMPLETE, parseRequestHead, type RequestHead } from './request-head.ts';
 
@@ -52,6 +62,11 @@ export class LaneRequest {
 
   get connection(): Socket {
     return this.socket;
+  }
+
+  /** Whether `headers` has been built (read) yet. */
+  get headersParsed(): boolean {
+    return this.#headers !== undefined;
   }
 
   get destroyed(): boolean {
@@ -124,9 +139,20 @@ export interface LaneOptions {
   maxHeaderCount?: number;
   /**
    * Largest Content-Length body the lane reads itself (0: requests with a body go to node's
-   * path). The body must arrive with its head; one that does not goes to node's path too.
+   * path). A body that arrives after its head, in later reads, is gathered until complete.
    */
   maxBody?: number;
+  /**
+   * The whole request, body included, within this many ms (node's `requestTimeout`; 0: no
+   * limit): a body still incomplete then is answered 408 and the connection closed.
+   */
+  requestTimeout?: number;
+  /**
+   * A status the lane wrote straight to the socket, without an exchange: its 408 for a body
+   * that did not arrive in time, with the request whose body it was and when its head was read
+   * (`performance.now()`).
+   */
+  refused?: ((socket: Socket, status: number, req: LaneRequest, startedAt: number) => void) | undefined;
   keepAliveTimeout: number;
   headersTimeout: number;
   /** Inactivity with a response under way, like node's `server.timeout`; 0 for none. */
@@ -134,7 +160,7 @@ export interface LaneOptions {
   maxRequestsPerSocket: number;
   /** True once the server drains: responses say `Connection: close`. */
   closing: () => boolean;
-  /** The class of bridged responses: node's, or the access log's subclass. */
+  /** The class of bridged responses: node's, or the exchange log's counting subclass. */
   Response?: typeof ServerResponse | undefined;
   /** Every request the lane parsed; it must answer through the exchange, once. */
   onRequest: (req: LaneRequest, exchange: Exchange) => void;
@@ -168,35 +194,6 @@ type LaneSocket = Socket & { [kConnection]?: Connection; [kServed]?: number };
 
 // What node's 'connection' listener is, for the hand-over.
 type ConnectionListener = (this: Server, socket: Socket) => void;
-
-let dateCache: string | undefined;
-function resetDate(): void {
-  dateCache = undefined;
-}
-/** The Date header's value, made once a second as node does. */
-function httpDate(): string {
-  if (dateCache === undefined) {
-    const now = new Date();
-    dateCache = now.toUTCString();
-    setTimeout(resetDate, 1000 - now.getMilliseconds()).unref();
-  }
-  return dateCache;
-}
-
-const STATUS_LINES: string[] = [];
-function statusLine(status: number, text: string): string {
-  if (text !== '') return `HTTP/1.1 ${status} ${text}\r\n`;
-  let line = STATUS_LINES[status];
-  if (line === undefined) {
-    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
-    STATUS_LINES[status] = line;
-  }
-  return line;
-}
-
-// What node's writeHead refuses in a value (checkInvalidHeaderChar): such a response goes
-// through node, which throws, and the app's error answer is a 500 as on the node path.
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 export class FastLane {
   readonly #options: LaneOptions;
@@ -266,13 +263,16 @@ export class FastLane {
   }
 
   /**
-   * Whether a response is under way on `socket` (for the drain's idle check): one the app is
-   * still making, or one the lane wrote that is still in the socket's buffer (a slow reader of
-   * a large body must not be cut off by the drain).
+   * Whether a request or response is under way on `socket` (for the drain's idle check): a body
+   * still arriving, a response the app is still making, or one the lane wrote that is still in
+   * the socket's buffer (a slow reader of a large body must not be cut off by the drain).
    */
   busy(socket: Socket): boolean {
     const connection = (socket as LaneSocket)[kConnection];
-    return connection !== undefined && (connection.current !== undefined || socket.writableLength > 0);
+    return (
+      connection !== undefined &&
+      (connection.current !== undefined || connection.awaitingBody || socket.writableLength > 0)
+    );
   }
 
   /**
@@ -307,6 +307,21 @@ export class FastLane {
     const slack = this.#every;
     for (const c of this.#connections) {
       const writing = c.socket.writableLength > 0;
+      if (c.awaitingBody) {
+        // A body on its way: the whole request within requestTimeout (node answers 408 too),
+        // and no pause longer than idleTimeout between its bytes.
+        const requestTimeout = o.requestTimeout ?? 0;
+        if (requestTimeout > 0 && now - c.bodySince > requestTimeout + slack) {
+          c.timeOut();
+          continue;
+        }
+        const bytes = c.socket.bytesRead;
+        if (bytes !== c.seenBytes) {
+          c.seenBytes = bytes;
+          c.activeAt = now;
+        } else if (o.idleTimeout > 0 && now - c.activeAt > o.idleTimeout) c.socket.destroy();
+        continue;
+      }
       if (c.current === undefined && !writing) {
         // Before the first request headersTimeout, between requests keepAliveTimeout; a 0 is
         // "no such limit" as in node, and idleTimeout (node's server.timeout) still applies.
@@ -343,6 +358,13 @@ export class Connection {
   /** When the sweep last saw bytes move with a response under way, and how many had. */
   activeAt: number;
   seenBytes = 0;
+  /** When the head of a request whose body is still arriving was read (the lane's clock). */
+  bodySince = 0;
+  /** The reads of a request whose body is still arriving, and how many bytes complete it. */
+  #gathered: Buffer[] | undefined = undefined;
+  #gatheredBytes = 0;
+  #gatheredAt = 0;
+  #needed = 0;
   #pending: Buffer | undefined;
   #driving = false;
   #ended = false;
@@ -381,8 +403,24 @@ export class Connection {
     delete socket[kConnection];
   }
 
+  /** Whether a request's body is still arriving. */
+  get awaitingBody(): boolean {
+    return this.#gathered !== undefined;
+  }
+
   readonly #onData = (chunk: Buffer): void => {
     if (this.#closed) return;
+    const gathered = this.#gathered;
+    if (gathered !== undefined) {
+      // The rest of a body: gathered as a list and joined once, when complete (a body sent a
+      // byte at a time costs one copy, not one per read).
+      gathered.push(chunk);
+      this.#gatheredBytes += chunk.length;
+      if (this.#gatheredBytes < this.#needed) return;
+      this.#gathered = undefined;
+      this.#drive(Buffer.concat(gathered, this.#gatheredBytes));
+      return;
+    }
     const pending = this.#pending;
     if (this.current !== undefined || this.#waitingDrain) {
       // Pipelined while a response is under way: keep it, and stop reading past a bound.
@@ -406,6 +444,7 @@ export class Connection {
 
   readonly #onClose = (): void => {
     this.#closed = true;
+    this.#gathered = undefined;
     this.lane.forget(this);
     const current = this.current;
     if (current !== undefined) current.abort();
@@ -431,11 +470,27 @@ export class Connection {
     let at = 0;
     while (at < buf.length) {
       const next = parseRequestHead(buf, at, max, head, maxCount, maxBody);
-      // Not the lane's, or not all here yet: node reads the connection from this request on.
-      const bodyEnd = next + head.bodyLength;
-      if (next === INCOMPLETE || next === DECLINE || bodyEnd > buf.length) {
+      // Not the lane's, or its head not all here yet: node reads the connection from this
+      // request on.
+      if (next === INCOMPLETE || next === DECLINE) {
         this.#driving = false;
         lane.handOver(this, at === 0 ? buf : buf.subarray(at));
+        return;
+      }
+      const bodyEnd = next + head.bodyLength;
+      if (bodyEnd > buf.length) {
+        // The lane's request, its body (at most maxBody) still on its way: gather the reads
+        // until it is complete, then parse this request again from its first byte. The
+        // framing is the head's alone (one Content-Length), so the split changes nothing.
+        this.#driving = false;
+        const rest = at === 0 ? buf : buf.subarray(at);
+        this.#gathered = [rest];
+        this.#gatheredAt = lane.options.refused === undefined ? 0 : performance.now();
+        this.#gatheredBytes = rest.length;
+        this.#needed = bodyEnd - at;
+        this.bodySince = lane.clock;
+        this.activeAt = lane.clock;
+        this.seenBytes = this.socket.bytesRead;
         return;
       }
       const body = head.bodyLength > 0 ? buf.subarray(next, bodyEnd) : undefined;
@@ -454,6 +509,37 @@ export class Connection {
       }
     }
     this.#driving = false;
+  }
+
+  /**
+   * The body did not arrive within requestTimeout: 408 and close, as node answers it (the
+   * request never reached the server, so it is logged as the parser's refusals are).
+   */
+  timeOut(): void {
+    const gathered = this.#gathered;
+    this.#gathered = undefined;
+    const lane = this.lane;
+    const refused = lane.options.refused;
+    if (refused !== undefined && gathered !== undefined) {
+      // The head is whole in the first read kept (the lane waits only for bodies).
+      const head: RequestHead = {
+        method: '',
+        url: '',
+        rawHeaders: [],
+        minor: 1,
+        close: false,
+        bodyLength: 0,
+      };
+      const o = lane.options;
+      if (parseRequestHead(gathered[0]!, 0, o.maxHeaderSize, head, o.maxHeaderCount, o.maxBody ?? 0) > 0)
+        refused(this.socket, 408, new LaneRequest(head, this.socket, undefined), this.#gatheredAt);
+    }
+    if (this.socket.writable)
+      this.socket.write(
+        serializeHead(408, '', undefined, undefined, 0, undefined, '', CLOSE_TAIL)!,
+        'latin1',
+      );
+    this.#shut();
   }
 
   /** The exchange's response is written: read on, or close. */
@@ -487,6 +573,7 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     this.#pending = undefined;
+    this.#gathered = undefined;
     // As node does after a last response: flush what was written, then close without waiting
     // for the client's FIN (a client that keeps the connection open must not hold it).
     this.socket.destroySoon();
@@ -494,32 +581,40 @@ export class Connection {
 }
 
 /**
- * One request and its response on the lane. To the gateway's request, the metrics record and
- * the access log it looks like node's ServerResponse as far as they read one
- * (`writableFinished`, `destroyed`, `statusCode`, `once('close')`).
+ * One request and its response on the lane: the lane's implementation of the server's exchange
+ * contract (src/server/exchange.ts). To the gateway's request it also looks like node's
+ * ServerResponse as far as that reads one (`writableFinished`, `destroyed`, `once('close')`).
  */
-export class Exchange {
+export class Exchange implements ExchangeContract {
   readonly connection: Connection;
   readonly req: LaneRequest;
   readonly keepAlive: boolean;
-  /** The status sent (read by the server's metrics once the exchange reports 'close'). */
+  /** The status sent. */
   statusCode = 200;
   /** Body bytes the lane wrote itself (0 for HEAD, 204, 304). */
   bytes = 0;
-  /** Whether the response went out through `bridge()` (whose response reports for itself). */
-  bridged = false;
+  /** The response node writes for this exchange (`bridge()`), if any. */
+  bridged: ServerResponse | undefined = undefined;
+  /** When the server's exchange log started it (`performance.now()`); 0 when it does not record. */
+  startedAt = 0;
+  /** The request id the access log gave the request. */
+  requestId: string | undefined = undefined;
+  /** The request's ServeInfo (the metrics read its `route` at the end). */
+  info: ServeInfo | undefined = undefined;
   /** A header every response carries unless the app set it (the access log's request id). */
   #extraName: string | undefined = undefined;
   #extraLine = '';
   writableFinished = false;
   destroyed = false;
   #onClose: (() => void)[] | undefined;
+  #onEnd: ((end: ExchangeEnd, exchange: this) => void) | undefined;
 
   constructor(connection: Connection, req: LaneRequest, keepAlive: boolean) {
     this.connection = connection;
     this.req = req;
     this.keepAlive = keepAlive;
     this.#onClose = undefined;
+    this.#onEnd = undefined;
   }
 
   /** Sends `name: value` on the response unless the app set `name` itself. */
@@ -528,11 +623,17 @@ export class Exchange {
     this.#extraLine = `${name}: ${value}\r\n`;
   }
 
+  /** node's `res.once('close')`, as the gateway's request and the in-flight count use it. */
   once(event: string, listener: () => void): this {
     if (event !== 'close') return this;
     if (this.#onClose === undefined) this.#onClose = [listener];
     else this.#onClose.push(listener);
     return this;
+  }
+
+  /** The one listener of the exchange's end (the server's exchange log). */
+  onEnd(listener: (end: ExchangeEnd, exchange: this) => void): void {
+    this.#onEnd = listener;
   }
 
   /** The client left before the response was complete. */
@@ -551,6 +652,17 @@ export class Exchange {
     const listeners = this.#onClose;
     this.#onClose = undefined;
     if (listeners !== undefined) for (const listener of listeners) listener();
+    const onEnd = this.#onEnd;
+    if (onEnd !== undefined) {
+      this.#onEnd = undefined;
+      const bridged = this.bridged;
+      onEnd(
+        bridged !== undefined
+          ? responseEnd(bridged, this.req.method)
+          : { status: this.writableFinished ? this.statusCode : 499, bytes: this.bytes },
+        this,
+      );
+    }
   }
 
   /**
@@ -568,7 +680,7 @@ export class Exchange {
     else if (body instanceof Uint8Array) length = body.byteLength;
     else return false;
     const headers = parts.headers;
-    let record: Record<string, string | string[] | number | undefined> | undefined;
+    let record: HeadRecord | undefined;
     if (headers instanceof FastHeaders) record = FastHeaders.record(headers);
     else if (headers !== undefined) return false;
     // RFC 9110 §9.3.2, §15.3.5, §15.4.5: no body for HEAD, 204 and 304.
@@ -603,55 +715,55 @@ export class Exchange {
       }
       record = copy;
     }
-    let head = statusLine(status, parts.statusText);
-    const extra = this.#extraName;
-    let extraLine = '';
-    if (record === undefined) {
-      if (parts.contentType !== undefined) head += `content-type: ${parts.contentType}\r\n`;
-      if (extra !== undefined) extraLine = this.#extraLine;
-    } else {
-      if (extra !== undefined && record[extra] === undefined) extraLine = this.#extraLine;
-      for (const key in record) {
-        const value = record[key];
-        if (value === undefined) continue;
-        switch (key.length) {
-          case 4:
-            if (key === 'date') return false;
-            break;
-          case 7:
-            if (key === 'trailer') return false;
-            break;
-          case 10:
-            if (key === 'connection' || key === 'keep-alive') return false;
-            break;
-          case 14:
-            if (key === 'content-length') continue;
-            break;
-          case 17:
-            if (key === 'transfer-encoding') return false;
-            break;
-        }
-        if (typeof value === 'string') {
-          if (INVALID_VALUE.test(value)) return false;
-          head += `${key}: ${value}\r\n`;
-        } else if (typeof value === 'number') head += `${key}: ${value}\r\n`;
-        else {
-          for (const v of value) {
-            if (INVALID_VALUE.test(v)) return false;
-            head += `${key}: ${v}\r\n`;
-          }
-        }
-      }
-    }
-    // RFC 9110 §8.6: no Content-Length on 204 and 304 (node omits it too).
-    if (sendLength) head += `content-length: ${length}\r\n`;
-    // After the app's headers and the length, where node's access-logged response puts it.
-    head += extraLine;
+    return this.#send(status, parts.statusText, record, parts.contentType, body, length, sendLength, closing);
+  }
+
+  /**
+   * The contract's `respond`: a response the server made itself (static files from memory).
+   * For HEAD, `body` is the GET's body: its length is sent, not its bytes.
+   */
+  respond(response: KnownResponse, closing: boolean): boolean {
+    const status = response.status;
+    if (status < 200 || status > 999) return false;
+    const body = response.body;
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body === null ? 0 : body.byteLength;
+    return this.#send(
+      status,
+      response.statusText,
+      response.headers,
+      response.contentType,
+      body,
+      length,
+      status !== 204 && status !== 304,
+      closing,
+    );
+  }
+
+  #send(
+    status: number,
+    statusText: string,
+    record: HeadRecord | undefined,
+    contentType: string | undefined,
+    body: string | Uint8Array | null,
+    length: number,
+    sendLength: boolean,
+    closing: boolean,
+  ): boolean {
     const keepAlive = this.keepAlive && !closing;
     const lane = this.connection.lane;
-    head += `Date: ${httpDate()}\r\n${keepAlive ? lane.keepAliveTail : lane.closeTail}`;
+    const head = serializeHead(
+      status,
+      statusText,
+      record,
+      contentType,
+      sendLength ? length : -1,
+      this.#extraName,
+      this.#extraLine,
+      keepAlive ? lane.keepAliveTail : lane.closeTail,
+    );
+    if (head === undefined) return false;
     const socket = this.connection.socket;
-    const noBody = bodyless || length === 0;
+    const noBody = length === 0 || isBodilessResponse(this.req.method, status);
     if (!noBody) this.bytes = length;
     let writable: boolean;
     if (!socket.writable) writable = true;
@@ -672,7 +784,7 @@ export class Exchange {
     this.writableFinished = true;
     // Like a ServerResponse, the exchange reports 'close' once it is done, on the next tick (the
     // server's metrics record learns the route after a synchronous answer has been written).
-    if (this.#onClose !== undefined) process.nextTick(closeExchange, this);
+    if (this.#onClose !== undefined || this.#onEnd !== undefined) process.nextTick(closeExchange, this);
     this.connection.done(keepAlive, writable);
   }
 
@@ -682,9 +794,9 @@ export class Exchange {
    */
   bridge(closing: boolean): ServerResponse {
     const socket = this.connection.socket;
-    this.bridged = true;
     const ResponseClass = this.connection.lane.options.Response ?? ServerResponse;
     const res = new ResponseClass(this.req as unknown as IncomingMessage);
+    this.bridged = res;
     const options = this.connection.lane.options;
     // What node's server sets on each response it makes (parserOnIncoming).
     res.shouldKeepAlive = this.keepAlive && !closing;

@@ -8,6 +8,8 @@ import { contentTypeFor } from '../../gateway/http/mime.ts';
 import { negotiateEncoding } from '../../gateway/http/negotiate.ts';
 import { type ByteRange, parseRange } from '../../gateway/http/range.ts';
 import { resolveStaticPath } from '../../gateway/http/static-path.ts';
+import { rawHeader, rawHeaderList } from '../../gateway/http.ts';
+import type { ExchangeRequest, KnownResponse } from '../exchange.ts';
 import { bodyMayBypassWrite } from '../logged-response.ts';
 import { canSendfile, SendfileTransfer, sendfileAvailable } from './sendfile.ts';
 
@@ -108,6 +110,37 @@ const PRECOMPRESSED: [suffix: string, encoding: Precompressed][] = [
   ['.zst', 'zstd'],
   ['.gz', 'gzip'],
 ];
+
+const EMPTY = new Uint8Array(0);
+
+// What a request for a file asks (its conditional and range fields).
+interface RequestFields {
+  range: string | undefined;
+  ifRange: string | undefined;
+  acceptEncoding: string | undefined;
+  ifMatch: string | undefined;
+  ifNoneMatch: string | undefined;
+  ifModifiedSince: string | undefined;
+  ifUnmodifiedSince: string | undefined;
+}
+
+// The kinds of answer `#plan` makes.
+const RANGE = 0; // 200 or 206 with one range (the whole file, or part of it)
+const NOT_MODIFIED = 1;
+const FAILED = 2;
+const UNSATISFIABLE = 3;
+const MULTIPART = 4;
+
+interface Plan {
+  kind: number;
+  status: number;
+  headers: OutgoingHttpHeaders;
+  variant: Variant;
+  /** The bytes of `variant` sent (RANGE): `start` to `end` inclusive. */
+  start: number;
+  end: number;
+  ranges: ByteRange[] | undefined;
+}
 
 /** The response `handle` was given, or the one its factory makes (called only when needed). */
 function responseOf(res: ServerResponse | (() => ServerResponse)): ServerResponse {
@@ -393,9 +426,67 @@ export class StaticFiles {
     entry.paths.push(pathname);
   }
 
-  #send(req: IncomingMessage, res: ServerResponse, next: () => void, entry: Entry, retried: boolean): void {
-    const h = req.headers;
-    const method = req.method!;
+  /**
+   * The answer to a GET or HEAD for a file whose bytes are in the memory cache, made at once —
+   * no lookup, no I/O, no node response — for a transport that writes a known response itself
+   * (the fast lane's `respond`): 200, HEAD, 304, 412, 416 and a single range. Undefined for
+   * anything else (not cached yet, due for revalidation, not in memory, several ranges, a
+   * redirect): the request then takes `handle`. The same decisions as `handle`'s (`#plan`).
+   */
+  cachedAnswer(req: ExchangeRequest): KnownResponse | undefined {
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') return undefined;
+    const url = req.url;
+    const q = url.indexOf('?');
+    const entry = this.#paths.get(q === -1 ? url : url.slice(0, q));
+    if (entry === undefined || performance.now() - entry.checkedAt >= this.#revalidateMs) return undefined;
+    // Read as node combines them (lane requests build no headers object): the list fields
+    // joined, If-Modified-Since and If-Unmodified-Since the first (node keeps the first).
+    const raw = req.rawHeaders;
+    const plan = this.#plan(method, entry, {
+      range: rawHeaderList(raw, 'range'),
+      ifRange: rawHeaderList(raw, 'if-range'),
+      acceptEncoding: rawHeaderList(raw, 'accept-encoding'),
+      ifMatch: rawHeaderList(raw, 'if-match'),
+      ifNoneMatch: rawHeaderList(raw, 'if-none-match'),
+      ifModifiedSince: rawHeader(raw, 'if-modified-since'),
+      ifUnmodifiedSince: rawHeader(raw, 'if-unmodified-since'),
+    });
+    let answer: KnownResponse | undefined;
+    switch (plan.kind) {
+      case NOT_MODIFIED:
+        answer = known(304, plan.headers, null);
+        break;
+      case FAILED:
+        answer = { ...plainStatus(412), statusText: '', contentType: undefined };
+        break;
+      case UNSATISFIABLE:
+        answer = known(416, plan.headers, null);
+        break;
+      case RANGE: {
+        const body = plan.variant.body;
+        if (body === undefined && plan.end >= plan.start) return undefined;
+        // HEAD: the body's length is sent, not its bytes (the transport knows the method).
+        answer = known(
+          plan.status,
+          plan.headers,
+          body === undefined
+            ? EMPTY
+            : plan.start === 0 && plan.end === body.length - 1
+              ? body
+              : body.subarray(plan.start, plan.end + 1),
+        );
+        break;
+      }
+      default:
+        return undefined;
+    }
+    if (entry !== this.#newest) this.#touch(entry);
+    return answer;
+  }
+
+  /** What answers a request for `entry`: the one decision of both `handle` and `cachedAnswer`. */
+  #plan(method: string, entry: Entry, f: RequestFields): Plan {
     const headers: OutgoingHttpHeaders = {
       'content-type': entry.type,
       'last-modified': entry.lastModified,
@@ -405,11 +496,11 @@ export class StaticFiles {
     };
     if (entry.variants.length > 0) headers.vary = 'Accept-Encoding';
     let variant = entry.identity;
-    const rangeHeader = h.range;
+    const rangeHeader = f.range;
     // Ranges address the identity bytes; a precompressed variant is only for whole responses.
     if (entry.variants.length > 0 && rangeHeader === undefined) {
       // Nothing acceptable (identity;q=0 too): identity anyway, as for dynamic responses.
-      const choice = negotiateEncoding(h['accept-encoding'], entry.encodings);
+      const choice = negotiateEncoding(f.acceptEncoding, entry.encodings);
       if (choice !== 'identity' && choice !== null)
         variant = entry.variants[entry.encodings.indexOf(choice)]!;
     }
@@ -418,58 +509,78 @@ export class StaticFiles {
     if (variant.encoding !== undefined) headers['content-encoding'] = variant.encoding;
     // Against the validator of the representation chosen: a client revalidating its br copy sends
     // the br variant's ETag, which must answer 304 (not the identity's).
-    const precondition = evaluatePreconditions(
-      {
-        ifMatch: h['if-match'],
-        ifNoneMatch: h['if-none-match'],
-        ifModifiedSince: h['if-modified-since'],
-        ifUnmodifiedSince: h['if-unmodified-since'],
-      },
-      headers.etag,
-      entry.mtimeMs,
-      method,
-    );
+    const precondition = evaluatePreconditions(f, headers.etag, entry.mtimeMs, method);
     if (precondition === 'not-modified') {
       delete headers['content-type'];
-      res.writeHead(304, headers);
-      res.end();
-      return;
+      return { kind: NOT_MODIFIED, status: 304, headers, variant, start: 0, end: -1, ranges: undefined };
     }
-    if (precondition === 'failed') {
-      sendStatus(res, 412);
-      return;
-    }
+    if (precondition === 'failed')
+      return { kind: FAILED, status: 412, headers, variant, start: 0, end: -1, ranges: undefined };
     const size = variant.size;
     let ranges: ByteRange[] | 'unsatisfiable' | undefined;
-    if (rangeHeader !== undefined && ifRangeMatches(header(h['if-range']), entry.etag, entry.mtimeMs)) {
+    if (rangeHeader !== undefined && ifRangeMatches(f.ifRange, entry.etag, entry.mtimeMs)) {
       ranges = parseRange(rangeHeader, size);
     }
     if (ranges === 'unsatisfiable') {
-      res.writeHead(416, { 'content-range': `bytes */${size}`, 'content-length': 0 });
-      res.end();
-      return;
+      return {
+        kind: UNSATISFIABLE,
+        status: 416,
+        headers: { 'content-range': `bytes */${size}`, 'content-length': 0 },
+        variant,
+        start: 0,
+        end: -1,
+        ranges: undefined,
+      };
     }
     if (ranges === undefined || ranges.length === 1) {
       const start = ranges === undefined ? 0 : ranges[0]!.start;
       const end = ranges === undefined ? size - 1 : ranges[0]!.end;
-      const status = ranges === undefined ? 200 : 206;
       if (ranges !== undefined) headers['content-range'] = `bytes ${start}-${end}/${size}`;
       headers['content-length'] = end - start + 1;
-      if (method === 'HEAD' || variant.body !== undefined || end < start) {
-        res.writeHead(status, headers);
-        if (method === 'HEAD' || variant.body === undefined) res.end();
-        else
-          res.end(
-            start === 0 && end === variant.body.length - 1
-              ? variant.body
-              : variant.body.subarray(start, end + 1),
-          );
+      const status = ranges === undefined ? 200 : 206;
+      return { kind: RANGE, status, headers, variant, start, end, ranges: undefined };
+    }
+    return { kind: MULTIPART, status: 206, headers, variant, start: 0, end: -1, ranges };
+  }
+
+  #send(req: IncomingMessage, res: ServerResponse, next: () => void, entry: Entry, retried: boolean): void {
+    const h = req.headers;
+    const method = req.method!;
+    const plan = this.#plan(method, entry, {
+      range: h.range,
+      ifRange: header(h['if-range']),
+      acceptEncoding: h['accept-encoding'],
+      ifMatch: h['if-match'],
+      ifNoneMatch: h['if-none-match'],
+      ifModifiedSince: h['if-modified-since'],
+      ifUnmodifiedSince: h['if-unmodified-since'],
+    });
+    const { headers, variant, start, end } = plan;
+    switch (plan.kind) {
+      case NOT_MODIFIED:
+      case UNSATISFIABLE:
+        res.writeHead(plan.status, headers);
+        res.end();
         return;
-      }
-      this.#fromDisk(req, res, next, entry, variant, status, headers, start, end, retried);
+      case FAILED:
+        sendStatus(res, 412);
+        return;
+      case MULTIPART:
+        this.#multipart(res, method, headers, variant, plan.ranges!, entry.type);
+        return;
+    }
+    if (method === 'HEAD' || variant.body !== undefined || end < start) {
+      res.writeHead(plan.status, headers);
+      if (method === 'HEAD' || variant.body === undefined) res.end();
+      else
+        res.end(
+          start === 0 && end === variant.body.length - 1
+            ? variant.body
+            : variant.body.subarray(start, end + 1),
+        );
       return;
     }
-    this.#multipart(res, method, headers, variant, ranges, entry.type);
+    this.#fromDisk(req, res, next, entry, variant, plan.status, headers, start, end, retried);
   }
 
   /** Whether a `spaFallback` page is configured. */
@@ -686,13 +797,24 @@ function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-function sendStatus(res: ServerResponse, status: number): void {
+/** The short plain-text answers of static files (its head and body). */
+function plainStatus(status: number): { status: number; headers: OutgoingHttpHeaders; body: string } {
   const body = `${status === 400 ? 'Bad Request' : status === 404 ? 'Not Found' : status === 412 ? 'Precondition Failed' : status === 503 ? 'The file is changing; retry shortly' : 'Error'}\n`;
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
+  return {
+    status,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) },
+    body,
+  };
+}
+
+function sendStatus(res: ServerResponse, status: number): void {
+  const answer = plainStatus(status);
+  res.writeHead(status, answer.headers);
+  res.end(answer.body);
+}
+
+function known(status: number, headers: OutgoingHttpHeaders, body: Uint8Array | null): KnownResponse {
+  return { status, statusText: '', headers, contentType: undefined, body };
 }
 
 function redirect(res: ServerResponse, location: string, query: string): void {

@@ -48,7 +48,7 @@ const OK: FastParts = {
   body: 'ok',
   contentType: 'text/plain',
 };
-const LIMITS = { headersTimeout: 2000, keepAliveTimeout: 3000, idleTimeout: 4000 };
+const LIMITS = { headersTimeout: 2000, keepAliveTimeout: 3000, idleTimeout: 4000, requestTimeout: 10_000 };
 
 /** A node:http server with a fast lane on a fake clock; `/hold` is never answered (a response under way). */
 interface TestLane {
@@ -57,26 +57,35 @@ interface TestLane {
   port: number;
   clock: FakeClock;
   held: Exchange[];
+  /** The statuses the lane refused with (a 408 for a body too slow). */
+  refusals: number[];
 }
 
-async function startLane(limits: typeof LIMITS): Promise<TestLane> {
+async function startLane(
+  limits: Omit<typeof LIMITS, 'requestTimeout'> & { requestTimeout?: number },
+): Promise<TestLane> {
   const server = createServer();
   const clock = new FakeClock();
   const held: Exchange[] = [];
+  const refusals: number[] = [];
   const lane = new FastLane({
     server,
     maxHeaderSize: 16_384,
     maxRequestsPerSocket: 0,
     ...limits,
+    maxBody: 1024,
     closing: () => false,
     clock,
+    refused: (_socket, status) => refusals.push(status),
     onRequest: (req, exchange) => {
       if (req.url === '/hold') held.push(exchange);
+      else if (req.receivedBody !== undefined)
+        exchange.writeKnown({ ...OK, body: `body:${req.receivedBody.toString()}` }, false);
       else exchange.writeKnown({ ...OK, body: `path ${req.url}` }, false);
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, lane, port: (server.address() as AddressInfo).port, clock, held };
+  return { server, lane, port: (server.address() as AddressInfo).port, clock, held, refusals };
 }
 
 async function stopLane(t: TestLane): Promise<void> {
@@ -90,11 +99,13 @@ async function stopLane(t: TestLane): Promise<void> {
 let shared: TestLane;
 let clock: FakeClock;
 let held: Exchange[];
+let refusals: number[];
 
 before(async () => {
   shared = await startLane(LIMITS);
   clock = shared.clock;
   held = shared.held;
+  refusals = shared.refusals;
 });
 after(() => stopLane(shared));
 
@@ -178,6 +189,56 @@ describe('fast lane timeouts on a fake clock', { concurrency: false }, () => {
     c.socket.write('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n');
     await settle();
     assert.equal(held.length, 1);
+    clock.advance(LIMITS.idleTimeout - 500);
+    await settle();
+    assert.equal(c.isClosed(), false, 'not before idleTimeout');
+    clock.advance(1500);
+    await c.closed;
+  });
+
+  test('a body after its head is gathered on the lane, however slowly, within the limits', async () => {
+    const c = await connection();
+    const reply = new Promise<string>((resolve) => c.socket.once('data', (d) => resolve(d.toString())));
+    c.socket.write('POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nab');
+    for (const part of ['c', 'd', 'e']) {
+      await settle();
+      // Each pause shorter than idleTimeout, the whole shorter than requestTimeout.
+      clock.advance(LIMITS.idleTimeout - 1500);
+      c.socket.write(part);
+    }
+    await settle();
+    assert.equal(c.isClosed(), false);
+    c.socket.write('f');
+    assert.match(await reply, /^HTTP\/1\.1 200 OK[\s\S]*body:abcdef$/);
+    c.socket.destroy();
+    await c.closed;
+  });
+
+  test('requestTimeout: a body still incomplete is answered 408 and the connection closed', async () => {
+    const c = await connection();
+    let text = '';
+    c.socket.on('data', (d) => {
+      text += d.toString();
+    });
+    c.socket.write('POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab');
+    // A byte now and then: never idle, but the request as a whole is too slow.
+    for (let i = 0; i < 3; i++) {
+      await settle();
+      clock.advance(3000);
+      c.socket.write('x');
+    }
+    await settle();
+    assert.equal(c.isClosed(), false, 'not before requestTimeout');
+    clock.advance(2000);
+    await c.closed;
+    assert.match(text, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    assert.deepEqual(refusals, [408]);
+  });
+
+  test('idleTimeout: a body that stops arriving is cut', async () => {
+    const c = await connection();
+    c.socket.write('POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab');
+    await settle();
     clock.advance(LIMITS.idleTimeout - 500);
     await settle();
     assert.equal(c.isClosed(), false, 'not before idleTimeout');
