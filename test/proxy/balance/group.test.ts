@@ -109,7 +109,10 @@ describe('UpstreamGroup', () => {
     const users = Array.from({ length: 60 }, (_, i) => context('192.0.2.1', {}, { sid: `s${i}` }));
     const homes = users.map((c) => byCookie.pick(c));
     assert.equal(new Set(homes).size, 3, 'sessions spread over all three');
-    users.forEach((c, i) => assert.equal(byCookie.pick(c), homes[i]));
+    assert.deepEqual(
+      users.map((c) => byCookie.pick(c)),
+      homes,
+    );
 
     const byClient = setup({ balance: { hash: 'client' } }).group;
     const home = byClient.pick(context('2001:db8::7'));
@@ -133,7 +136,10 @@ describe('UpstreamGroup', () => {
       else assert.equal(now, homes[i], 'sessions elsewhere stay put');
     });
     clock.t += 1000;
-    users.forEach((c, i) => assert.equal(group.pick(c), homes[i]));
+    assert.deepEqual(
+      users.map((c) => group.pick(c)),
+      homes,
+    );
   });
 
   test('exclude: a retry goes elsewhere; undefined when everything was tried', () => {
