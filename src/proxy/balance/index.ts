@@ -243,14 +243,12 @@ export class UpstreamGroup {
    * Whether a request may be attempted again after attempt number `attempt` (1 for the first)
    * ended with `outcome`: an idempotent method, an outcome in `retry.on`, at most
    * `retry.attempts` retries, none starting later than `retry.withinMs` after `startedAt`.
+   * `startedAt` and `now` come from one clock (both `performance.now()`, or both `Date.now()`).
+   *
+   * @example
+   * if (!headSent && replayable && group.canRetry(method, outcome, tried.size, first, performance.now())) retry();
    */
-  canRetry(
-    method: string,
-    outcome: Outcome,
-    attempt: number,
-    startedAt: number,
-    now: number = this.#now(),
-  ): boolean {
+  canRetry(method: string, outcome: Outcome, attempt: number, startedAt: number, now: number): boolean {
     return canRetry(this.retry, method, outcome, attempt, startedAt, now);
   }
 
