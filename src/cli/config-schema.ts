@@ -8,6 +8,8 @@ import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { parseRate, parseWindow } from '../gateway/rate-limit/rate-spec.ts';
 import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
+import { UpstreamGroup, type UpstreamSpec } from '../proxy/balance/index.ts';
+import type { ProxyGroupOption, ProxyOptions, ProxyRouteOptions } from '../proxy/options.ts';
 import type { WebSocketOptions } from '../realtime/options.ts';
 import type { AccessLogOptions, AccessLogRequestIdOptions } from '../server/access-log.ts';
 import { AddressList } from '../server/client-address.ts';
@@ -209,6 +211,63 @@ const loadShedding = obj<Omit<LoopMonitorOptions, 'onPressureChange'>>(
   },
 );
 
+/** An upstream's origin: http://host:port (a path prefix allowed). */
+const upstreamUrl = (u: string): string | undefined => {
+  try {
+    return new URL(u).protocol === 'http:' ? undefined : 'must be an http:// URL';
+  } catch {
+    return 'is not a URL (http://host:port)';
+  }
+};
+
+// The group options the file may hold (the balance work's further keys join here).
+type GroupConfig = Pick<Exclude<ProxyGroupOption, UpstreamGroup>, 'name' | 'upstreams' | 'balance' | 'retry'>;
+
+const proxyGroup = oneOf(
+  obj<GroupConfig>({
+    name: str(),
+    upstreams: listOf(
+      oneOf(
+        str(upstreamUrl, 'an http:// URL'),
+        obj<UpstreamSpec>({ url: str(upstreamUrl, 'an http:// URL'), weight: int(1, 1_000_000) }),
+      ),
+      { min: 1 },
+    ),
+    balance: oneOf(
+      literal('round-robin', 'weighted', 'least-connections'),
+      obj<{ hash: 'header' | 'cookie'; name: string }>({
+        hash: literal('header', 'cookie'),
+        name: str(token, 'a name'),
+      }),
+      obj<{ hash: 'client' }>({ hash: literal('client') }),
+    ),
+    retry: oneOf(
+      literal(false),
+      obj<{ attempts: number; withinMs: number }>({ attempts: int(0, 100), withinMs: ms() }),
+    ),
+  }),
+  code('an UpstreamGroup', (v) => v instanceof UpstreamGroup),
+);
+
+const proxyOptions = obj<ProxyOptions>({
+  groups: listOf(proxyGroup, { min: 1 }),
+  routes: listOf(
+    obj<ProxyRouteOptions>({
+      path: str((p) => (p.startsWith('/') ? undefined : 'must start with "/"'), 'a URL path'),
+      host: str(hostPattern, 'a host name or *.wildcard'),
+      to: str(),
+      stripPath: bool,
+    }),
+  ),
+  connectTimeout: ms(),
+  headersTimeout: ms(),
+  idleTimeout: ms(),
+  keepAliveTimeout: ms(),
+  connections: int(1),
+  host: literal('pass', 'upstream'),
+  via: oneOf(literal(false), str(token, 'a token such as strata')),
+});
+
 const workers = obj<WorkersConfig>({
   count: oneOf(int(1, 1024), literal('auto')),
   mode: literal('reusePort', 'cluster'),
@@ -261,6 +320,7 @@ export const CONFIG_SCHEMA: Rule = obj<StrataConfig>(
     loadShedding,
     accessLog: oneOf(bool, accessLogOptions),
     websocket: websocketOptions,
+    proxy: proxyOptions,
     // The CLI's own.
     admin: oneOf(
       bool,

@@ -146,6 +146,8 @@ export class AccessLog {
   #millisecond: number;
   #iso: string;
   #time: string;
+  /** The upstream that answered each proxied request (the proxy notes it). */
+  readonly #upstreams = new WeakMap<object, string>();
 
   constructor(config: ResolvedAccessLog, context: AccessLogContext) {
     this.#config = config;
@@ -257,6 +259,11 @@ export class AccessLog {
     return this.#config.header;
   }
 
+  /** The proxy's note of the upstream that answers `req` (logged as `upstream`). */
+  readonly noteUpstream = (req: object, upstream: string): void => {
+    this.#upstreams.set(req, upstream);
+  };
+
   /** Writes the line of a finished (or abandoned) response. */
   record(res: LoggedResponse): void {
     const req = res.req;
@@ -293,6 +300,7 @@ export class AccessLog {
       referer: headers.referer,
       userAgent: headers['user-agent'],
       requestId,
+      upstream: this.#upstreams.get(req),
     });
   }
 
@@ -374,6 +382,8 @@ export class AccessLog {
         referer: r.referer ?? null,
         userAgent: r.userAgent ?? null,
         requestId: r.requestId ?? null,
+        // Only on proxied requests (JSON.stringify leaves an undefined out).
+        upstream: r.upstream,
       });
       this.#append(`${line}\n`);
       return;

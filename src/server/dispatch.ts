@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeHandler } from '../gateway/node.ts';
 import type { ServeInfo } from '../gateway/types.ts';
 import type { Metrics } from '../observe/metrics.ts';
+import type { EdgeProxy } from '../proxy/edge-proxy.ts';
 import type { AccessLog } from './access-log.ts';
 import { type EdgePolicy, Refusal } from './edge-policy.ts';
 import type { Exchange, FastLane, LaneRequest } from './h1/lane.ts';
@@ -16,6 +17,8 @@ export interface DispatchParts {
   state: ServerState;
   /** Static files, asked first when on. */
   staticFiles: StaticFiles | undefined;
+  /** The reverse proxy's routes, asked before static files (src/proxy/). */
+  proxy: EdgeProxy | undefined;
   /** node's path: the app (a fetch app through the gateway's node adapter, or a node app). */
   handler: NodeHandler;
   /** The lane's path: the fetch app through the gateway on the lane's exchange. */
@@ -131,6 +134,7 @@ export class Dispatch {
       p.state.enter();
       res.once('close', p.state.leave);
     }
+    if (p.proxy?.node(req, res)) return;
     const handler = p.handler;
     if (p.staticFiles !== undefined) p.staticFiles.handle(req, res, () => handler(req, res));
     else handler(req, res);
@@ -148,6 +152,7 @@ export class Dispatch {
       p.state.enter();
       exchange.once('close', p.state.leave);
     }
+    if (p.proxy?.lane(req as unknown as LaneRequest, exchange)) return;
     if (p.staticFiles !== undefined) this.laneStatic(p.staticFiles, req, exchange);
     else p.laneHandler!(req as unknown as LaneRequest, exchange);
   };

@@ -3,6 +3,7 @@ import type { WebSocketEndpoint } from '../gateway/node-upgrade.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
+import type { ProxyOptions } from '../proxy/options.ts';
 import type { AccessLogOptions } from './access-log.ts';
 import type { CompressionOptions } from './compression/options.ts';
 import type { EdgeRateLimitOptions } from './rate-limit.ts';
@@ -153,6 +154,11 @@ export type EdgeServeOptions<W extends WebSocketEndpoint = WebSocketEndpoint> = 
    * Default off. See docs/server.md, "Rate limiting".
    */
   rateLimit?: EdgeRateLimitOptions | string | false;
+  /**
+   * The reverse proxy: upstream groups, and routes (a path prefix and/or a host) that forward
+   * to them, asked before static files and the app. Default none. See docs/proxy.md.
+   */
+  proxy?: ProxyOptions;
   /** The WebSocket endpoint (see `WebSocketsOption`); unset: none. */
   websockets?: WebSocketsOption<W>;
   /**

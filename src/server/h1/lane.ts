@@ -654,6 +654,16 @@ export class Exchange {
     return true;
   }
 
+  /**
+   * A response someone else wrote straight to the socket (the reverse proxy, src/proxy/): the
+   * lane records it and reads on, or closes.
+   */
+  wroteRaw(status: number, bytes: number, keepAlive: boolean, writable: boolean): void {
+    this.statusCode = status;
+    this.bytes = bytes;
+    this.#finish(keepAlive, writable);
+  }
+
   #finish(keepAlive: boolean, writable: boolean): void {
     this.writableFinished = true;
     // Like a ServerResponse, the exchange reports 'close' once it is done, on the next tick (the

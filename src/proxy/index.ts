@@ -1,0 +1,23 @@
+/**
+ * `strata-stack/proxy`: the reverse proxy's framework handler and its upstream groups.
+ *
+ * @example
+ * import { proxy, UpstreamGroup } from 'strata-stack/proxy';
+ * app.all('/api/*', proxy(new UpstreamGroup({ upstreams: ['http://127.0.0.1:8080'] })));
+ */
+export {
+  type BalanceAlgorithm,
+  type Outcome,
+  type PickContext,
+  type Upstream,
+  UpstreamGroup,
+  type UpstreamGroupOptions,
+  type UpstreamSpec,
+} from './balance/index.ts';
+export { type ProxyCallContext, type ProxyHandlerOptions, proxy } from './handler.ts';
+export {
+  PROXY_DEFAULTS,
+  type ProxyGroupOption,
+  type ProxyOptions,
+  type ProxyRouteOptions,
+} from './options.ts';
