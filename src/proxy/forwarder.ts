@@ -48,9 +48,6 @@ class BadUpstreamResponse extends Error {
   readonly code = 'STRATA_PROXY_BAD_RESPONSE';
 }
 
-// RFC 9110 §9.2.2: methods a client may repeat.
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-
 /** How an attempt's error counts for the group (passive health) and the answer. */
 function outcomeOf(err: Error): Outcome {
   const code = (err as { code?: string }).code;
@@ -308,17 +305,15 @@ class ProxyAttempt {
     this.#settle(outcome);
     const forwarder = this.#forwarder;
     forwarder.options.metrics?.upstreamFailed(this.#group.name, upstream.id, outcome);
-    const retry = this.#group.retry;
     this.#tried ??= new Set();
     const tried = this.#tried;
     tried.add(upstream);
+    // The group's policy: idempotent methods, after a connect error, a reset or a timeout
+    // before the response head, bounded in count and time (src/proxy/balance/retry.ts).
     if (
       !this.#headSent &&
-      (outcome === 'connect-error' || outcome === 'reset') &&
       request.replayable &&
-      IDEMPOTENT.has(request.method) &&
-      tried.size <= retry.attempts &&
-      performance.now() - this.#first < retry.withinMs
+      this.#group.canRetry(request.method, outcome, tried.size, this.#first, performance.now())
     ) {
       forwarder.options.log.info(
         {
