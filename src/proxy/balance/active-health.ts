@@ -65,6 +65,8 @@ export function httpProbe(settings: ActiveSettings): HealthProbe {
         req.destroy();
       };
       signal.addEventListener('abort', onAbort, { once: true });
+      // Nor does its connection keep the process alive (a hung upstream would hold it timeoutMs).
+      req.on('socket', (socket) => socket.unref());
       req.on('response', (res) => {
         const status = res.statusCode ?? 0;
         res.destroy();

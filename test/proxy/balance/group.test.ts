@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
   BalanceError,
@@ -311,6 +313,33 @@ describe('UpstreamGroup', () => {
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(checks, after, 'no check after close()');
     server.close();
+  });
+
+  test("running health checks do not keep the process alive (timers and connections unref'd)", async () => {
+    const hung = createServer(() => {}); // takes the check, never answers
+    hung.listen(0, '127.0.0.1');
+    await once(hung, 'listening');
+    const hungUrl = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    const entry = join(import.meta.dirname, '..', '..', '..', 'src', 'proxy', 'balance', 'index.ts');
+    const script = [
+      `import { UpstreamGroup } from ${JSON.stringify(entry)};`,
+      `const group = new UpstreamGroup({ upstreams: ['http://127.0.0.1:9', ${JSON.stringify(hungUrl)}],`,
+      "  health: { uri: '/healthz', intervalMs: 20, timeoutMs: 60_000 } });",
+      'group.start();',
+      "console.log('started');",
+    ].join('\n');
+    try {
+      const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
+        // A process the checks kept alive would be killed at the timeout and fail here.
+        execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000 }, (err, out) =>
+          err ? reject(err) : resolve({ stdout: out }),
+        );
+      });
+      assert.equal(stdout.trim(), 'started');
+    } finally {
+      hung.closeAllConnections();
+      hung.close();
+    }
   });
 
   test('canRetry: idempotent methods after connect errors, resets and timeouts, bounded in count and time', () => {
