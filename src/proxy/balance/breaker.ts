@@ -78,6 +78,21 @@ export class CircuitBreaker {
     return undefined;
   }
 
+  /**
+   * A successful attempt while closed, without reading the clock (the request path's common
+   * case); false when not closed, and the caller records it with `record`.
+   */
+  success(): boolean {
+    if (this.#state !== 'closed') return false;
+    this.#push(false);
+    return true;
+  }
+
+  /** When an open breaker half-opens (0 when it is not open). */
+  get openUntil(): number {
+    return this.#state === 'open' ? this.#openUntil : 0;
+  }
+
   /** Failed attempts among those remembered (kept while open, for the reason in the log). */
   get failed(): number {
     return this.#failed;

@@ -138,6 +138,8 @@ export class UpstreamGroup {
   readonly #now: () => number;
   readonly #listeners: StateListener[] = [];
   readonly #health: ActiveHealthCheck<UpstreamNode> | undefined;
+  /** The earliest time an ejection or an open breaker runs out (pick refreshes then). */
+  #wakeAt = Infinity;
 
   constructor(options: UpstreamGroupOptions) {
     const name = options.name ?? 'default';
@@ -198,8 +200,10 @@ export class UpstreamGroup {
   /** The upstream for the next attempt, skipping `exclude`; undefined when none is available. */
   pick(ctx: PickContext, exclude?: ReadonlySet<Upstream>): Upstream | undefined {
     const nodes = this.#nodes;
-    const now = this.#now();
-    for (let i = 0; i < nodes.length; i++) this.#refresh(nodes[i]!, now, undefined);
+    if (this.#wakeAt !== Infinity) {
+      const now = this.#now();
+      if (now >= this.#wakeAt) this.#refreshAll(now);
+    }
     const index = this.#choose(ctx, exclude);
     return index === -1 ? undefined : nodes[index];
   }
@@ -208,9 +212,10 @@ export class UpstreamGroup {
   begin(upstream: Upstream): void {
     const node = this.#own(upstream);
     node.active++;
-    if (node.breaker !== undefined) {
+    // Half-open: this attempt is the breaker's one probe (no other takes the upstream meanwhile).
+    if (node.state === 'half-open') {
       const now = this.#now();
-      node.breaker.begin(now);
+      node.breaker!.begin(now);
       this.#refresh(node, now, undefined);
     }
   }
@@ -219,9 +224,14 @@ export class UpstreamGroup {
   end(upstream: Upstream, outcome: Outcome, ms: number): void {
     const node = this.#own(upstream);
     node.active--;
-    const now = this.#now();
     const slow = outcome === 'ok' && ms > this.#slowMs;
     const failed = slow || this.#failOn.includes(outcome);
+    // The common case, a success on a healthy upstream, changes no state and reads no clock.
+    if (!failed && node.state === 'healthy' && (node.breaker === undefined || node.breaker.success())) {
+      node.passive?.success();
+      return;
+    }
+    const now = this.#now();
     const what = slow ? `ok in ${Math.round(ms)} ms (slow)` : outcome;
     let reason: string | undefined;
     if (node.passive !== undefined) {
@@ -263,9 +273,8 @@ export class UpstreamGroup {
 
   /** Each upstream's state now, for a metrics collector. */
   snapshot(): UpstreamSnapshot[] {
-    const now = this.#now();
+    this.#refreshAll(this.#now());
     return this.#nodes.map((node) => {
-      this.#refresh(node, now, undefined);
       return {
         id: node.id,
         state: node.state,
@@ -317,7 +326,16 @@ export class UpstreamGroup {
     this.#refresh(node, now, `health check: ${result.reason}`);
   }
 
-  /** Recomputes `state` and `available`; tells the listeners when the state changed. */
+  /** Refreshes every upstream (time ended an ejection or an open breaker). */
+  #refreshAll(now: number): void {
+    this.#wakeAt = Infinity;
+    for (const node of this.#nodes) this.#refresh(node, now, undefined);
+  }
+
+  /**
+   * Recomputes `state` and `available`, and when time will change them next (an ejection or an
+   * open breaker running out); tells the listeners when the state changed.
+   */
   #refresh(node: UpstreamNode, now: number, reason: string | undefined): void {
     const before = node.state;
     let state: UpstreamState = 'healthy';
@@ -329,6 +347,9 @@ export class UpstreamGroup {
     }
     node.state = state;
     node.available = state === 'healthy' || (state === 'half-open' && node.breaker!.allows(now));
+    const wake =
+      state === 'ejected' ? node.passive!.until : state === 'open' ? node.breaker!.openUntil : Infinity;
+    if (wake < this.#wakeAt) this.#wakeAt = wake;
     if (state === before) return;
     const why = reason ?? timedReason(before, state);
     for (const listener of this.#listeners) listener(node, state, why);
