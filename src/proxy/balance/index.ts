@@ -105,7 +105,7 @@ export interface UpstreamGroupOptions {
 export const UPSTREAM_DEFAULTS = {
   retry: { attempts: 2, withinMs: 10_000 },
   health: { intervalMs: 5000, timeoutMs: 2000, status: '2xx', passes: 1, fails: 1 },
-  passive: { maxFails: 1, failTimeoutMs: 10_000, maxEjectMs: 300_000 },
+  passive: { maxFails: 1, failTimeoutMs: 10_000, maxEjectMs: 300_000, maxEjectedPercent: 50 },
   breaker: { window: 20, minRequests: 10, failureRatio: 0.5, openMs: 10_000 },
   failOn: ['connect-error', 'reset', 'timeout'],
 } as const;
@@ -135,6 +135,8 @@ export class UpstreamGroup {
   readonly #seeds: readonly number[];
   readonly #failOn: readonly Outcome[];
   readonly #slowMs: number;
+  /** How many upstreams passive checks may have ejected at once. */
+  readonly #maxEjected: number;
   readonly #now: () => number;
   readonly #listeners: StateListener[] = [];
   readonly #health: ActiveHealthCheck<UpstreamNode> | undefined;
@@ -184,6 +186,8 @@ export class UpstreamGroup {
       options.passive === false || options.passive?.slowMs === undefined
         ? Infinity
         : count(name, 'passive.slowMs', options.passive.slowMs, 1);
+    this.#maxEjected =
+      passive === undefined ? 0 : Math.max(1, Math.floor((nodes.length * passive.maxEjectedPercent) / 100));
     this.#now = options.now ?? Date.now;
     if (options.onChange !== undefined) this.#listeners.push(options.onChange);
     this.#health =
@@ -236,7 +240,7 @@ export class UpstreamGroup {
     let reason: string | undefined;
     if (node.passive !== undefined) {
       if (!failed) node.passive.success();
-      else if (node.passive.failure(now)) {
+      else if (node.passive.failure(now, this.#ejectedCount(now) < this.#maxEjected)) {
         reason = `ejected for ${node.passive.until - now} ms after failed attempts in a row (last: ${what})`;
       }
     }
@@ -324,6 +328,13 @@ export class UpstreamGroup {
     // A passing check lifts a passive ejection (Envoy does the same): the upstream came back.
     if (verdict === true) node.passive?.lift(now);
     this.#refresh(node, now, `health check: ${result.reason}`);
+  }
+
+  /** Upstreams ejected by passive checks at `now` (on the failure path only). */
+  #ejectedCount(now: number): number {
+    let n = 0;
+    for (const node of this.#nodes) if (node.passive?.ejected(now) === true) n++;
+    return n;
   }
 
   /** Refreshes every upstream (time ended an ejection or an open breaker). */
@@ -439,12 +450,22 @@ function count(group: string, path: string, value: number, min: number): number 
   throw BalanceError.badOption(group, path, `a whole number ≥ ${min}`, value);
 }
 
+function percent(group: string, path: string, value: number): number {
+  if (Number.isFinite(value) && value >= 0 && value <= 100) return value;
+  throw BalanceError.badOption(group, path, 'a percentage from 0 to 100', value);
+}
+
 function passiveSettings(group: string, o: PassiveHealthOptions | undefined) {
   const d = UPSTREAM_DEFAULTS.passive;
   return {
     maxFails: count(group, 'passive.maxFails', o?.maxFails ?? d.maxFails, 1),
     failTimeoutMs: count(group, 'passive.failTimeoutMs', o?.failTimeoutMs ?? d.failTimeoutMs, 1),
     maxEjectMs: count(group, 'passive.maxEjectMs', o?.maxEjectMs ?? d.maxEjectMs, 1),
+    maxEjectedPercent: percent(
+      group,
+      'passive.maxEjectedPercent',
+      o?.maxEjectedPercent ?? d.maxEjectedPercent,
+    ),
   };
 }
 

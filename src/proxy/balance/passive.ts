@@ -48,15 +48,17 @@ export class PassiveEjection {
 
   /**
    * A failed attempt at `now`; true when it ejects the upstream. Failures reported while ejected
-   * (attempts that began before) change nothing.
+   * (attempts that began before) change nothing. `mayEject` false (too many of the group are
+   * ejected already) keeps the count without ejecting: the next failure asks again.
    */
-  failure(now: number): boolean {
+  failure(now: number, mayEject = true): boolean {
     if (this.ejected(now)) return false;
     const { maxFails, failTimeoutMs } = this.#settings;
     if (this.#fails > 0 && now - this.#lastFailAt > failTimeoutMs) this.#fails = 0;
     this.#fails++;
     this.#lastFailAt = now;
     if (!this.#probation && this.#fails < maxFails) return false;
+    if (!mayEject) return false;
     this.#eject(now);
     return true;
   }

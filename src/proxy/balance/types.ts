@@ -114,6 +114,13 @@ export interface PassiveHealthOptions {
   readonly maxEjectMs?: number;
   /** An `ok` attempt slower than this counts as a failure (Caddy `unhealthy_latency`; off). */
   readonly slowMs?: number;
+  /**
+   * At most this share of the group (in percent, at least one upstream) is ejected at a time
+   * (Envoy's `max_ejection_percent`; default 50): failures a client can provoke — a slow
+   * endpoint timing out on every upstream it is retried on — cannot empty the group. Active
+   * checks are not bounded by it.
+   */
+  readonly maxEjectedPercent?: number;
 }
 
 /**

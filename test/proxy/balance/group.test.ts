@@ -194,13 +194,40 @@ describe('UpstreamGroup', () => {
     for (let i = 0; i < 6; i++) attempt(lenient, 'server-error');
     assert.ok(lenient.upstreams.every((u) => u.available));
 
-    const strict = setup({ passive: { maxFails: 1, slowMs: 100 }, failOn: ['server-error'] }).group;
+    const strict = setup({
+      passive: { maxFails: 1, slowMs: 100, maxEjectedPercent: 100 },
+      failOn: ['server-error'],
+    }).group;
     assert.equal(attempt(strict, 'server-error')!.state, 'ejected');
     assert.equal(attempt(strict, 'ok', context(), 101)!.state, 'ejected');
     assert.equal(attempt(strict, 'connect-error')!.state, 'healthy', 'failOn replaced the default list');
 
     const single = new UpstreamGroup({ upstreams: [URLS[0]!] });
     for (let i = 0; i < 5; i++) assert.ok(attempt(single, 'connect-error'));
+  });
+
+  test('passive: at most maxEjectedPercent of the group is ejected at once (at least one)', () => {
+    const { group, clock } = setup({
+      upstreams: [...URLS, 'http://127.0.0.1:3004'],
+      passive: { maxFails: 1, failTimeoutMs: 1000 },
+    });
+    // Every upstream fails (a slow endpoint timing out everywhere): two of four may go.
+    for (let i = 0; i < 12; i++) attempt(group, 'timeout');
+    assert.deepEqual(
+      group.upstreams.map((u) => u.state),
+      ['ejected', 'ejected', 'healthy', 'healthy'],
+    );
+    clock.t += 1000; // the ejections run out; the next failures may eject others
+    attempt(group, 'timeout');
+    assert.equal(group.upstreams.filter((u) => u.state === 'ejected').length, 1);
+
+    const one = setup({ passive: { maxFails: 1, maxEjectedPercent: 0 } }).group;
+    for (let i = 0; i < 6; i++) attempt(one, 'reset');
+    assert.deepEqual(
+      one.upstreams.map((u) => u.state),
+      ['ejected', 'healthy', 'healthy'],
+      '0 % still lets one go',
+    );
   });
 
   test('breaker: opens on the failure ratio, half-opens after openMs for one probe, closes on success', () => {
@@ -400,6 +427,11 @@ describe('UpstreamGroup', () => {
     ['a uri without /', { health: { uri: 'h' } }, /health.uri must be a path starting with '\/'/],
     ['a bad status', { health: { uri: '/h', status: '6xx' as never } }, /health.status must be/],
     ['maxFails 0', { passive: { maxFails: 0 } }, /passive.maxFails must be/],
+    [
+      'a share over 100 %',
+      { passive: { maxEjectedPercent: 101 } },
+      /passive.maxEjectedPercent must be a percentage/,
+    ],
     ['a ratio over 1', { breaker: { failureRatio: 2 } }, /breaker.failureRatio must be a number in \(0, 1\]/],
   ];
   for (const [name, options, message] of invalid) {
