@@ -142,6 +142,9 @@ export class UpstreamGroup {
   readonly #health: ActiveHealthCheck<UpstreamNode> | undefined;
   /** The earliest time an ejection or an open breaker runs out (pick refreshes then). */
   #wakeAt = Infinity;
+  /** Refreshes at `#wakeAt` when no pick comes first, so changes are reported on time. */
+  #wakeTimer: NodeJS.Timeout | undefined = undefined;
+  #closed = false;
 
   constructor(options: UpstreamGroupOptions) {
     const name = options.name ?? 'default';
@@ -302,7 +305,10 @@ export class UpstreamGroup {
 
   /** Stops health checks and timers. */
   async close(): Promise<void> {
+    this.#closed = true;
     this.#health?.close();
+    clearTimeout(this.#wakeTimer);
+    this.#wakeTimer = undefined;
   }
 
   #choose(ctx: PickContext, exclude: ReadonlySet<Upstream> | undefined): number {
@@ -328,6 +334,22 @@ export class UpstreamGroup {
     // A passing check lifts a passive ejection (Envoy does the same): the upstream came back.
     if (verdict === true) node.passive?.lift(now);
     this.#refresh(node, now, `health check: ${result.reason}`);
+  }
+
+  /** An unref'd timer that refreshes at `at` (it never keeps the process alive). */
+  #wakeUpAt(at: number, now: number): void {
+    if (this.#closed) return;
+    clearTimeout(this.#wakeTimer);
+    this.#wakeTimer = setTimeout(
+      () => {
+        this.#wakeTimer = undefined;
+        const t = this.#now();
+        if (t >= this.#wakeAt) this.#refreshAll(t);
+        else if (this.#wakeAt !== Infinity) this.#wakeUpAt(this.#wakeAt, t);
+      },
+      Math.max(0, at - now),
+    );
+    this.#wakeTimer.unref();
   }
 
   /** Upstreams ejected by passive checks at `now` (on the failure path only). */
@@ -360,7 +382,10 @@ export class UpstreamGroup {
     node.available = state === 'healthy' || (state === 'half-open' && node.breaker!.allows(now));
     const wake =
       state === 'ejected' ? node.passive!.until : state === 'open' ? node.breaker!.openUntil : Infinity;
-    if (wake < this.#wakeAt) this.#wakeAt = wake;
+    if (wake < this.#wakeAt) {
+      this.#wakeAt = wake;
+      this.#wakeUpAt(wake, now);
+    }
     if (state === before) return;
     const why = reason ?? timedReason(before, state);
     for (const listener of this.#listeners) listener(node, state, why);

@@ -206,6 +206,23 @@ describe('UpstreamGroup', () => {
     for (let i = 0; i < 5; i++) assert.ok(attempt(single, 'connect-error'));
   });
 
+  test('the end of an ejection is reported on time, without a request to notice it', {
+    timeout: 5000,
+  }, async () => {
+    const group = new UpstreamGroup({ upstreams: URLS, passive: { maxFails: 1, failTimeoutMs: 30 } });
+    const u = group.pick(context())!;
+    group.begin(u);
+    const back = new Promise<string>((resolve) => {
+      group.onChange((upstream, state, reason) => {
+        if (upstream === u && state === 'healthy') resolve(reason);
+      });
+    });
+    group.end(u, 'connect-error', 1);
+    assert.equal(u.state, 'ejected');
+    assert.equal(await back, 'ejection over');
+    await group.close();
+  });
+
   test('passive: at most maxEjectedPercent of the group is ejected at once (at least one)', () => {
     const { group, clock } = setup({
       upstreams: [...URLS, 'http://127.0.0.1:3004'],
