@@ -159,10 +159,12 @@ function limitBody(body: ReadableStream<Uint8Array>, limit: number): Readable {
  * const app = new App();
  * app.all('/api/*', proxy(api, { stripPrefix: '/api' }));
  */
-export function proxy(
-  group: UpstreamGroup,
-  options: ProxyHandlerOptions = {},
-): (context: ProxyCallContext | Request, info?: ServeInfo) => Promise<Response> {
+/** The handler `proxy()` makes; `close()` closes its upstream connections and the group's checks. */
+export type ProxyHandler = ((context: ProxyCallContext | Request, info?: ServeInfo) => Promise<Response>) & {
+  close(): Promise<void>;
+};
+
+export function proxy(group: UpstreamGroup, options: ProxyHandlerOptions = {}): ProxyHandler {
   const forwarder = new Forwarder({
     ...resolveProxyOptions(options, 'proxy()'),
     forwarding: options.forwarding ?? 'both',
@@ -173,7 +175,7 @@ export function proxy(
   forwarder.use(group);
   const strip = options.stripPrefix?.replace(/\/+$/, '');
   const maxBody = options.maxBodySize ?? 1_048_576;
-  return async (context, given) => {
+  const handler = async (context: ProxyCallContext | Request, given?: ServeInfo): Promise<Response> => {
     const request = context instanceof Request ? context : context.req;
     const info = context instanceof Request ? given : context.info;
     const url = new URL(request.url);
@@ -226,4 +228,5 @@ export function proxy(
     );
     return sink.response;
   };
+  return Object.assign(handler, { close: () => forwarder.close() });
 }

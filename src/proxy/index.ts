@@ -14,7 +14,7 @@ export {
   type UpstreamGroupOptions,
   type UpstreamSpec,
 } from './balance/index.ts';
-export { type ProxyCallContext, type ProxyHandlerOptions, proxy } from './handler.ts';
+export { type ProxyCallContext, type ProxyHandler, type ProxyHandlerOptions, proxy } from './handler.ts';
 export {
   PROXY_DEFAULTS,
   type ProxyGroupOption,

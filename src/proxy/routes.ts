@@ -89,7 +89,7 @@ export function matchPath(url: string): string {
   const path = q === -1 ? url : url.slice(0, q);
   if (!path.includes('/.') && !path.includes('%')) return path;
   try {
-    return new URL(path, 'http://x').pathname;
+    return new URL(`http://x${path}`).pathname;
   } catch {
     return path;
   }
