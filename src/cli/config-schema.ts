@@ -8,7 +8,14 @@ import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { parseRate, parseWindow } from '../gateway/rate-limit/rate-spec.ts';
 import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
-import { UpstreamGroup, type UpstreamSpec } from '../proxy/balance/index.ts';
+import {
+  type ActiveHealthOptions,
+  type BreakerOptions,
+  type Outcome,
+  type PassiveHealthOptions,
+  UpstreamGroup,
+  type UpstreamSpec,
+} from '../proxy/balance/index.ts';
 import type { ProxyGroupOption, ProxyOptions, ProxyRouteOptions } from '../proxy/options.ts';
 import type { WebSocketOptions } from '../realtime/options.ts';
 import type { AccessLogOptions, AccessLogRequestIdOptions } from '../server/access-log.ts';
@@ -220,8 +227,45 @@ const upstreamUrl = (u: string): string | undefined => {
   }
 };
 
-// The group options the file may hold (the balance work's further keys join here).
-type GroupConfig = Pick<Exclude<ProxyGroupOption, UpstreamGroup>, 'name' | 'upstreams' | 'balance' | 'retry'>;
+// The group options the file may hold (the listener, clock and probe are for code).
+type GroupConfig = Pick<
+  Exclude<ProxyGroupOption, UpstreamGroup>,
+  'name' | 'upstreams' | 'balance' | 'retry' | 'health' | 'passive' | 'breaker' | 'failOn'
+>;
+
+const outcome = literal('connect-error', 'reset', 'timeout', 'server-error');
+const status = int(100, 599);
+
+const healthCheck = obj<ActiveHealthOptions>({
+  uri: str((p) => (p.startsWith('/') ? undefined : 'must start with "/"'), 'a URL path'),
+  intervalMs: ms(1),
+  timeoutMs: ms(1),
+  status: oneOf(status, literal('1xx', '2xx', '3xx', '4xx', '5xx'), listOf(status, { min: 2, max: 2 })),
+  passes: int(1, 1000),
+  fails: int(1, 1000),
+  headers: code('an object of header names to values', (v) => typeof v === 'object' && v !== null),
+});
+
+const passiveHealth = oneOf(
+  literal(false),
+  obj<PassiveHealthOptions>({
+    maxFails: int(1, 1000),
+    failTimeoutMs: ms(1),
+    maxEjectMs: ms(1),
+    slowMs: ms(1),
+    maxEjectedPercent: num(0, 100),
+  }),
+);
+
+const breaker = oneOf(
+  literal(false),
+  obj<BreakerOptions>({
+    window: int(1, 10_000),
+    minRequests: int(1, 10_000),
+    failureRatio: num(0, 1),
+    openMs: ms(1),
+  }),
+);
 
 const proxyGroup = oneOf(
   obj<GroupConfig>({
@@ -243,8 +287,16 @@ const proxyGroup = oneOf(
     ),
     retry: oneOf(
       literal(false),
-      obj<{ attempts: number; withinMs: number }>({ attempts: int(0, 100), withinMs: ms() }),
+      obj<{ attempts: number; withinMs: number; on: Outcome[] }>({
+        attempts: int(0, 100),
+        withinMs: ms(),
+        on: listOf(outcome, { unique: true }),
+      }),
     ),
+    health: healthCheck,
+    passive: passiveHealth,
+    breaker,
+    failOn: listOf(outcome, { unique: true }),
   }),
   code('an UpstreamGroup', (v) => v instanceof UpstreamGroup),
 );
