@@ -176,6 +176,7 @@ class ProxyAttempt {
   readonly #request: ProxyRequest;
   readonly #sink: ResponseSink;
   #tried: Set<Upstream> | undefined = undefined;
+  #lastOutcome: Outcome | undefined = undefined;
   #upstream: Upstream | undefined = undefined;
   readonly #first = performance.now();
   #startedAt = 0;
@@ -210,10 +211,14 @@ class ProxyAttempt {
         { group: group.name, method: this.#request.method, url: this.#request.url },
         tried ? 'proxy: no upstream answered' : 'proxy: no upstream available',
       );
-      this.#sink.fail(
-        tried ? 502 : 503,
-        tried ? 'No upstream server answered.' : 'No upstream server is available.',
-      );
+      // Retried and none left: the last attempt's failure says which (a timeout is a 504).
+      if (this.#lastOutcome === 'timeout')
+        this.#sink.fail(504, 'The upstream server did not answer in time.');
+      else
+        this.#sink.fail(
+          tried ? 502 : 503,
+          tried ? 'No upstream server answered.' : 'No upstream server is available.',
+        );
       return;
     }
     this.#upstream = upstream;
@@ -302,6 +307,7 @@ class ProxyAttempt {
       return;
     }
     const outcome = outcomeOf(err);
+    this.#lastOutcome = outcome;
     this.#settle(outcome);
     const forwarder = this.#forwarder;
     forwarder.options.metrics?.upstreamFailed(this.#group.name, upstream.id, outcome);

@@ -130,7 +130,17 @@ export function startProxy(
       logger: false,
       ...serveOptions,
       proxy: {
-        groups: [{ name: 'api', upstreams, retry: { attempts: 2, withinMs: 10_000 } }],
+        // Passive ejection and the breaker off: these tests hit a dead upstream again on purpose
+        // (test/proxy/balance/ and test/proxy/fault.test.ts test them).
+        groups: [
+          {
+            name: 'api',
+            upstreams,
+            retry: { attempts: 2, withinMs: 10_000 },
+            passive: false,
+            breaker: false,
+          },
+        ],
         routes: [{ path: path ?? '/api', to: 'api' }],
         ...proxy,
       },
