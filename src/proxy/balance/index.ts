@@ -319,7 +319,7 @@ export class UpstreamGroup {
     if (balance === 'least-connections') return leastConnections(nodes, exclude, this.#cursor);
     const key =
       balance.hash === 'client'
-        ? ctx.remote
+        ? clientKey(ctx.remote)
         : balance.hash === 'header'
           ? ctx.header(balance.name)
           : ctx.cookie(balance.name);
@@ -395,6 +395,15 @@ export class UpstreamGroup {
     if (upstream instanceof UpstreamNode && upstream.group === this) return upstream;
     throw new TypeError(`Upstream ${upstream.id} is not of group "${this.name}"`);
   }
+}
+
+/**
+ * The client address as a hash key: an IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, what a
+ * dual-stack listener reports) is the IPv4 address, so one client sticks to one upstream
+ * whichever listener it came through.
+ */
+function clientKey(remote: string): string {
+  return remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice(7) : remote;
 }
 
 /** The reason for a change that time made (an ejection or an open breaker ran out). */

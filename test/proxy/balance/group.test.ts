@@ -119,6 +119,12 @@ describe('UpstreamGroup', () => {
     const byClient = setup({ balance: { hash: 'client' } }).group;
     const home = byClient.pick(context('2001:db8::7'));
     for (let i = 0; i < 5; i++) assert.equal(byClient.pick(context('2001:db8::7')), home);
+    const clients = Array.from({ length: 30 }, (_, i) => `198.51.100.${i}`);
+    assert.deepEqual(
+      clients.map((a) => byClient.pick(context(`::ffff:${a}`))),
+      clients.map((a) => byClient.pick(context(a))),
+      'an IPv4-mapped address is its IPv4 address',
+    );
   });
 
   test('sticky: an ejected home moves its sessions, and they come back when it does', () => {
