@@ -103,7 +103,7 @@ export interface UpstreamGroupOptions {
 
 /** The defaults, in one place (docs/proxy.md lists the same). */
 export const UPSTREAM_DEFAULTS = {
-  retry: { attempts: 2, withinMs: 10_000 },
+  retry: { attempts: 2, withinMs: 10_000, on: RETRY_ON_DEFAULT },
   health: { intervalMs: 5000, timeoutMs: 2000, status: '2xx', passes: 1, fails: 1 },
   passive: { maxFails: 1, failTimeoutMs: 10_000, maxEjectMs: 300_000, maxEjectedPercent: 50 },
   breaker: { window: 20, minRequests: 10, failureRatio: 0.5, openMs: 10_000 },
@@ -182,7 +182,7 @@ export class UpstreamGroup {
     this.retry = {
       attempts: count(name, 'retry.attempts', retry?.attempts ?? UPSTREAM_DEFAULTS.retry.attempts, 0),
       withinMs: count(name, 'retry.withinMs', retry?.withinMs ?? UPSTREAM_DEFAULTS.retry.withinMs, 0),
-      on: retry?.on ?? RETRY_ON_DEFAULT,
+      on: retry?.on ?? UPSTREAM_DEFAULTS.retry.on,
     };
     this.#failOn = options.failOn ?? UPSTREAM_DEFAULTS.failOn;
     this.#slowMs =
