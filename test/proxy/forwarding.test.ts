@@ -334,3 +334,26 @@ test('proxy(group) is a framework handler: app.all() forwards and streams the an
   assert.equal(down.status, 502);
   await handler.close();
 });
+
+test('a reset (the upstream closes without answering) is retried for a GET; a stalled body is cut after idleTimeout', async () => {
+  const resetting = await startUpstream((req) => req.socket.destroy());
+  const good = await startUpstream();
+  await using server = await startProxy([resetting.url, good.url]);
+  for (let i = 0; i < 4; i++) assert.equal((await fetch(`${server.url}/api/r${i}`)).status, 200);
+  assert.ok(resetting.seen.length >= 1, 'the resetting upstream was tried');
+  await resetting.close();
+  await good.close();
+
+  const stalling = await startUpstream((_req, res) => {
+    res.writeHead(200, { 'content-length': '10' });
+    res.write('12345');
+  });
+  await using slow = await startProxy([stalling.url], { idleTimeout: 200 });
+  const reply = await rawRequest(Number(new URL(slow.url).port), 'GET /api HTTP/1.1\r\nHost: a\r\n\r\n', {
+    timeoutMs: 5000,
+  });
+  assert.equal(reply.status, 200);
+  assert.ok(reply.closed, 'the client connection is closed once the upstream stalls');
+  assert.match(reply.text, /\r\n\r\n12345$/);
+  await stalling.close();
+});
