@@ -126,6 +126,9 @@ export class EdgeProxy {
   }
 
   #route(url: string, raw: readonly string[]): ProxyRoute | undefined {
+    // Origin-form only: an absolute-form target (whose authority may differ from Host) or `*`
+    // is never forwarded; the app answers it.
+    if (url.charCodeAt(0) !== 47 /* / */) return undefined;
     const router = this.router;
     return router.match(url, router.needsHost ? hostOf(raw) : undefined);
   }
