@@ -9,6 +9,8 @@ import { PROBLEM_TYPE, problemBody, type ResponseSink } from './sink.ts';
  */
 export interface RawExchange {
   readonly keepAlive: boolean;
+  /** A header the server adds to every response unless it is there (the access log's request id). */
+  readonly extraHeader: readonly [name: string, line: string] | undefined;
   once(event: 'close', listener: () => void): unknown;
   /** A node response on the socket, for what the proxy does not write itself (its errors). */
   bridge(closing: boolean): ServerResponse;
@@ -70,8 +72,15 @@ export class SocketSink implements ResponseSink {
     this.#keepAlive = keepAlive;
     let text = `HTTP/1.1 ${status} ${statusText === '' ? (STATUS_CODES[status] ?? 'unknown') : statusText}\r\n`;
     const headers = head.headers;
-    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    text += `${framing}connection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`;
+    const extra = this.#exchange.extraHeader;
+    const extraName = extra === undefined ? '' : extra[0].toLowerCase();
+    let extraLine = extra === undefined ? '' : extra[1];
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      if (name.length === extraName.length && name.toLowerCase() === extraName) extraLine = '';
+      text += `${name}: ${headers[i + 1]}\r\n`;
+    }
+    text += `${extraLine}${framing}connection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`;
     const socket = this.#socket;
     if (!socket.writable) return true;
     socket.on('drain', this.#onDrain);

@@ -357,3 +357,29 @@ test('a reset (the upstream closes without answering) is retried for a GET; a st
   assert.match(reply.text, /\r\n\r\n12345$/);
   await stalling.close();
 });
+
+test('pipelined requests are answered in order; the access log request id is on proxied responses', async () => {
+  const up = await startUpstream((req, res) => {
+    // The later request answers first upstream: the client must still get them in order.
+    setTimeout(() => res.end(req.url), req.url === '/api/1' ? 50 : 0);
+  });
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'strata-proxy-id-'));
+  await using server = await startProxy([up.url], {
+    serve: { accessLog: { format: 'json', destination: join(dir, 'a.log') } },
+  });
+  const reply = await rawRequest(
+    Number(new URL(server.url).port),
+    'GET /api/1 HTTP/1.1\r\nHost: a\r\n\r\nGET /api/2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+  );
+  const bodies = [...reply.text.matchAll(/\r\n\r\n(\/api\/\d)/g)].map((m) => m[1]);
+  assert.deepEqual(bodies, ['/api/1', '/api/2']);
+  assert.equal((reply.text.match(/x-request-id: /gi) ?? []).length, 2, reply.text);
+  const id = (await fetch(`${server.url}/api/x`)).headers.get('x-request-id');
+  assert.ok(id !== null && id.length > 0);
+  assert.equal(up.seen.at(-1)!.headers['x-request-id'], id, 'the upstream gets the same id');
+  rmSync(dir, { recursive: true, force: true });
+  await up.close();
+});
