@@ -323,7 +323,9 @@ class ProxyAttempt {
     tried.add(upstream);
     if (
       !this.#headSent &&
-      (outcome === 'connect-error' || outcome === 'reset') &&
+      // nginx's default proxy_next_upstream (error timeout): a head that did not come in time
+      // is retried too; nothing reached the client yet.
+      (outcome === 'connect-error' || outcome === 'reset' || outcome === 'timeout') &&
       request.replayable &&
       IDEMPOTENT.has(request.method) &&
       tried.size <= retry.attempts &&

@@ -383,3 +383,17 @@ test('pipelined requests are answered in order; the access log request id is on 
   rmSync(dir, { recursive: true, force: true });
   await up.close();
 });
+
+test('an upstream that hangs: an idempotent request goes to another after headersTimeout, a POST gets 504', async () => {
+  const silent = await startRawUpstream();
+  const good = await startUpstream();
+  await using server = await startProxy([silent.url, good.url], { headersTimeout: 150 });
+  for (let i = 0; i < 2; i++) assert.equal((await fetch(`${server.url}/api/h${i}`)).status, 200);
+  assert.ok(silent.received.length >= 1, 'the hanging upstream was tried');
+  const statuses: number[] = [];
+  for (let i = 0; i < 2; i++)
+    statuses.push((await fetch(`${server.url}/api/p`, { method: 'POST', body: 'x' })).status);
+  assert.deepEqual(statuses.sort(), [200, 504]);
+  await silent.close();
+  await good.close();
+});
