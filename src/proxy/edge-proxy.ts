@@ -126,6 +126,9 @@ export class EdgeProxy {
   }
 
   #route(url: string, raw: readonly string[]): ProxyRoute | undefined {
+    // Origin-form only: an absolute-form target (whose authority may differ from Host) or `*`
+    // is never forwarded; the app answers it.
+    if (url.charCodeAt(0) !== 47 /* / */) return undefined;
     const router = this.router;
     return router.match(url, router.needsHost ? hostOf(raw) : undefined);
   }
@@ -166,7 +169,12 @@ export class EdgeProxy {
     if (route === undefined) return false;
     const leg = this.#leg(req.socket);
     const headers = req.headers;
-    const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] ?? '0') !== '0';
+    // HTTP/1.1 announces a body (RFC 9112 §6.3); an HTTP/2 stream has one unless its HEADERS ended it.
+    const stream = (req as { stream?: { endAfterHeaders?: boolean } }).stream;
+    const hasBody =
+      req.httpVersionMajor === 2
+        ? stream?.endAfterHeaders === false && headers['content-length'] !== '0'
+        : headers['transfer-encoding'] !== undefined || (headers['content-length'] ?? '0') !== '0';
     let body: Readable | null = null;
     if (hasBody) {
       const counter = new BodyCounter(this.#context.maxBodySize);

@@ -306,6 +306,15 @@ class ProxyAttempt {
       else this.#sink.cut();
       return;
     }
+    if ((err as { code?: string }).code === 'UND_ERR_INVALID_ARG') {
+      // A request undici will not send (a target or header value it refuses): the client's
+      // fault, not the upstream's.
+      this.#finished = true;
+      this.#settle('ok');
+      if (!this.#headSent) this.#sink.fail(400, 'The request cannot be forwarded.');
+      else this.#sink.cut();
+      return;
+    }
     const outcome = outcomeOf(err);
     this.#lastOutcome = outcome;
     this.#settle(outcome);

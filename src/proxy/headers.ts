@@ -98,9 +98,15 @@ export function forwardRequestHeaders(
   let xfh: string | undefined;
   let forwarded: string | undefined;
   let via: string | undefined;
+  let authority: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    // HTTP/2 pseudo-headers (a client of node's http2 compatibility API): the authority is the Host.
+    if (name.charCodeAt(0) === 58 /* : */) {
+      if (name === ':authority') authority = value;
+      continue;
+    }
     const lower = name.toLowerCase();
     if (hopByHop(lower) || named?.has(lower) === true) continue;
     switch (lower) {
@@ -125,7 +131,7 @@ export function forwardRequestHeaders(
     }
     out.push(name, value);
   }
-  const clientHost = host ?? '';
+  const clientHost = host ?? authority ?? '';
   out.push('host', rewrite.host ?? clientHost);
   const trusted = leg.trusted;
   if (rewrite.forwarding !== 'forwarded') {

@@ -25,9 +25,12 @@ export class NodeSink implements ResponseSink {
     if (res.destroyed) return true;
     res.on('drain', this.#onDrain);
     try {
-      res.writeHead(status, statusText === '' ? undefined : statusText, head.headers);
+      // HTTP/2 has no reason phrase (RFC 9113 §8.3.2): node warns if given one.
+      const text = statusText === '' || res.req?.httpVersionMajor === 2 ? undefined : statusText;
+      res.writeHead(status, text, head.headers);
       // Sends the head now (a long-polling or event-stream upstream may wait before its first byte).
-      res.flushHeaders();
+      // (Not on HTTP/2's compatibility response, which sends its head on the first write.)
+      (res as { flushHeaders?: () => void }).flushHeaders?.();
     } catch {
       // A value node refuses to write (the upstream's): nothing went out yet, but the
       // response object is spent; the client gets its connection closed.

@@ -9,6 +9,8 @@ import { PROBLEM_TYPE, problemBody, type ResponseSink } from './sink.ts';
  */
 export interface RawExchange {
   readonly keepAlive: boolean;
+  /** A header the server adds to every response unless it is there (the access log's request id). */
+  readonly extraHeader: readonly [name: string, line: string] | undefined;
   once(event: 'close', listener: () => void): unknown;
   /** A node response on the socket, for what the proxy does not write itself (its errors). */
   bridge(closing: boolean): ServerResponse;
@@ -37,6 +39,7 @@ export class SocketSink implements ResponseSink {
   #bytes = 0;
   #writable = true;
   #resume: (() => void) | undefined = undefined;
+  #corked = false;
 
   constructor(exchange: RawExchange, socket: Socket, method: string, minor: 0 | 1, closing: boolean) {
     this.#exchange = exchange;
@@ -69,14 +72,33 @@ export class SocketSink implements ResponseSink {
     this.#keepAlive = keepAlive;
     let text = `HTTP/1.1 ${status} ${statusText === '' ? (STATUS_CODES[status] ?? 'unknown') : statusText}\r\n`;
     const headers = head.headers;
-    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    text += `${framing}connection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`;
+    const extra = this.#exchange.extraHeader;
+    const extraName = extra === undefined ? '' : extra[0].toLowerCase();
+    let extraLine = extra === undefined ? '' : extra[1];
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      if (name.length === extraName.length && name.toLowerCase() === extraName) extraLine = '';
+      text += `${name}: ${headers[i + 1]}\r\n`;
+    }
+    text += `${extraLine}${framing}connection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`;
     const socket = this.#socket;
     if (!socket.writable) return true;
     socket.on('drain', this.#onDrain);
+    // The head and a body that arrived with it (undici calls onHeaders, onData and onComplete
+    // from one read) leave in one writev, not a syscall each.
+    socket.cork();
+    this.#corked = true;
+    process.nextTick(uncorkSink, this);
     const ok = socket.write(text, 'latin1');
     this.#writable = ok;
     return ok;
+  }
+
+  /** Lets corked writes go. */
+  uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#socket.uncork();
   }
 
   write(chunk: Buffer): boolean {
@@ -90,6 +112,8 @@ export class SocketSink implements ResponseSink {
       ok = socket.write(CRLF, 'latin1');
       socket.uncork();
     } else ok = socket.write(chunk);
+    // A full buffer while corked: let it go, or the drain that resumes the upstream never comes.
+    if (!ok) this.uncork();
     this.#writable = ok;
     return ok;
   }
@@ -98,6 +122,7 @@ export class SocketSink implements ResponseSink {
     const socket = this.#socket;
     socket.off('drain', this.#onDrain);
     if (this.#chunked) this.#writable = socket.write(LAST_CHUNK, 'latin1');
+    this.uncork();
     this.#exchange.wroteRaw(
       this.#status,
       this.#bytes,
@@ -114,6 +139,7 @@ export class SocketSink implements ResponseSink {
   }
 
   cut(): void {
+    this.uncork();
     this.#socket.off('drain', this.#onDrain);
     this.#socket.destroy();
   }
@@ -121,4 +147,8 @@ export class SocketSink implements ResponseSink {
   onAbort(abort: () => void): void {
     this.#exchange.once('close', abort);
   }
+}
+
+function uncorkSink(sink: SocketSink): void {
+  sink.uncork();
 }

@@ -34,7 +34,7 @@ type Next<R> = (req: IncomingMessage, res: R) => void;
 /**
  * The one dispatch of every request, from either transport: counted (`onRequestStart`,
  * metrics), judged by the edge policy (a refusal is answered by the policy), given an in-flight
- * slot, then static files, then the app. (Plain fields rather than `#private`: this runs per
+ * slot, then the proxy's routes, then static files, then the app. (Plain fields rather than `#private`: this runs per
  * request, and closures reaching private fields measured slower on this path.)
  */
 export class Dispatch {

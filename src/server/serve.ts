@@ -111,7 +111,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     options.proxy === undefined
       ? undefined
       : new EdgeProxy(options.proxy, {
-          trusted: (address) => trusted.has(address),
+          trusted: trusted.size === 0 ? () => false : (address) => trusted.has(address),
           forwarding: resolveTrustProxyHeader(options.trustProxyHeader),
           maxBodySize: config.maxBodySize,
           closing: () => state.draining,

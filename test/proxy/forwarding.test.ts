@@ -334,3 +334,66 @@ test('proxy(group) is a framework handler: app.all() forwards and streams the an
   assert.equal(down.status, 502);
   await handler.close();
 });
+
+test('a reset (the upstream closes without answering) is retried for a GET; a stalled body is cut after idleTimeout', async () => {
+  const resetting = await startUpstream((req) => req.socket.destroy());
+  const good = await startUpstream();
+  await using server = await startProxy([resetting.url, good.url]);
+  for (let i = 0; i < 4; i++) assert.equal((await fetch(`${server.url}/api/r${i}`)).status, 200);
+  assert.ok(resetting.seen.length >= 1, 'the resetting upstream was tried');
+  await resetting.close();
+  await good.close();
+
+  const stalling = await startUpstream((_req, res) => {
+    res.writeHead(200, { 'content-length': '10' });
+    res.write('12345');
+  });
+  await using slow = await startProxy([stalling.url], { idleTimeout: 200 });
+  const reply = await rawRequest(Number(new URL(slow.url).port), 'GET /api HTTP/1.1\r\nHost: a\r\n\r\n', {
+    timeoutMs: 5000,
+  });
+  assert.equal(reply.status, 200);
+  assert.ok(reply.closed, 'the client connection is closed once the upstream stalls');
+  assert.match(reply.text, /\r\n\r\n12345$/);
+  await stalling.close();
+});
+
+test('pipelined requests are answered in order; the access log request id is on proxied responses', async () => {
+  const up = await startUpstream((req, res) => {
+    // The later request answers first upstream: the client must still get them in order.
+    setTimeout(() => res.end(req.url), req.url === '/api/1' ? 50 : 0);
+  });
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'strata-proxy-id-'));
+  await using server = await startProxy([up.url], {
+    serve: { accessLog: { format: 'json', destination: join(dir, 'a.log') } },
+  });
+  const reply = await rawRequest(
+    Number(new URL(server.url).port),
+    'GET /api/1 HTTP/1.1\r\nHost: a\r\n\r\nGET /api/2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+  );
+  const bodies = [...reply.text.matchAll(/\r\n\r\n(\/api\/\d)/g)].map((m) => m[1]);
+  assert.deepEqual(bodies, ['/api/1', '/api/2']);
+  assert.equal((reply.text.match(/x-request-id: /gi) ?? []).length, 2, reply.text);
+  const id = (await fetch(`${server.url}/api/x`)).headers.get('x-request-id');
+  assert.ok(id !== null && id.length > 0);
+  assert.equal(up.seen.at(-1)!.headers['x-request-id'], id, 'the upstream gets the same id');
+  rmSync(dir, { recursive: true, force: true });
+  await up.close();
+});
+
+test('an upstream that hangs: an idempotent request goes to another after headersTimeout, a POST gets 504', async () => {
+  const silent = await startRawUpstream();
+  const good = await startUpstream();
+  await using server = await startProxy([silent.url, good.url], { headersTimeout: 150 });
+  for (let i = 0; i < 2; i++) assert.equal((await fetch(`${server.url}/api/h${i}`)).status, 200);
+  assert.ok(silent.received.length >= 1, 'the hanging upstream was tried');
+  const statuses: number[] = [];
+  for (let i = 0; i < 2; i++)
+    statuses.push((await fetch(`${server.url}/api/p`, { method: 'POST', body: 'x' })).status);
+  assert.deepEqual(statuses.sort(), [200, 504]);
+  await silent.close();
+  await good.close();
+});

@@ -217,3 +217,29 @@ describe('an ambiguous response is answered 502, never relayed', () => {
     });
   }
 });
+
+describe('targets the proxy does not forward as they came', () => {
+  test('an absolute-form target is not forwarded (its authority may differ from Host); obs-text in the target is refused', async () => {
+    const upstream = await startRawUpstream(OK);
+    const server = await startProxy([upstream.url], { routes: [{ path: '/', to: 'api' }] });
+    try {
+      const port = Number(new URL(server.url).port);
+      const absolute = await rawRequest(
+        port,
+        'GET http://internal.example/admin HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+      );
+      assert.equal(absolute.status, 200, 'the app answered it');
+      const high = await rawRequest(port, 'GET /caf\xe9 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+      assert.equal(high.status, 400, high.text);
+      assert.doesNotMatch(
+        upstream.all(),
+        /internal\.example/,
+        'an absolute-form target reached the upstream',
+      );
+      assert.equal(framingProblem(upstream.all()), undefined);
+    } finally {
+      await server.close();
+      await upstream.close();
+    }
+  });
+});

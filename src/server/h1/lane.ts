@@ -514,6 +514,11 @@ export class Exchange {
     this.#extraLine = `${name}: ${value}\r\n`;
   }
 
+  /** The header `addHeader` asked for (lowercase name, and its whole line), for raw writers. */
+  get extraHeader(): readonly [name: string, line: string] | undefined {
+    return this.#extraName === undefined ? undefined : [this.#extraName, this.#extraLine];
+  }
+
   once(event: string, listener: () => void): this {
     if (event !== 'close') return this;
     if (this.#onClose === undefined) this.#onClose = [listener];
