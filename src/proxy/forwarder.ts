@@ -280,7 +280,9 @@ class ProxyAttempt {
   onComplete(): void {
     if (this.#finished) return;
     this.#finished = true;
-    const seconds = this.#settle('ok');
+    // A 5xx answer is relayed as it came; the group counts it as a failure only when its
+    // failOn lists 'server-error' (Caddy's unhealthy_status).
+    const seconds = this.#settle(this.#status >= 500 ? 'server-error' : 'ok');
     this.#forwarder.options.metrics?.upstreamFinished(
       this.#group.name,
       this.#upstream!.id,
