@@ -84,6 +84,8 @@ export class Forwarder {
   readonly #pools = new Map<Upstream, Pool>();
   readonly #groups = new Set<UpstreamGroup>();
   readonly #untrack: () => void;
+  /** The groups' state listeners, removed on close. */
+  readonly #unlisten: (() => void)[] = [];
 
   constructor(options: ForwarderOptions) {
     this.options = options;
@@ -99,6 +101,15 @@ export class Forwarder {
   use(group: UpstreamGroup): void {
     if (this.#groups.has(group)) return;
     this.#groups.add(group);
+    // Every change of an upstream's health, logged once with its reason.
+    const log = this.options.log;
+    this.#unlisten.push(
+      group.onChange((upstream, state, reason) => {
+        const fields = { group: group.name, upstream: upstream.id, state, reason };
+        if (state === 'healthy') log.info(fields, 'proxy: upstream healthy');
+        else log.warn(fields, `proxy: upstream ${state}`);
+      }),
+    );
     group.start();
   }
 
@@ -155,6 +166,7 @@ export class Forwarder {
   /** Closes every pool and stops the groups' health checks. */
   async close(): Promise<void> {
     this.#untrack();
+    for (const unlisten of this.#unlisten.splice(0)) unlisten();
     const pools = [...this.#pools.values()];
     this.#pools.clear();
     await Promise.all([

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { UpstreamGroup, type UpstreamState } from '../../../src/proxy/balance/index.ts';
 import { serve } from '../../../src/server.ts';
 
@@ -34,12 +36,21 @@ for (const [failOn, expected] of [
       passive: { maxFails: 1 },
       failOn,
     });
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino(
+      new Writable({
+        write(chunk, _encoding, done) {
+          for (const line of String(chunk).split('\n')) if (line !== '') lines.push(JSON.parse(line));
+          done();
+        },
+      }),
+    );
     const server = await serve(
       { fetch: () => new Response('app', { status: 404 }) },
       {
         port: 0,
         host: '127.0.0.1',
-        logger: false,
+        logger,
         proxy: { groups: [group], routes: [{ path: '/', to: 'api' }] },
       },
     );
@@ -51,8 +62,18 @@ for (const [failOn, expected] of [
       if (expected === 'ejected') {
         assert.deepEqual(statuses, [500, 200, 200, 200, 200, 200], 'relayed once, then avoided');
         assert.equal(broken.hits(), 1);
+        const logged = lines.find((l) => l.msg === 'proxy: upstream ejected');
+        assert.ok(logged, 'the ejection is logged');
+        assert.equal(logged.level, 40);
+        assert.equal(logged.group, 'api');
+        assert.equal(logged.upstream, broken.url);
+        assert.match(
+          String(logged.reason),
+          /^ejected for 10000 ms after failed attempts in a row \(last: server-error\)$/,
+        );
       } else {
         assert.deepEqual(statuses, [500, 200, 500, 200, 500, 200], 'a 5xx is an answer: round robin goes on');
+        assert.ok(!lines.some((l) => String(l.msg).startsWith('proxy: upstream ')));
       }
     } finally {
       await server.close();
