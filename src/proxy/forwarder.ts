@@ -187,6 +187,8 @@ class ProxyAttempt {
   #status = 0;
   #finished = false;
   #clientGone = false;
+  /** How the last attempt failed (the answer when no other upstream is left). */
+  #lastOutcome: Outcome = 'ok';
 
   constructor(
     forwarder: Forwarder,
@@ -213,10 +215,10 @@ class ProxyAttempt {
         { group: group.name, method: this.#request.method, url: this.#request.url },
         tried ? 'proxy: no upstream answered' : 'proxy: no upstream available',
       );
-      this.#sink.fail(
-        tried ? 502 : 503,
-        tried ? 'No upstream server answered.' : 'No upstream server is available.',
-      );
+      if (!tried) this.#sink.fail(503, 'No upstream server is available.');
+      else if (this.#lastOutcome === 'timeout')
+        this.#sink.fail(504, 'The upstream server did not answer in time.');
+      else this.#sink.fail(502, 'No upstream server answered.');
       return;
     }
     this.#upstream = upstream;
@@ -314,6 +316,7 @@ class ProxyAttempt {
       return;
     }
     const outcome = outcomeOf(err);
+    this.#lastOutcome = outcome;
     this.#settle(outcome);
     const forwarder = this.#forwarder;
     forwarder.options.metrics?.upstreamFailed(this.#group.name, upstream.id, outcome);
