@@ -188,7 +188,6 @@ class ProxyAttempt {
   readonly #request: ProxyRequest;
   readonly #sink: ResponseSink;
   #tried: Set<Upstream> | undefined = undefined;
-  #lastOutcome: Outcome | undefined = undefined;
   #upstream: Upstream | undefined = undefined;
   readonly #first = performance.now();
   #startedAt = 0;
@@ -197,6 +196,8 @@ class ProxyAttempt {
   #status = 0;
   #finished = false;
   #clientGone = false;
+  /** How the last attempt failed (the answer when no other upstream is left). */
+  #lastOutcome: Outcome = 'ok';
 
   constructor(
     forwarder: Forwarder,
@@ -223,14 +224,10 @@ class ProxyAttempt {
         { group: group.name, method: this.#request.method, url: this.#request.url },
         tried ? 'proxy: no upstream answered' : 'proxy: no upstream available',
       );
-      // Retried and none left: the last attempt's failure says which (a timeout is a 504).
-      if (this.#lastOutcome === 'timeout')
+      if (!tried) this.#sink.fail(503, 'No upstream server is available.');
+      else if (this.#lastOutcome === 'timeout')
         this.#sink.fail(504, 'The upstream server did not answer in time.');
-      else
-        this.#sink.fail(
-          tried ? 502 : 503,
-          tried ? 'No upstream server answered.' : 'No upstream server is available.',
-        );
+      else this.#sink.fail(502, 'No upstream server answered.');
       return;
     }
     this.#upstream = upstream;

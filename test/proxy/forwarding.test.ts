@@ -196,11 +196,14 @@ test('nothing answers: 502 problem after the retries, logged with the upstream; 
   await waitFor(() => lines.some((l) => l.msg === 'proxy: no upstream answered'));
   assert.ok(lines.some((l) => l.upstream === a || l.upstream === b));
   const silent = await startRawUpstream();
-  await using slow = await startProxy([silent.url], { headersTimeout: 200 });
-  const timedOut = await fetch(`${slow.url}/api`);
-  assert.equal(timedOut.status, 504);
-  assert.equal(timedOut.headers.get('content-type'), 'application/problem+json');
-  await silent.close();
+  try {
+    await using slow = await startProxy([silent.url], { headersTimeout: 200 });
+    const timedOut = await fetch(`${slow.url}/api`);
+    assert.equal(timedOut.status, 504);
+    assert.equal(timedOut.headers.get('content-type'), 'application/problem+json');
+  } finally {
+    await silent.close();
+  }
 });
 
 test('backpressure: a client that does not read stops the upstream', async () => {
