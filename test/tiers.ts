@@ -24,6 +24,7 @@ export const SLOW_TESTS: readonly string[] = [
   'test/cli/serve-flags.test.ts',
   'test/cli/serve.test.ts',
   'test/cli/watch.test.ts',
+  'test/proxy/cli.test.ts',
   'test/examples/showcase-db.test.ts',
   'test/realtime/redis-broker.test.ts',
   'test/security/promises.test.ts',
@@ -40,6 +41,8 @@ export const SLOW_TESTS: readonly string[] = [
   'test/realtime/cluster-broker.test.ts',
   'test/server/frameworks/workers.test.ts',
   'test/server/tls/workers.test.ts',
+  // Upstreams in child processes, killed and stopped.
+  'test/proxy/fault.test.ts',
   // Chromium.
   'test/examples/showcase-browser.test.ts',
   'test/examples/showcase-chat.test.ts',

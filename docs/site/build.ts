@@ -91,6 +91,7 @@ const ORDER: { group: string; sources: string[] }[] = [
       'docs/gateway.md',
       'docs/parallel.md',
       'docs/realtime.md',
+      'docs/proxy.md',
       'docs/observe.md',
       'docs/openapi.md',
       'docs/security.md',

@@ -9,6 +9,15 @@ import { isAbsolute } from 'node:path';
 import { isToken } from '../gateway/http.ts';
 import { parseRate, parseWindow } from '../gateway/rate-limit/rate-spec.ts';
 import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
+import {
+  type ActiveHealthOptions,
+  type BreakerOptions,
+  type Outcome,
+  type PassiveHealthOptions,
+  UpstreamGroup,
+  type UpstreamSpec,
+} from '../proxy/balance/index.ts';
+import type { ProxyGroupOption, ProxyOptions, ProxyRouteOptions } from '../proxy/options.ts';
 import type { WebSocketOptions } from '../realtime/options.ts';
 import type { AccessLogOptions, AccessLogRequestIdOptions } from '../server/access-log.ts';
 import { type AcmeConfig, domainProblem } from '../server/acme/options.ts';
@@ -242,6 +251,108 @@ const tlsOptions = obj<TlsOptions>({
   alpn: code('ALPN handlers (code: the HTTP/2 server sets them)', (v) => typeof v === 'object' && v !== null),
 });
 
+/** An upstream's origin: http://host:port (a path prefix allowed). */
+const upstreamUrl = (u: string): string | undefined => {
+  try {
+    return new URL(u).protocol === 'http:' ? undefined : 'must be an http:// URL';
+  } catch {
+    return 'is not a URL (http://host:port)';
+  }
+};
+
+// The group options the file may hold (the listener, clock and probe are for code).
+type GroupConfig = Pick<
+  Exclude<ProxyGroupOption, UpstreamGroup>,
+  'name' | 'upstreams' | 'balance' | 'retry' | 'health' | 'passive' | 'breaker' | 'failOn'
+>;
+
+const outcome = literal('connect-error', 'reset', 'timeout', 'server-error');
+const status = int(100, 599);
+
+const healthCheck = obj<ActiveHealthOptions>({
+  uri: str((p) => (p.startsWith('/') ? undefined : 'must start with "/"'), 'a URL path'),
+  intervalMs: ms(1),
+  timeoutMs: ms(1),
+  status: oneOf(status, literal('1xx', '2xx', '3xx', '4xx', '5xx'), listOf(status, { min: 2, max: 2 })),
+  passes: int(1, 1000),
+  fails: int(1, 1000),
+  headers: code('an object of header names to values', (v) => typeof v === 'object' && v !== null),
+});
+
+const passiveHealth = oneOf(
+  literal(false),
+  obj<PassiveHealthOptions>({
+    maxFails: int(1, 1000),
+    failTimeoutMs: ms(1),
+    maxEjectMs: ms(1),
+    slowMs: ms(1),
+    maxEjectedPercent: num(0, 100),
+  }),
+);
+
+const breaker = oneOf(
+  literal(false),
+  obj<BreakerOptions>({
+    window: int(1, 10_000),
+    minRequests: int(1, 10_000),
+    failureRatio: num(0, 1),
+    openMs: ms(1),
+  }),
+);
+
+const proxyGroup = oneOf(
+  obj<GroupConfig>({
+    name: str(),
+    upstreams: listOf(
+      oneOf(
+        str(upstreamUrl, 'an http:// URL'),
+        obj<UpstreamSpec>({ url: str(upstreamUrl, 'an http:// URL'), weight: int(1, 1_000_000) }),
+      ),
+      { min: 1 },
+    ),
+    balance: oneOf(
+      literal('round-robin', 'weighted', 'least-connections'),
+      obj<{ hash: 'header' | 'cookie'; name: string }>({
+        hash: literal('header', 'cookie'),
+        name: str(token, 'a name'),
+      }),
+      obj<{ hash: 'client' }>({ hash: literal('client') }),
+    ),
+    retry: oneOf(
+      literal(false),
+      obj<{ attempts: number; withinMs: number; on: Outcome[] }>({
+        attempts: int(0, 100),
+        withinMs: ms(),
+        on: listOf(outcome, { unique: true }),
+      }),
+    ),
+    health: healthCheck,
+    passive: passiveHealth,
+    breaker,
+    failOn: listOf(outcome, { unique: true }),
+  }),
+  code('an UpstreamGroup', (v) => v instanceof UpstreamGroup),
+);
+
+const proxyOptions = obj<ProxyOptions>({
+  groups: listOf(proxyGroup, { min: 1 }),
+  routes: listOf(
+    obj<ProxyRouteOptions>({
+      path: str((p) => (p.startsWith('/') ? undefined : 'must start with "/"'), 'a URL path'),
+      host: str(hostPattern, 'a host name or *.wildcard'),
+      to: str(),
+      stripPath: bool,
+    }),
+  ),
+  connectTimeout: ms(),
+  headersTimeout: ms(),
+  idleTimeout: ms(),
+  keepAliveTimeout: ms(),
+  connections: int(1),
+  host: literal('pass', 'upstream'),
+  via: oneOf(literal(false), str(token, 'a token such as strata')),
+});
+
 const workers = obj<WorkersConfig>({
   count: oneOf(int(1, 1024), literal('auto')),
   mode: literal('reusePort', 'cluster'),
@@ -311,6 +422,7 @@ export const CONFIG_SCHEMA: Rule = obj<StrataConfig>(
     accessLog: oneOf(bool, accessLogOptions),
     websocket: websocketOptions,
     tls: tlsOptions,
+    proxy: proxyOptions,
     // The CLI's own.
     admin: oneOf(
       bool,

@@ -98,6 +98,10 @@ const SERVE_OPTIONS: OptionHelp[] = [
     help: 'believe X-Forwarded-*/Forwarded and X-Request-Id from these\npeers: addresses, CIDR ranges, loopback, private, linklocal,\ncomma-separated (default: none)',
   },
   {
+    flag: 'upstream <url,...>',
+    help: 'no module: a pure reverse proxy to these http:// upstreams\n(round robin, retries, WebSockets; see docs/proxy.md)',
+  },
+  {
     flag: 'rate-limit <N/WINDOW>',
     help: 'at most N requests per WINDOW per client address, at the edge\n(429 beyond): 100/1m, 10/s, 5000/1h; per worker process under\n--workers (default: off)',
   },
@@ -121,6 +125,7 @@ const SERVE_OPTIONS: OptionHelp[] = [
 ];
 
 export const SERVE_USAGE = `Usage: strata serve [<module>] [options]
+       strata serve --upstream <url>[,<url>...] [options]
 
 Serves the module's default export: an app with fetch(), a fetch function
 (request, info) => Response, or a node handler: an Express, Connect or Koa app, a
@@ -220,7 +225,21 @@ export function parseServeFlags(
     acme: fileAcme,
     ...options
   }: StrataConfig = config?.values ?? {};
-  const module = parsed.positionals.length === 0 ? app : parsed.positionals[0];
+  const upstreams = parseUpstreams(parsed.values.upstream);
+  if (upstreams !== undefined) {
+    if (parsed.positionals.length > 0 || app !== undefined)
+      throw usageError(
+        '--upstream serves a pure proxy, without a module; to proxy some paths beside an app, use `proxy` routes in strata.config.ts (docs/proxy.md)',
+      );
+    if (options.proxy !== undefined)
+      throw usageError("--upstream and the config file's `proxy` both say where to proxy: keep one");
+    options.proxy = {
+      groups: [{ name: 'upstream', upstreams }],
+      routes: [{ path: '/', to: 'upstream' }],
+    };
+  }
+  // '' is a pure proxy (--upstream): no module to load.
+  const module = upstreams !== undefined ? '' : parsed.positionals.length === 0 ? app : parsed.positionals[0];
   if (module === undefined || parsed.positionals.length > 1) {
     throw usageError(
       parsed.positionals.length === 0
@@ -415,6 +434,22 @@ function tlsOf(
   return tls;
 }
 
+/** `--upstream http://a:8080,http://b:8080`: the upstreams of a pure proxy. */
+function parseUpstreams(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const urls = text.split(',').map((u) => u.trim());
+  for (const u of urls) {
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      throw usageError(`--upstream: "${u}" is not a URL (http://host:port)`);
+    }
+    if (url.protocol !== 'http:') throw usageError(`--upstream: "${u}" must be an http:// URL`);
+  }
+  return urls;
+}
+
 function parseMs(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^[0-9]+$/.test(text) || Number(text) < 1)
@@ -467,6 +502,7 @@ function serveArgsConfig(args: string[]) {
       'acme-email': { type: 'string' },
       'acme-staging': { type: 'boolean' },
       'acme-agree-tos': { type: 'boolean' },
+      upstream: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...WORKER_ARG_OPTIONS,
     },
@@ -531,6 +567,15 @@ function markedKind(value: unknown, kind: unknown, modulePath: string): unknown 
   return kind === 'node' ? nodeHandler(value as NodeHandler) : { fetch: value as FetchHandler };
 }
 
+/** The app of a pure proxy (`--upstream`): its one route takes every path, so this answers nothing. */
+const PURE_PROXY: App = {
+  fetch: () =>
+    new Response(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404 }), {
+      status: 404,
+      headers: { 'content-type': 'application/problem+json' },
+    }),
+};
+
 /** `strata serve`: loads, listens, and shuts down gracefully on SIGTERM/SIGINT. */
 export async function runServe(args: string[]): Promise<StrataServer | undefined> {
   // Before the config file and the app load: records their module graph, for --watch and for
@@ -549,6 +594,8 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
     process.env.STRATA_WORKER_ID === undefined
       ? undefined
       : supervisedWorker(createLogger({ level: 'warn' }));
+  if (flags.module === '' && flags.watch)
+    throw usageError('--watch needs a module to watch; --upstream has none');
   if (worker === undefined && flags.watch) {
     if (flags.admin !== undefined)
       throw usageError('--watch runs without the admin listener: drop --metrics/--admin');
@@ -565,13 +612,16 @@ export async function runServe(args: string[]): Promise<StrataServer | undefined
     return undefined;
   }
   const reporter = worker !== undefined && flags.watch ? new WatchReporter(graph) : undefined;
-  graph.addRoot(dirname(resolve(process.cwd(), flags.module)));
   let servable: unknown;
-  try {
-    servable = await loadServable(flags.module, process.cwd());
-  } finally {
-    // Even when the module failed to load: the primary watches the file that broke it.
-    await reporter?.flush();
+  if (flags.module === '') servable = PURE_PROXY;
+  else {
+    graph.addRoot(dirname(resolve(process.cwd(), flags.module)));
+    try {
+      servable = await loadServable(flags.module, process.cwd());
+    } finally {
+      // Even when the module failed to load: the primary watches the file that broke it.
+      await reporter?.flush();
+    }
   }
   // The server's `dev` only reaches errors that escape the app; an app that answers its own
   // errors (strata's App) is told through the gateway contract.

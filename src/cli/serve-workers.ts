@@ -143,8 +143,9 @@ export async function runSupervisor(
   args: string[],
 ): Promise<void> {
   const absolute = resolve(process.cwd(), flags.module);
-  // The primary never imports the app (its workers do), but a wrong path fails here, once.
-  if (!existsSync(absolute) || !statSync(absolute).isFile()) {
+  // The primary never imports the app (its workers do), but a wrong path fails here, once
+  // ('' is a pure proxy: no module).
+  if (flags.module !== '' && (!existsSync(absolute) || !statSync(absolute).isFile())) {
     throw new CliError(
       'STRATA_ERR_MODULE_NOT_FOUND',
       `Cannot find module "${flags.module}" (looked for ${absolute}); check the path`,

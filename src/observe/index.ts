@@ -8,6 +8,9 @@ export {
   type MetricsOptions,
   type PoolGaugeSource,
   trackPool,
+  trackUpstreams,
   trackWebSockets,
+  type UpstreamGaugeRow,
+  type UpstreamGaugeSource,
   type WebSocketGaugeSource,
 } from './metrics.ts';

@@ -109,6 +109,38 @@ export function unmeasuredServer(server: Server): void {
   unmeasured.add(server);
 }
 
+/** One upstream of a proxy, as its gauges read it. */
+export interface UpstreamGaugeRow {
+  readonly group: string;
+  readonly upstream: string;
+  /** Taking requests (health checks pass, not ejected, breaker closed). */
+  readonly available: boolean;
+  /** Connections open to it. */
+  readonly connections: number;
+  /** Requests in flight to it. */
+  readonly active: number;
+}
+
+/** What a proxy reports to the upstream gauges. */
+export interface UpstreamGaugeSource {
+  snapshot(): readonly UpstreamGaugeRow[];
+}
+
+/** Every proxy of this process, for the upstream gauges. */
+const upstreamSources = new Set<UpstreamGaugeSource>();
+
+/**
+ * Lists a proxy's upstreams in this process's metrics (`strata_upstream_up`,
+ * `strata_upstream_connections`, `strata_upstream_in_flight`, labelled by `group` and
+ * `upstream`); returns the function that removes it.
+ */
+export function trackUpstreams(source: UpstreamGaugeSource): () => void {
+  upstreamSources.add(source);
+  return () => {
+    upstreamSources.delete(source);
+  };
+}
+
 /** The name of the per-process entry `Metrics.json()` adds: the process's pid (never aggregated). */
 export const PROCESS_PID_ENTRY = 'strata_process_pid';
 
@@ -136,6 +168,10 @@ export class Metrics {
   #requests: Counter<string>;
   #latency: Histogram<string>;
   #series = new Map<string, Series>();
+  #upstreamRequests: Counter<string>;
+  #upstreamFailures: Counter<string>;
+  #upstreamLatency: Histogram<string>;
+  #upstreamSeries = new Map<string, Series>();
   #inFlightCount = 0;
 
   constructor(options: MetricsOptions = {}) {
@@ -225,6 +261,43 @@ export class Metrics {
       'Pub/sub topics with at least one subscriber in the process.',
       (s) => s.topicCount,
     );
+    this.#upstreamRequests = new Counter({
+      name: 'strata_upstream_requests_total',
+      help: 'Proxied requests answered by an upstream, by group, upstream and status class (2xx…5xx).',
+      labelNames: ['group', 'upstream', 'class'],
+      registers: [registry],
+    });
+    this.#upstreamFailures = new Counter({
+      name: 'strata_upstream_failures_total',
+      help: 'Proxied attempts that failed, by group, upstream and outcome (connect-error, reset, timeout, server-error).',
+      labelNames: ['group', 'upstream', 'outcome'],
+      registers: [registry],
+    });
+    this.#upstreamLatency = new Histogram({
+      name: 'strata_upstream_response_seconds',
+      help: 'Time from a request sent upstream to the end of its response, by group and upstream.',
+      labelNames: ['group', 'upstream'],
+      buckets: [...(options.buckets ?? DEFAULT_BUCKETS)],
+      registers: [registry],
+    });
+    const upstreamGauge = (name: string, help: string, read: (row: UpstreamGaugeRow) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['group', 'upstream'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const source of upstreamSources)
+            for (const row of source.snapshot())
+              this.set({ group: row.group, upstream: row.upstream }, read(row));
+        },
+      });
+    upstreamGauge('strata_upstream_up', 'Whether an upstream takes requests (1) or not (0).', (r) =>
+      r.available ? 1 : 0,
+    );
+    upstreamGauge('strata_upstream_connections', 'Connections open to an upstream.', (r) => r.connections);
+    upstreamGauge('strata_upstream_in_flight', 'Requests in flight to an upstream.', (r) => r.active);
     poolGauge('strata_pool_threads', 'Threads of each thread pool.', (s) => s.threads);
     poolGauge('strata_pool_queue_size', 'Tasks waiting for a thread.', (s) => s.queued);
     poolGauge(
@@ -254,6 +327,27 @@ export class Metrics {
     }
     series.count.inc();
     series.latency.observe(seconds);
+  }
+
+  /** A proxied request was answered by `upstream` of `group` with `status`, after `seconds`. */
+  upstreamFinished(group: string, upstream: string, status: number, seconds: number): void {
+    const key = `${group} ${upstream} ${(status / 100) | 0}`;
+    let series = this.#upstreamSeries.get(key);
+    if (series === undefined) {
+      // Bounded: groups and upstreams come from the configuration, classes are five.
+      series = {
+        count: this.#upstreamRequests.labels({ group, upstream, class: `${(status / 100) | 0}xx` }),
+        latency: this.#upstreamLatency.labels({ group, upstream }),
+      };
+      this.#upstreamSeries.set(key, series);
+    }
+    series.count.inc();
+    series.latency.observe(seconds);
+  }
+
+  /** A proxied attempt to `upstream` of `group` failed (`outcome` as the group was told). */
+  upstreamFailed(group: string, upstream: string, outcome: string): void {
+    this.#upstreamFailures.inc({ group, upstream, outcome });
   }
 
   /**

@@ -50,6 +50,8 @@ export interface AccessRecord {
   referer: string | undefined;
   userAgent: string | undefined;
   requestId: string | undefined;
+  /** The upstream that answered a proxied request (src/proxy/), else undefined. */
+  upstream?: string | undefined;
 }
 
 /**
@@ -60,5 +62,7 @@ export function combinedLine(r: AccessRecord, time: string): string {
   const request = r.method === '' ? '-' : escapeLogValue(`${r.method} ${r.url} ${r.protocol}`);
   return `${r.remote === '' ? '-' : r.remote} - - [${time}] "${request}" ${r.status} ${r.bytes} "${escapeLogValue(
     r.referer,
-  )}" "${escapeLogValue(r.userAgent)}" ${r.ms.toFixed(3)} "${escapeLogValue(r.requestId)}"\n`;
+  )}" "${escapeLogValue(r.userAgent)}" ${r.ms.toFixed(3)} "${escapeLogValue(r.requestId)}"${
+    r.upstream === undefined ? '' : ` "${escapeLogValue(r.upstream)}"`
+  }\n`;
 }

@@ -157,6 +157,8 @@ export class AccessLog {
   #millisecond: number;
   #iso: string;
   #time: string;
+  /** The upstream that answered each proxied request (the proxy notes it). */
+  readonly #upstreams = new WeakMap<object, string>();
 
   constructor(config: ResolvedAccessLog, context: AccessLogContext) {
     this.#config = config;
@@ -276,6 +278,11 @@ export class AccessLog {
     return this.#config.header;
   }
 
+  /** The proxy's note of the upstream that answers `req` (logged as `upstream`). */
+  readonly noteUpstream = (req: object, upstream: string): void => {
+    this.#upstreams.set(req, upstream);
+  };
+
   /** The line of a request: what it asked, and how it was answered. */
   line(req: LoggedRequest, status: number, bytes: number, ms: number, requestId: string | undefined): void {
     const remoteOf = this.#context.remoteOf;
@@ -295,6 +302,7 @@ export class AccessLog {
       referer: rawHeader(raw, 'referer'),
       userAgent: rawHeader(raw, 'user-agent'),
       requestId,
+      upstream: this.#upstreams.get(req),
     });
   }
 
@@ -336,6 +344,8 @@ export class AccessLog {
         referer: r.referer ?? null,
         userAgent: r.userAgent ?? null,
         requestId: r.requestId ?? null,
+        // Only on proxied requests (JSON.stringify leaves an undefined out).
+        upstream: r.upstream,
       });
       this.#append(`${line}\n`);
       return;

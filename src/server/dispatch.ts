@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeHandler } from '../gateway/node.ts';
 import type { ServeInfo } from '../gateway/types.ts';
 import type { Metrics } from '../observe/metrics.ts';
+import type { EdgeProxy } from '../proxy/edge-proxy.ts';
 import { type EdgePolicy, Refusal } from './edge-policy.ts';
 import type { ExchangeLog } from './exchange-log.ts';
 import type { Exchange, FastLane, LaneRequest } from './h1/lane.ts';
@@ -16,6 +17,8 @@ export interface DispatchParts {
   state: ServerState;
   /** Static files, asked first when on. */
   staticFiles: StaticFiles | undefined;
+  /** The reverse proxy's routes, asked before static files (src/proxy/). */
+  proxy: EdgeProxy | undefined;
   /** node's path: the app (a fetch app through the gateway's node adapter, or a node app). */
   handler: NodeHandler;
   /** The lane's path: the fetch app through the gateway on the lane's exchange. */
@@ -33,7 +36,7 @@ type Next = (req: IncomingMessage, res: ServerResponse) => void;
 /**
  * The one dispatch of every request, from either transport: counted (`onRequestStart`,
  * metrics), judged by the edge policy (a refusal is answered by the policy), given an in-flight
- * slot, then static files, then the app. (Plain fields rather than `#private`: this runs per
+ * slot, then the proxy's routes, then static files, then the app. (Plain fields rather than `#private`: this runs per
  * request, and closures reaching private fields measured slower on this path.)
  */
 export class Dispatch {
@@ -134,6 +137,7 @@ export class Dispatch {
       p.state.enter();
       res.once('close', p.state.leave);
     }
+    if (p.proxy?.node(req, res)) return;
     const handler = p.handler;
     if (p.staticFiles !== undefined) p.staticFiles.handle(req, res, () => handler(req, res));
     else handler(req, res);
@@ -151,6 +155,7 @@ export class Dispatch {
       p.state.enter();
       exchange.once('close', p.state.leave);
     }
+    if (p.proxy?.lane(req as unknown as LaneRequest, exchange)) return;
     if (p.staticFiles !== undefined) this.laneStatic(p.staticFiles, req, exchange);
     else p.laneHandler!(req as unknown as LaneRequest, exchange);
   };

@@ -3,6 +3,7 @@ import type { WebSocketEndpoint } from '../gateway/node-upgrade.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
+import type { ProxyOptions } from '../proxy/options.ts';
 import type { AccessLogOptions } from './access-log.ts';
 import type { Http01Answers } from './acme/challenges.ts';
 import type { CompressionOptions } from './compression/options.ts';
@@ -160,6 +161,11 @@ export type EdgeServeOptions<W extends WebSocketEndpoint = WebSocketEndpoint> = 
    * `{ selfSigned: true }` for development; with `hsts`, `redirectHttp`. See docs/tls.md.
    */
   tls?: TlsOptions;
+  /**
+   * The reverse proxy: upstream groups, and routes (a path prefix and/or a host) that forward
+   * to them, asked before static files and the app. Default none. See docs/proxy.md.
+   */
+  proxy?: ProxyOptions;
   /** The WebSocket endpoint (see `WebSocketsOption`); unset: none. */
   websockets?: WebSocketsOption<W>;
   /**

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { installFastResponse } from '../gateway/fast-response.ts';
 import { createNodeHandler, type NodeHandler, resolveApp } from '../gateway/index.ts';
 import type { NodeAdapterOptions } from '../gateway/node.ts';
@@ -13,11 +13,12 @@ import type { App, FetchHandler, RemoteAddress } from '../gateway/types.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import { Metrics } from '../observe/metrics.ts';
 import { LoopMonitor } from '../parallel/loop-monitor.ts';
+import { EdgeProxy } from '../proxy/edge-proxy.ts';
 import { AccessLog, resolveAccessLog } from './access-log.ts';
 import { answerHttp01 } from './acme/challenges.ts';
 import { http01First, http01FirstOnLane } from './acme/http01-route.ts';
 import { type AdminServer, startAdmin } from './admin.ts';
-import { AddressList, proxyAddressing } from './client-address.ts';
+import { AddressList, proxyAddressing, resolveTrustProxyHeader } from './client-address.ts';
 import { ResponseCompressor } from './compression/compressor.ts';
 import { resolveCompressionOptions } from './compression/options.ts';
 import { answerConnect } from './connect.ts';
@@ -126,6 +127,19 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   const monitor = options.loadShedding === undefined ? undefined : new LoopMonitor(options.loadShedding);
   const policy = edgePolicyOf(options, config, state, monitor, remoteOf, log);
   const staticFiles = staticFilesOf(options.static, log);
+  // The reverse proxy (src/proxy/): its routes are asked before static files and the app.
+  const edgeProxy =
+    options.proxy === undefined
+      ? undefined
+      : new EdgeProxy(options.proxy, {
+          trusted: trusted.size === 0 ? () => false : (address) => trusted.has(address),
+          forwarding: resolveTrustProxyHeader(options.trustProxyHeader),
+          maxBodySize: config.maxBodySize,
+          closing: () => state.draining,
+          metrics,
+          log,
+          noteUpstream: accessLog?.noteUpstream,
+        });
 
   let dispatch: Dispatch | undefined;
   // The gateway's view of the server (read per request; `closing` is the server's draining).
@@ -165,6 +179,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     policy,
     state,
     staticFiles,
+    proxy: edgeProxy,
     handler,
     laneHandler: fastLane ? createLaneHandler(served!, gateway) : undefined,
     exchangeLog,
@@ -194,10 +209,12 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     (req) =>
       // Only WebSocket upgrades leave the request path (h2c and others are ordinary requests),
       // and only those the edge policy passes: a refused one is an ordinary request, which the
-      // dispatch answers (and the access log logs) like any other.
-      (app !== undefined
-        ? websockets !== undefined && isWebSocketRequest(req)
-        : server.listenerCount('upgrade') > 0) && policy.refusal(req, false) === Refusal.PASS,
+      // dispatch answers (and the access log logs) like any other. A proxy route's go upstream.
+      ((edgeProxy !== undefined && isWebSocketRequest(req) && edgeProxy.takesUpgrade(req)) ||
+        (app !== undefined
+          ? websockets !== undefined && isWebSocketRequest(req)
+          : server.listenerCount('upgrade') > 0)) &&
+      policy.refusal(req, false) === Refusal.PASS,
     tls,
   );
   server.on('checkContinue', dispatch.onCheckContinue);
@@ -224,16 +241,24 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
       });
   dispatch.lane = lane;
   tls?.attach(server as HttpsServer);
-  if (websockets !== undefined && app !== undefined) {
+  const appUpgrade =
+    websockets !== undefined && app !== undefined
+      ? createNodeUpgradeHandler(app, gateway, websockets)
+      : undefined;
+  if (appUpgrade !== undefined || edgeProxy !== undefined) {
     acceptUpgrades(
       server,
-      createNodeUpgradeHandler(app, gateway, websockets),
+      (req, socket, head, ended) => {
+        if (edgeProxy?.upgrade(req, socket as Socket, head, ended)) return;
+        if (appUpgrade !== undefined) appUpgrade(req, socket, head, ended);
+        else socket.destroy();
+      },
       state,
       exchangeLog,
       options.onRequestStart,
     );
-    app.attachPubSub?.(websockets);
   }
+  if (websockets !== undefined && app !== undefined) app.attachPubSub?.(websockets);
   const guard = new ConnectionGuard({
     maxPerIp: config.maxConnectionsPerIp,
     trusted,
@@ -298,7 +323,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
       accessLog,
       log,
       shutdownTimeout: config.shutdownTimeout,
-    });
+    }).then(() => edgeProxy?.close());
     return closing;
   };
   options.signal?.addEventListener('abort', () => void close(), { once: true });

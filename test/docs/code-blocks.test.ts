@@ -32,6 +32,7 @@ const ENTRIES: Record<string, string> = {
   'strata-stack/parallel': 'src/parallel/index.ts',
   'strata-stack/observe': 'src/observe/index.ts',
   'strata-stack/realtime': 'src/realtime/index.ts',
+  'strata-stack/proxy': 'src/proxy/index.ts',
   'strata-stack/bun': 'src/gateway/bun.ts',
   'strata-stack/deno': 'src/gateway/deno.ts',
   'strata-stack/config': 'src/config.ts',

@@ -55,7 +55,7 @@ const app = new App();
 app.get('/hello/:name', (c) =>
   c.json({
     hello: c.params.name,
-    strata: globalThis.__strataLoaded.filter((u) => /\\/(src|dist)\\/(app|cli|gateway|server|parallel|realtime|observe)\\//.test(u)),
+    strata: globalThis.__strataLoaded.filter((u) => /\\/(src|dist)\\/(app|cli|gateway|server|parallel|realtime|observe|proxy)\\//.test(u)),
   }),
 );
 export default app;
@@ -156,7 +156,7 @@ await server.close();
   writeFileSync(
     join(app, 'entries.js'),
     `const names = ['strata-stack', 'strata-stack/gateway', 'strata-stack/server', 'strata-stack/parallel',
-  'strata-stack/observe', 'strata-stack/realtime', 'strata-stack/config', 'strata-stack/testing', 'strata-stack/bun', 'strata-stack/deno', 'strata-stack/init'];
+  'strata-stack/observe', 'strata-stack/realtime', 'strata-stack/proxy', 'strata-stack/config', 'strata-stack/testing', 'strata-stack/bun', 'strata-stack/deno', 'strata-stack/init'];
 const loaded = {};
 for (const name of names) loaded[name] = Object.keys(await import(name)).length;
 const { default: manifest } = await import('strata-stack/package.json', { with: { type: 'json' } });

@@ -623,6 +623,11 @@ export class Exchange implements ExchangeContract {
     this.#extraLine = `${name}: ${value}\r\n`;
   }
 
+  /** The header `addHeader` asked for (lowercase name, and its whole line), for raw writers. */
+  get extraHeader(): readonly [name: string, line: string] | undefined {
+    return this.#extraName === undefined ? undefined : [this.#extraName, this.#extraLine];
+  }
+
   /** node's `res.once('close')`, as the gateway's request and the in-flight count use it. */
   once(event: string, listener: () => void): this {
     if (event !== 'close') return this;
@@ -778,6 +783,16 @@ export class Exchange implements ExchangeContract {
     this.statusCode = status;
     this.#finish(keepAlive, writable);
     return true;
+  }
+
+  /**
+   * A response someone else wrote straight to the socket (the reverse proxy, src/proxy/): the
+   * lane records it and reads on, or closes.
+   */
+  wroteRaw(status: number, bytes: number, keepAlive: boolean, writable: boolean): void {
+    this.statusCode = status;
+    this.bytes = bytes;
+    this.#finish(keepAlive, writable);
   }
 
   #finish(keepAlive: boolean, writable: boolean): void {
