@@ -70,7 +70,9 @@ if (import.meta.main) {
     process.stderr.write('usage: node test/tiers.ts node|slow [node --test flags]\n');
     process.exit(2);
   }
-  const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...flags, ...tierFiles(tier)], {
+  // A test that hangs fails after three minutes instead of holding CI to its own limit.
+  const args = ['--test', '--test-concurrency=2', '--test-timeout=180000', ...flags, ...tierFiles(tier)];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: 'inherit',
   });
