@@ -8,7 +8,7 @@ import { contentTypeFor } from '../../gateway/http/mime.ts';
 import { negotiateEncoding } from '../../gateway/http/negotiate.ts';
 import { type ByteRange, parseRange } from '../../gateway/http/range.ts';
 import { resolveStaticPath } from '../../gateway/http/static-path.ts';
-import { rawHeader, rawHeaderList } from '../../gateway/http.ts';
+import { pathOf, rawHeader, rawHeaderList, searchOf } from '../../gateway/http.ts';
 import type { ExchangeRequest, KnownResponse } from '../exchange.ts';
 import { bodyMayBypassWrite } from '../logged-response.ts';
 import { canSendfile, SendfileTransfer, sendfileAvailable } from './sendfile.ts';
@@ -237,8 +237,7 @@ export class StaticFiles {
       return;
     }
     const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const pathname = q === -1 ? url : url.slice(0, q);
+    const pathname = pathOf(url);
     if (!pathname.startsWith(this.#prefix) && `${pathname}/` !== this.#prefix) {
       next();
       return;
@@ -253,8 +252,7 @@ export class StaticFiles {
       (found) => {
         if (found === undefined) next();
         else if (typeof found === 'number') sendStatus(responseOf(resOrMake), found);
-        else if (typeof found === 'string')
-          redirect(responseOf(resOrMake), found, url.slice(pathname.length));
+        else if (typeof found === 'string') redirect(responseOf(resOrMake), found, searchOf(url));
         else {
           this.#remember(pathname, found);
           this.#send(req, responseOf(resOrMake), next, found, retried);
@@ -436,9 +434,7 @@ export class StaticFiles {
   cachedAnswer(req: ExchangeRequest): KnownResponse | undefined {
     const method = req.method;
     if (method !== 'GET' && method !== 'HEAD') return undefined;
-    const url = req.url;
-    const q = url.indexOf('?');
-    const entry = this.#paths.get(q === -1 ? url : url.slice(0, q));
+    const entry = this.#paths.get(pathOf(req.url));
     if (entry === undefined || performance.now() - entry.checkedAt >= this.#revalidateMs) return undefined;
     // Read as node combines them (lane requests build no headers object): the list fields
     // joined, If-Modified-Since and If-Unmodified-Since the first (node keeps the first).
@@ -644,12 +640,7 @@ export class StaticFiles {
    * any other request (an API call keeps reaching the app).
    */
   serveSpa(req: IncomingMessage, res: ServerResponse, next: () => void): void {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    if (
-      !isNavigation(req.method ?? '', req.headers.accept) ||
-      !this.covers(query === -1 ? url : url.slice(0, query))
-    ) {
+    if (!isNavigation(req.method ?? '', req.headers.accept) || !this.covers(pathOf(req.url ?? '/'))) {
       next();
       return;
     }
