@@ -270,7 +270,10 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   answerParserErrors(server, log, exchangeLog);
   answerConnect(server, policy, exchangeLog?.responses.Recorded ?? ServerResponse, options.onRequestStart);
   if (app?.startup !== undefined) await app.startup();
-  await listen(server, config.host, config.port, config.reusePort, () => void accessLog?.close());
+  await listen(server, config.host, config.port, config.reusePort, () => {
+    void accessLog?.close();
+    void edgeProxy?.close();
+  });
   server.on('error', (err) => log.error({ err }, 'server error'));
 
   const admin = await startAdminOf(
@@ -279,7 +282,10 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     server,
     () => !state.draining && monitor?.underPressure !== true,
     () => ({ draining: state.draining, pressure: monitor?.pressure }),
-  );
+  ).catch(async (err: unknown) => {
+    await edgeProxy?.close();
+    throw err;
+  });
 
   const address = server.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -302,8 +308,13 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
         }).catch(async (err: NodeJS.ErrnoException) => {
           tls.close();
           await new Promise<void>((resolve) => server.close(() => resolve()));
+          await edgeProxy?.close();
           throw ServerError.fromListen(err, tls.redirect!.host ?? config.host, tls.redirect!.port);
         });
+
+  // The upstream groups' health checks run from now until close (an upstream down at boot is
+  // known before the first request, and a server that failed to start checks nothing).
+  edgeProxy?.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
