@@ -308,6 +308,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
         }).catch(async (err: NodeJS.ErrnoException) => {
           tls.close();
           await new Promise<void>((resolve) => server.close(() => resolve()));
+          await admin?.close();
           await edgeProxy?.close();
           throw ServerError.fromListen(err, tls.redirect!.host ?? config.host, tls.redirect!.port);
         });
