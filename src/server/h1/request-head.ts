@@ -68,7 +68,7 @@ for (let c = 32; c <= 126; c++) VALUE[c] = 1;
 // Buffer#latin1Slice: toString('latin1', …) without its argument checks (the bounds are ours).
 type Latin1 = { latin1Slice(start: number, end: number): string };
 function latin1(buf: Buffer, start: number, end: number): string {
-  return (buf as unknown as Latin1).latin1Slice(start, end);
+  return (buf as Buffer & Latin1).latin1Slice(start, end);
 }
 
 /** Whether `buf` holds `word` (ASCII) at `at`. */

@@ -66,7 +66,8 @@ interface Variant {
   size: number;
   mtimeMs: number;
   encoding: 'br' | 'zstd' | 'gzip' | undefined;
-  body: Buffer | undefined;
+  /** The file's bytes when small enough to keep (readFile's: never a shared buffer). */
+  body: Buffer<ArrayBuffer> | undefined;
 }
 
 type Precompressed = 'br' | 'zstd' | 'gzip';
@@ -631,7 +632,7 @@ export class StaticFiles {
         return undefined;
       }
     }
-    return new Response(body as unknown as BodyInit, { status: 200, headers });
+    return new Response(body, { status: 200, headers });
   }
 
   /**
