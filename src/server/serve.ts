@@ -269,11 +269,21 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   guard.attach(server);
   answerParserErrors(server, log, exchangeLog);
   answerConnect(server, policy, exchangeLog?.responses.Recorded ?? ServerResponse, options.onRequestStart);
-  if (app?.startup !== undefined) await app.startup();
-  await listen(server, config.host, config.port, config.reusePort, () => {
+  // What serve() made that runs on its own, closed when starting fails before the server listens.
+  const abandon = (): void => {
     void accessLog?.close();
     void edgeProxy?.close();
-  });
+    tls?.close();
+  };
+  if (app?.startup !== undefined) {
+    try {
+      await app.startup();
+    } catch (err) {
+      abandon();
+      throw err;
+    }
+  }
+  await listen(server, config.host, config.port, config.reusePort, abandon);
   server.on('error', (err) => log.error({ err }, 'server error'));
 
   const admin = await startAdminOf(
