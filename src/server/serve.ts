@@ -269,7 +269,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   guard.attach(server);
   answerParserErrors(server, log, exchangeLog);
   answerConnect(server, policy, exchangeLog?.responses.Recorded ?? ServerResponse, options.onRequestStart);
-  // What serve() made that runs on its own, closed when starting fails before the server listens.
+  // What serve() made that runs on its own, closed when a step of starting fails.
   const abandon = (): void => {
     void accessLog?.close();
     void edgeProxy?.close();
@@ -292,8 +292,8 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     server,
     () => !state.draining && monitor?.underPressure !== true,
     () => ({ draining: state.draining, pressure: monitor?.pressure }),
-  ).catch(async (err: unknown) => {
-    await edgeProxy?.close();
+  ).catch((err: unknown) => {
+    abandon();
     throw err;
   });
 
@@ -316,10 +316,9 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
           // ACME's HTTP-01 challenges come to port 80: answered here, before the redirect.
           intercept: acme === undefined ? undefined : (req, res) => answerHttp01(acme, req, res),
         }).catch(async (err: NodeJS.ErrnoException) => {
-          tls.close();
           await new Promise<void>((resolve) => server.close(() => resolve()));
           await admin?.close();
-          await edgeProxy?.close();
+          abandon();
           throw ServerError.fromListen(err, tls.redirect!.host ?? config.host, tls.redirect!.port);
         });
 

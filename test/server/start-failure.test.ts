@@ -47,3 +47,23 @@ test('the port is taken: serve() rejects and closes the access log', async () =>
     taken.close();
   }
 });
+
+test("the admin listener's port is taken: serve() rejects and closes the access log", async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const { port } = taken.address() as { port: number };
+  const before = process.listenerCount('SIGUSR1');
+  try {
+    await assert.rejects(
+      serve(() => new Response('ok'), {
+        port: 0,
+        logger: false,
+        admin: { port },
+        accessLog: { destination: join(dir, 'c.log') },
+      }),
+    );
+    assert.equal(process.listenerCount('SIGUSR1'), before);
+  } finally {
+    taken.close();
+  }
+});
