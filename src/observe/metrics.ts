@@ -119,7 +119,12 @@ export interface UpstreamGaugeRow {
   readonly connections: number;
   /** Requests in flight to it. */
   readonly active: number;
+  /** Its health in one word (one of `UPSTREAM_STATES`). */
+  readonly state: string;
 }
+
+/** The states `strata_upstream_state` reports, one series each (src/proxy/balance's `UpstreamState`). */
+export const UPSTREAM_STATES: readonly string[] = ['healthy', 'half-open', 'open', 'ejected', 'unhealthy'];
 
 /** What a proxy reports to the upstream gauges. */
 export interface UpstreamGaugeSource {
@@ -296,6 +301,21 @@ export class Metrics {
     upstreamGauge('strata_upstream_up', 'Whether an upstream takes requests (1) or not (0).', (r) =>
       r.available ? 1 : 0,
     );
+    // A state set (as kube-state-metrics does): every state a series, 1 for the current one, so
+    // that a change never leaves a stale 1 behind.
+    new Gauge({
+      name: 'strata_upstream_state',
+      help: "An upstream's health: 1 for its current state (healthy, half-open, open, ejected, unhealthy), 0 for the others.",
+      labelNames: ['group', 'upstream', 'state'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const source of upstreamSources)
+          for (const row of source.snapshot())
+            for (const state of UPSTREAM_STATES)
+              this.set({ group: row.group, upstream: row.upstream, state }, row.state === state ? 1 : 0);
+      },
+    });
     upstreamGauge('strata_upstream_connections', 'Connections open to an upstream.', (r) => r.connections);
     upstreamGauge('strata_upstream_in_flight', 'Requests in flight to an upstream.', (r) => r.active);
     poolGauge('strata_pool_threads', 'Threads of each thread pool.', (s) => s.threads);

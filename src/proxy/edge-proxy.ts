@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import type { PickContext } from './balance/index.ts';
+import type { PickContext, UpstreamGroup } from './balance/index.ts';
 import { BodyTooLarge, Forwarder, type ProxyRequest } from './forwarder.ts';
 import { type ClientLeg, type ForwardingHeaders, forwardRequestHeaders } from './headers.ts';
 import { NodeSink } from './node-sink.ts';
@@ -101,6 +101,7 @@ export class EdgeProxy {
   readonly router: ProxyRouter;
   readonly forwarder: Forwarder;
   readonly #context: EdgeProxyContext;
+  readonly #groups: readonly UpstreamGroup[];
 
   constructor(options: ProxyOptions, context: EdgeProxyContext) {
     const groups = groupsByName(options.groups);
@@ -122,7 +123,15 @@ export class EdgeProxy {
       log: context.log,
       noteUpstream: context.noteUpstream,
     });
-    for (const group of groups.values()) this.forwarder.use(group);
+    this.#groups = [...groups.values()];
+  }
+
+  /**
+   * Starts every group's health checks (the server calls it once it listens; `close()` stops
+   * them). Calling it again is a no-op.
+   */
+  start(): void {
+    for (const group of this.#groups) this.forwarder.use(group);
   }
 
   #route(url: string, raw: readonly string[]): ProxyRoute | undefined {

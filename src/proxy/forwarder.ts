@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import { trackUpstreams } from '../observe/metrics.ts';
+import { trackUpstreams, type UpstreamGaugeRow } from '../observe/metrics.ts';
 import type { Outcome, PickContext, Upstream, UpstreamGroup } from './balance/index.ts';
 import { type ForwardingHeaders, forwardResponseHeaders, type RequestRewrite } from './headers.ts';
 import type { ResolvedProxyOptions } from './options.ts';
@@ -134,18 +134,21 @@ export class Forwarder {
     return pool;
   }
 
-  /** For the upstream gauges: each upstream's group, health and open connections. */
-  snapshot(): { group: string; upstream: string; available: boolean; connections: number; active: number }[] {
-    const out = [];
+  /** For the upstream gauges: each upstream's group, health (current: `group.snapshot()`) and connections. */
+  snapshot(): UpstreamGaugeRow[] {
+    const out: UpstreamGaugeRow[] = [];
     for (const group of this.#groups) {
-      for (const u of group.upstreams) {
-        const pool = this.#pools.get(u);
+      const rows = group.snapshot();
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        const pool = this.#pools.get(group.upstreams[i]!);
         out.push({
           group: group.name,
-          upstream: u.id,
-          available: u.available,
+          upstream: row.id,
+          available: row.available,
           connections: pool === undefined ? 0 : pool.stats.connected,
-          active: u.active,
+          active: row.active,
+          state: row.state,
         });
       }
     }

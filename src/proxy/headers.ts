@@ -153,7 +153,7 @@ export function forwardRequestHeaders(
 // Buffer#latin1Slice: toString('latin1') without its argument checks.
 type Latin1 = { latin1Slice(start: number, end: number): string };
 function latin1(buf: Buffer): string {
-  return (buf as unknown as Latin1).latin1Slice(0, buf.length);
+  return (buf as Buffer & Latin1).latin1Slice(0, buf.length);
 }
 
 /** A response head from an upstream, filtered for the client. */

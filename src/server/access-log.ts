@@ -390,7 +390,8 @@ export class AccessLog {
     this.flush();
     this.#closed = true;
     const destination = this.#destination;
-    if ((destination as unknown as { destroyed: boolean }).destroyed) return Promise.resolve();
+    // sonic-boom has `destroyed`; its types do not say so.
+    if (Reflect.get(destination, 'destroyed') === true) return Promise.resolve();
     return new Promise<void>((resolve) => {
       destination.once('close', () => resolve());
       destination.once('error', () => resolve());

@@ -155,9 +155,10 @@ export class Dispatch {
       p.state.enter();
       exchange.once('close', p.state.leave);
     }
-    if (p.proxy?.lane(req as unknown as LaneRequest, exchange)) return;
+    // `req` is the lane's request seen as node's; its own type is `exchange.req` (the same object).
+    if (p.proxy?.lane(exchange.req, exchange)) return;
     if (p.staticFiles !== undefined) this.laneStatic(p.staticFiles, req, exchange);
-    else p.laneHandler!(req as unknown as LaneRequest, exchange);
+    else p.laneHandler!(exchange.req, exchange);
   };
 
   // A file in the memory cache is answered at once with the lane's one write (`respond`); any
@@ -177,7 +178,7 @@ export class Dispatch {
       },
       () => {
         if (res !== undefined) p.handler(req, res);
-        else p.laneHandler!(req as unknown as LaneRequest, exchange);
+        else p.laneHandler!(exchange.req, exchange);
       },
     );
   }

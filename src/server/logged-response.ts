@@ -55,6 +55,14 @@ function withHeader(headers: object, name: string, value: string): object {
  */
 const COUNTS_BYTES: unique symbol = Symbol('strata.countsBytes');
 
+// node's server makes each response with (req, { highWaterMark, rejectNonStandardBodyWrites });
+// @types/node's constructor names the request only: the same class, typed as node calls it.
+const NodeServerResponse = ServerResponse as typeof ServerResponse &
+  (new (
+    req: IncomingMessage,
+    options?: object,
+  ) => ServerResponse);
+
 const NODE_WRITE = ServerResponse.prototype.write;
 const NODE_END = ServerResponse.prototype.end;
 
@@ -126,15 +134,14 @@ export function responseClasses(sink: ResponseSink): ResponseClasses {
   }
   // Fields are assigned in the constructor (one shape); methods live on the prototype, so a
   // request costs one listener and no closure.
-  class CountingResponse extends ServerResponse {
+  class CountingResponse extends NodeServerResponse {
     strataBytes: number;
     strataId: string | undefined;
     strataRefused: number;
     strataHeadLines: number;
 
     constructor(req: IncomingMessage, options?: object) {
-      // node passes (req, { highWaterMark, rejectNonStandardBodyWrites }); @types/node knows one.
-      super(...([req, options] as unknown as [IncomingMessage]));
+      super(req, options);
       this.strataBytes = 0;
       this.strataHeadLines = req.rawHeaders.length;
       // A lane request carries the id its exchange was given.

@@ -57,6 +57,14 @@ export function answerParserErrors(server: Server, log: Logger, exchangeLog: Exc
       socket.destroy();
       return;
     }
+    // Bytes after a request that said `Connection: close` (llhttp's HPE_CLOSED_CONNECTION): RFC
+    // 9112 §9.6 says not to process them, not to refuse the request before them, whose answer may
+    // still be on its way (an async app) and closes the connection. The lane drops them alike.
+    if (err.code === 'HPE_CLOSED_CONNECTION') {
+      if (current === undefined) socket.destroySoon();
+      else socket.pause();
+      return;
+    }
     // A connection that never sent a byte (a preconnect, a port scan) is closed without an answer
     // or a log line when headersTimeout passes, as the fast lane closes it (and nginx): there is
     // no request to answer 408 to.

@@ -269,8 +269,21 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   guard.attach(server);
   answerParserErrors(server, log, exchangeLog);
   answerConnect(server, policy, exchangeLog?.responses.Recorded ?? ServerResponse, options.onRequestStart);
-  if (app?.startup !== undefined) await app.startup();
-  await listen(server, config.host, config.port, config.reusePort, () => void accessLog?.close());
+  // What serve() made that runs on its own, closed when a step of starting fails.
+  const abandon = (): void => {
+    void accessLog?.close();
+    void edgeProxy?.close();
+    tls?.close();
+  };
+  if (app?.startup !== undefined) {
+    try {
+      await app.startup();
+    } catch (err) {
+      abandon();
+      throw err;
+    }
+  }
+  await listen(server, config.host, config.port, config.reusePort, abandon);
   server.on('error', (err) => log.error({ err }, 'server error'));
 
   const admin = await startAdminOf(
@@ -279,7 +292,10 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     server,
     () => !state.draining && monitor?.underPressure !== true,
     () => ({ draining: state.draining, pressure: monitor?.pressure }),
-  );
+  ).catch((err: unknown) => {
+    abandon();
+    throw err;
+  });
 
   const address = server.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -300,10 +316,15 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
           // ACME's HTTP-01 challenges come to port 80: answered here, before the redirect.
           intercept: acme === undefined ? undefined : (req, res) => answerHttp01(acme, req, res),
         }).catch(async (err: NodeJS.ErrnoException) => {
-          tls.close();
           await new Promise<void>((resolve) => server.close(() => resolve()));
+          await admin?.close();
+          abandon();
           throw ServerError.fromListen(err, tls.redirect!.host ?? config.host, tls.redirect!.port);
         });
+
+  // The upstream groups' health checks run from now until close (an upstream down at boot is
+  // known before the first request, and a server that failed to start checks nothing).
+  edgeProxy?.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

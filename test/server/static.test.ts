@@ -200,6 +200,25 @@ describe('static files', () => {
     assert.doesNotMatch(evil.text, /location: \/\/evil/i, 'no protocol-relative redirect');
   });
 
+  // The path is the app's (`pathOf`): an absolute-form target or a fragment does not send a file's
+  // request to the app, and a redirect keeps the query only (`searchOf`).
+  const TARGETS: [target: string, status: number, body: string, location?: string][] = [
+    ['http://h/alphabet.txt', 200, ALPHABET],
+    ['http://h/alphabet.txt?x=1', 200, ALPHABET],
+    ['/alphabet.txt#f', 200, ALPHABET],
+    ['http://h/docs?x=1', 301, '', '/docs/?x=1'],
+    ['/docs?x=1#f', 301, '', '/docs/?x=1'],
+    ['http://h/missing.txt', 404, 'app saw /missing.txt'],
+  ];
+  for (const [target, status, body, location] of TARGETS) {
+    test(`GET ${target} → ${status}`, async () => {
+      const res = await get(target);
+      assert.equal(res.status, status, res.text);
+      assert.equal(bodyOf(res.text), body);
+      assert.equal(/^location: (.*)$/im.exec(res.text)?.[1]?.trim(), location);
+    });
+  }
+
   test('precompressed siblings when accepted, with Vary', async () => {
     const br = await get('/style.css', { 'accept-encoding': 'gzip, br' });
     assert.match(br.text, /content-encoding: br/i);

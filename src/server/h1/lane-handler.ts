@@ -40,11 +40,7 @@ export function createLaneHandler(
   };
   return function strataLaneRequest(req: LaneRequest, exchange: Exchange): void {
     const nodeReq = req as unknown as IncomingMessage;
-    const request = new NodeRequest(
-      nodeReq,
-      exchange as unknown as ServerResponse,
-      options,
-    ) as unknown as Request;
+    const request = new NodeRequest(nodeReq, exchange as unknown as ServerResponse, options) as Request;
     const info = new NodeServeInfo(nodeReq, options);
     if (onServeInfo !== undefined) onServeInfo(info);
     callFetch(app, request, info, req, exchange, settle, fail);

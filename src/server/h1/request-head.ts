@@ -14,7 +14,7 @@
  * other than HTTP/1.0 or 1.1, and a head larger than `maxHeaderSize`.
  */
 
-import { TCHAR } from '../../gateway/http.ts';
+import { listElements, TCHAR } from '../../gateway/http.ts';
 
 /** Not complete in this buffer yet (no blank line within `maxHeaderSize`). */
 export const INCOMPLETE = -1;
@@ -68,7 +68,7 @@ for (let c = 32; c <= 126; c++) VALUE[c] = 1;
 // Buffer#latin1Slice: toString('latin1', …) without its argument checks (the bounds are ours).
 type Latin1 = { latin1Slice(start: number, end: number): string };
 function latin1(buf: Buffer, start: number, end: number): string {
-  return (buf as unknown as Latin1).latin1Slice(start, end);
+  return (buf as Buffer & Latin1).latin1Slice(start, end);
 }
 
 /** Whether `buf` holds `word` (ASCII) at `at`. */
@@ -268,8 +268,9 @@ function connectionOption(buf: Buffer, start: number, end: number): number {
   if (value === 'keep-alive') return 2;
   if (value === 'close') return 1;
   let result = 0;
-  for (const part of value.split(',')) {
-    const token = part.trim();
+  // OWS-trimmed elements (RFC 9110 §5.6.1), as llhttp reads them: `String.trim()` would also drop
+  // VT, FF and NBSP, which the value scan declines today but which are not OWS.
+  for (const token of listElements(value)) {
     if (token === 'close') result = 1;
     else if (token === 'keep-alive') result = result === 1 ? 1 : 2;
     else if (token !== '') return DECLINE;

@@ -8,7 +8,7 @@ import { contentTypeFor } from '../../gateway/http/mime.ts';
 import { negotiateEncoding } from '../../gateway/http/negotiate.ts';
 import { type ByteRange, parseRange } from '../../gateway/http/range.ts';
 import { resolveStaticPath } from '../../gateway/http/static-path.ts';
-import { rawHeader, rawHeaderList } from '../../gateway/http.ts';
+import { pathOf, rawHeader, rawHeaderList, searchOf } from '../../gateway/http.ts';
 import type { ExchangeRequest, KnownResponse } from '../exchange.ts';
 import { bodyMayBypassWrite } from '../logged-response.ts';
 import { canSendfile, SendfileTransfer, sendfileAvailable } from './sendfile.ts';
@@ -66,7 +66,8 @@ interface Variant {
   size: number;
   mtimeMs: number;
   encoding: 'br' | 'zstd' | 'gzip' | undefined;
-  body: Buffer | undefined;
+  /** The file's bytes when small enough to keep (readFile's: never a shared buffer). */
+  body: Buffer<ArrayBuffer> | undefined;
 }
 
 type Precompressed = 'br' | 'zstd' | 'gzip';
@@ -237,8 +238,7 @@ export class StaticFiles {
       return;
     }
     const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const pathname = q === -1 ? url : url.slice(0, q);
+    const pathname = pathOf(url);
     if (!pathname.startsWith(this.#prefix) && `${pathname}/` !== this.#prefix) {
       next();
       return;
@@ -253,8 +253,7 @@ export class StaticFiles {
       (found) => {
         if (found === undefined) next();
         else if (typeof found === 'number') sendStatus(responseOf(resOrMake), found);
-        else if (typeof found === 'string')
-          redirect(responseOf(resOrMake), found, url.slice(pathname.length));
+        else if (typeof found === 'string') redirect(responseOf(resOrMake), found, searchOf(url));
         else {
           this.#remember(pathname, found);
           this.#send(req, responseOf(resOrMake), next, found, retried);
@@ -436,9 +435,7 @@ export class StaticFiles {
   cachedAnswer(req: ExchangeRequest): KnownResponse | undefined {
     const method = req.method;
     if (method !== 'GET' && method !== 'HEAD') return undefined;
-    const url = req.url;
-    const q = url.indexOf('?');
-    const entry = this.#paths.get(q === -1 ? url : url.slice(0, q));
+    const entry = this.#paths.get(pathOf(req.url));
     if (entry === undefined || performance.now() - entry.checkedAt >= this.#revalidateMs) return undefined;
     // Read as node combines them (lane requests build no headers object): the list fields
     // joined, If-Modified-Since and If-Unmodified-Since the first (node keeps the first).
@@ -635,7 +632,7 @@ export class StaticFiles {
         return undefined;
       }
     }
-    return new Response(body as unknown as BodyInit, { status: 200, headers });
+    return new Response(body, { status: 200, headers });
   }
 
   /**
@@ -644,12 +641,7 @@ export class StaticFiles {
    * any other request (an API call keeps reaching the app).
    */
   serveSpa(req: IncomingMessage, res: ServerResponse, next: () => void): void {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    if (
-      !isNavigation(req.method ?? '', req.headers.accept) ||
-      !this.covers(query === -1 ? url : url.slice(0, query))
-    ) {
+    if (!isNavigation(req.method ?? '', req.headers.accept) || !this.covers(pathOf(req.url ?? '/'))) {
       next();
       return;
     }

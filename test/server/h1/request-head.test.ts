@@ -175,6 +175,7 @@ describe('parseRequestHead: accepted requests', () => {
       ['1.1', 'Connection: close, keep-alive\r\n', true],
       ['1.1', 'Connection: keep-alive,close\r\n', true],
       ['1.1', 'Connection: ,close,\r\n', true],
+      ['1.1', 'Connection: keep-alive\t,\tclose\r\n', true],
       ['1.1', 'Connection: \r\n', false],
       ['1.1', 'Connection: keep-alive\r\nConnection: close\r\n', true],
       ['1.1', 'Connection: close\r\nConnection: keep-alive\r\n', true],
@@ -307,6 +308,10 @@ describe('parseRequestHead: declined shapes', () => {
     ['Connection: upgrade alone', `${H}Connection: upgrade\r\n\r\n`],
     ['Connection: keep-alive, Upgrade', `${H}Connection: keep-alive, Upgrade\r\n\r\n`],
     ['Connection: TE', `${H}Connection: TE\r\n\r\n`],
+    // Not OWS, so not `close` (llhttp reads another option): never trimmed away.
+    ['Connection: close and NBSP', `${H}Connection: close\u00a0\r\n\r\n`],
+    ['Connection: close and VT', `${H}Connection: close\u000b\r\n\r\n`],
+    ['Connection: close and FF', `${H}Connection: close\u000c\r\n\r\n`],
     ['Connection: x-custom', `${H}Connection: x-custom\r\n\r\n`],
     ['Connection: "close"', `${H}Connection: "close"\r\n\r\n`],
     ['Connection: close; x', `${H}Connection: close;x\r\n\r\n`],

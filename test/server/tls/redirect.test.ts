@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type StrataServer, serve } from '../../../src/server.ts';
 import { rawRequest } from '../../fixtures/http.ts';
+import { freePort } from '../../fixtures/ports.ts';
 import { certificateDir, makeCertificate } from '../../fixtures/tls.ts';
 
 const app = { fetch: () => new Response('ok') };
@@ -95,5 +97,34 @@ describe('the HTTP → HTTPS redirect listener', () => {
     const res = await rawRequest(redirectPort, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     assert.equal(res.status, 0);
     assert.equal(res.closed, true);
+  });
+
+  test('a redirect port that is taken: serve() rejects and closes the admin listener it had started', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const redirectPort = (taken.address() as { port: number }).port;
+    const adminPort = await freePort();
+    const cert = makeCertificate(certificateDir(), 'tmp2', 'tmp2', ['tmp.test']);
+    try {
+      await assert.rejects(
+        serve(app, {
+          port: 0,
+          host: '127.0.0.1',
+          logger: false,
+          admin: { port: adminPort },
+          tls: { cert: cert.cert, key: cert.key, redirectHttp: { port: redirectPort, host: '127.0.0.1' } },
+        }),
+        /EADDRINUSE|in use/,
+      );
+      // The admin port is free again: binding it succeeds.
+      const probe = createServer();
+      await new Promise<void>((resolve, reject) => {
+        probe.once('error', reject);
+        probe.listen(adminPort, '127.0.0.1', resolve);
+      });
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+    } finally {
+      taken.close();
+    }
   });
 });
