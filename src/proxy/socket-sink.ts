@@ -33,6 +33,7 @@ export class SocketSink implements ResponseSink {
   readonly #method: string;
   readonly #minor: 0 | 1;
   readonly #closing: boolean;
+  readonly #fixed: readonly (readonly [string, string])[] | undefined;
   #keepAlive = false;
   #chunked = false;
   #status = 0;
@@ -41,12 +42,24 @@ export class SocketSink implements ResponseSink {
   #resume: (() => void) | undefined = undefined;
   #corked = false;
 
-  constructor(exchange: RawExchange, socket: Socket, method: string, minor: 0 | 1, closing: boolean) {
+  /**
+   * `fixed`: header lines every response of the server carries (`Strict-Transport-Security` over
+   * TLS, lowercase names), written unless the upstream sent the field itself.
+   */
+  constructor(
+    exchange: RawExchange,
+    socket: Socket,
+    method: string,
+    minor: 0 | 1,
+    closing: boolean,
+    fixed?: readonly (readonly [string, string])[],
+  ) {
     this.#exchange = exchange;
     this.#socket = socket;
     this.#method = method;
     this.#minor = minor;
     this.#closing = closing;
+    this.#fixed = fixed;
   }
 
   readonly #onDrain = (): void => {
@@ -80,6 +93,7 @@ export class SocketSink implements ResponseSink {
       if (name.length === extraName.length && name.toLowerCase() === extraName) extraLine = '';
       text += `${name}: ${headers[i + 1]}\r\n`;
     }
+    if (this.#fixed !== undefined) text += fixedLines(this.#fixed, headers);
     text += `${extraLine}${framing}connection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`;
     const socket = this.#socket;
     if (!socket.writable) return true;
@@ -147,6 +161,17 @@ export class SocketSink implements ResponseSink {
   onAbort(abort: () => void): void {
     this.#exchange.once('close', abort);
   }
+}
+
+/** The server's fixed header lines the upstream's `headers` do not already have. */
+function fixedLines(fixed: readonly (readonly [string, string])[], headers: readonly string[]): string {
+  let text = '';
+  for (const [name, value] of fixed) {
+    let own = false;
+    for (let i = 0; i < headers.length && !own; i += 2) own = headers[i]!.toLowerCase() === name;
+    if (!own) text += `${name}: ${value}\r\n`;
+  }
+  return text;
 }
 
 function uncorkSink(sink: SocketSink): void {

@@ -136,6 +136,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
           forwarding: resolveTrustProxyHeader(options.trustProxyHeader),
           maxBodySize: config.maxBodySize,
           closing: () => state.draining,
+          responseHeaders: hsts,
           metrics,
           log,
           noteUpstream: accessLog?.noteUpstream,
