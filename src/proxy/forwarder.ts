@@ -247,7 +247,9 @@ class ProxyAttempt {
     let headers = request.headers;
     if (this.#forwarder.options.host === 'upstream') {
       headers = headers.slice();
-      const at = headers.indexOf('host');
+      // The name, at an even index (a client's header value may read `host` too).
+      let at = 0;
+      while (at < headers.length && headers[at] !== 'host') at += 2;
       headers[at + 1] = upstream.url.host;
     }
     this.#forwarder
