@@ -4,7 +4,7 @@ import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { trackUpstreams } from '../observe/metrics.ts';
 import type { Outcome, PickContext, Upstream, UpstreamGroup } from './balance/index.ts';
-import { type ForwardingHeaders, forwardResponseHeaders, type RequestRewrite } from './headers.ts';
+import { type ForwardingHeaders, forwardResponseHeaders, type RequestRewrite, withHost } from './headers.ts';
 import type { ResolvedProxyOptions } from './options.ts';
 import type { ProxyRoute } from './routes.ts';
 import type { ResponseSink } from './sink.ts';
@@ -245,13 +245,7 @@ class ProxyAttempt {
           ? request.url
           : `${base.replace(/\/$/, '')}${request.url}`;
     let headers = request.headers;
-    if (this.#forwarder.options.host === 'upstream') {
-      headers = headers.slice();
-      // The name, at an even index (a client's header value may read `host` too).
-      let at = 0;
-      while (at < headers.length && headers[at] !== 'host') at += 2;
-      headers[at + 1] = upstream.url.host;
-    }
+    if (this.#forwarder.options.host === 'upstream') headers = withHost(headers, upstream.url.host);
     this.#forwarder
       .pool(upstream)
       .dispatch({ path, method: request.method, headers, body: request.body, blocking: false }, this);

@@ -150,6 +150,19 @@ export function forwardRequestHeaders(
   return out;
 }
 
+/**
+ * A copy of `forwardRequestHeaders`' list with Host set to `host` (`host: 'upstream'`). The name
+ * is looked for at even indexes only: a client's header value may read `host` too.
+ */
+export function withHost(headers: readonly string[], host: string): string[] {
+  const out = headers.slice();
+  let at = 0;
+  while (at < out.length && out[at] !== 'host') at += 2;
+  out[at] = 'host';
+  out[at + 1] = host;
+  return out;
+}
+
 // Buffer#latin1Slice: toString('latin1') without its argument checks.
 type Latin1 = { latin1Slice(start: number, end: number): string };
 function latin1(buf: Buffer): string {

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import WebSocket, { WebSocketServer } from 'ws';
 import { startProxy, startUpstream } from '../proxy/fixtures.ts';
 
 test("host: 'upstream' rewrites Host even when a client header's value is the word host", async (t) => {
@@ -19,4 +20,26 @@ test("host: 'upstream' rewrites Host even when a client header's value is the wo
     const names = seen.rawHeaders.filter((_, i) => i % 2 === 0);
     assert.equal(names.filter((name) => name.toLowerCase() === 'host').length, 1);
   }
+});
+
+test("host: 'upstream' rewrites Host of a proxied WebSocket handshake whatever the header values", async (t) => {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  t.after(() => new Promise((r) => wss.close(r)));
+  const hosts: (string | undefined)[] = [];
+  wss.on('connection', (ws, req) => {
+    hosts.push(req.headers.host);
+    ws.close();
+  });
+  const port = (wss.address() as { port: number }).port;
+  await using server = await startProxy([`http://127.0.0.1:${port}`], { host: 'upstream' });
+  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/socket`, { headers: { 'x-a': 'host' } });
+  const status = await new Promise<number>((resolve) => {
+    ws.once('open', () => resolve(101));
+    ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.once('error', () => resolve(0));
+  });
+  ws.terminate();
+  assert.equal(status, 101);
+  assert.deepEqual(hosts, [`127.0.0.1:${port}`]);
 });
