@@ -169,7 +169,7 @@ export class EdgeProxy {
       socket,
       req.method,
       req.httpVersionMinor,
-      context.closing(),
+      context.closing,
       context.responseHeaders,
     );
     this.forwarder.forward(route.group, route, request, sink);
@@ -203,7 +203,7 @@ export class EdgeProxy {
       pick: new RequestPick(leg.address, req.rawHeaders),
       source: req,
     };
-    this.forwarder.forward(route.group, route, request, new NodeSink(res));
+    this.forwarder.forward(route.group, route, request, new NodeSink(res, this.#context.closing));
     return true;
   }
 

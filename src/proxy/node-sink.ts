@@ -9,10 +9,13 @@ import { PROBLEM_TYPE, problemBody, type ResponseSink } from './sink.ts';
  */
 export class NodeSink implements ResponseSink {
   readonly #res: ServerResponse;
+  /** Whether the server drains (read when the head is written: the drain may begin meanwhile). */
+  readonly #closing: () => boolean;
   #resume: (() => void) | undefined = undefined;
 
-  constructor(res: ServerResponse) {
+  constructor(res: ServerResponse, closing: () => boolean) {
     this.#res = res;
+    this.#closing = closing;
   }
 
   readonly #onDrain = (): void => {
@@ -24,6 +27,7 @@ export class NodeSink implements ResponseSink {
     this.#resume = resume;
     if (res.destroyed) return true;
     res.on('drain', this.#onDrain);
+    if (this.#closing()) res.shouldKeepAlive = false;
     try {
       // HTTP/2 has no reason phrase (RFC 9113 §8.3.2): node warns if given one.
       const text = statusText === '' || res.req?.httpVersionMajor === 2 ? undefined : statusText;
@@ -55,6 +59,7 @@ export class NodeSink implements ResponseSink {
       res.destroy();
       return;
     }
+    if (this.#closing()) res.shouldKeepAlive = false;
     const body = problemBody(status, detail);
     res.writeHead(status, { 'content-type': PROBLEM_TYPE, 'content-length': Buffer.byteLength(body) });
     res.end(body);

@@ -32,7 +32,8 @@ export class SocketSink implements ResponseSink {
   readonly #socket: Socket;
   readonly #method: string;
   readonly #minor: 0 | 1;
-  readonly #closing: boolean;
+  /** Whether the server drains (read when the head is written: the drain may begin meanwhile). */
+  readonly #closing: () => boolean;
   readonly #fixed: readonly (readonly [string, string])[] | undefined;
   #keepAlive = false;
   #chunked = false;
@@ -51,7 +52,7 @@ export class SocketSink implements ResponseSink {
     socket: Socket,
     method: string,
     minor: 0 | 1,
-    closing: boolean,
+    closing: () => boolean,
     fixed?: readonly (readonly [string, string])[],
   ) {
     this.#exchange = exchange;
@@ -73,7 +74,7 @@ export class SocketSink implements ResponseSink {
     this.#resume = resume;
     // RFC 9110 §6.4.1: no body after HEAD, 204, 304.
     const bodiless = this.#method === 'HEAD' || status === 204 || status === 304;
-    let keepAlive = this.#exchange.keepAlive && !this.#closing;
+    let keepAlive = this.#exchange.keepAlive && !this.#closing();
     let framing = '';
     if (!bodiless && head.length < 0) {
       // RFC 9112 §6.1: an HTTP/1.0 client knows no chunked coding: the body ends with the connection.
@@ -146,7 +147,7 @@ export class SocketSink implements ResponseSink {
   }
 
   fail(status: number, detail: string): void {
-    const res = this.#exchange.bridge(this.#closing);
+    const res = this.#exchange.bridge(this.#closing());
     const body = problemBody(status, detail);
     res.writeHead(status, { 'content-type': PROBLEM_TYPE, 'content-length': Buffer.byteLength(body) });
     res.end(body);
