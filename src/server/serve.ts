@@ -271,7 +271,14 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   answerParserErrors(server, log, exchangeLog);
   answerConnect(server, policy, exchangeLog?.responses.Recorded ?? ServerResponse, options.onRequestStart);
   if (app?.startup !== undefined) await app.startup();
-  await listen(server, config.host, config.port, config.reusePort, () => void accessLog?.close());
+  // What serve() started before it listens, stopped when it fails to start (the proxy's health
+  // checks and pools, the certificate watch and ticket rotation, the access log).
+  const abandon = (): void => {
+    void accessLog?.close();
+    void edgeProxy?.close();
+    tls?.close();
+  };
+  await listen(server, config.host, config.port, config.reusePort, abandon);
   server.on('error', (err) => log.error({ err }, 'server error'));
 
   const admin = await startAdminOf(
@@ -280,7 +287,10 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     server,
     () => !state.draining && monitor?.underPressure !== true,
     () => ({ draining: state.draining, pressure: monitor?.pressure }),
-  );
+  ).catch((err: unknown) => {
+    abandon();
+    throw err;
+  });
 
   const address = server.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -301,7 +311,8 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
           // ACME's HTTP-01 challenges come to port 80: answered here, before the redirect.
           intercept: acme === undefined ? undefined : (req, res) => answerHttp01(acme, req, res),
         }).catch(async (err: NodeJS.ErrnoException) => {
-          tls.close();
+          abandon();
+          await admin?.close();
           await new Promise<void>((resolve) => server.close(() => resolve()));
           throw ServerError.fromListen(err, tls.redirect!.host ?? config.host, tls.redirect!.port);
         });

@@ -3,8 +3,10 @@
  * `Connection: close` (as the app's do), and the proxy's pools and timers are gone afterwards.
  */
 import assert from 'node:assert/strict';
-import type { ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { serve } from '../../src/server.ts';
 import { rawRequest, waitFor } from '../fixtures/http.ts';
 import { startProxy, startUpstream } from './fixtures.ts';
 
@@ -36,3 +38,31 @@ for (const [path, request] of requests) {
     await closed;
   });
 }
+
+test("a serve() that cannot listen stops its proxy's health checks (they ran on after the error)", async (t) => {
+  let checks = 0;
+  const up = await startUpstream((req, res) => {
+    if (req.url === '/health') checks++;
+    res.end('ok');
+  });
+  t.after(() => up.close());
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => taken.close(resolve)));
+  const port = (taken.address() as AddressInfo).port;
+  await assert.rejects(
+    serve(() => new Response('app'), {
+      port,
+      logger: false,
+      proxy: {
+        groups: [{ name: 'api', upstreams: [up.url], health: { uri: '/health', intervalMs: 10 } }],
+        routes: [{ path: '/api', to: 'api' }],
+      },
+    }),
+    /already in use/,
+  );
+  const before = checks;
+  // 30 check intervals: a group left running would have checked many times by then.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(checks - before, 0, 'no health check after serve() rejected');
+});
