@@ -156,6 +156,9 @@ export class SocketSink implements ResponseSink {
   cut(): void {
     this.uncork();
     this.#socket.off('drain', this.#onDrain);
+    // The head went out: the exchange ends with what was sent (as node's path logs it), not as a
+    // client that left (499).
+    if (this.#status !== 0) this.#exchange.wroteRaw(this.#status, this.#bytes, false, true);
     this.#socket.destroy();
   }
 
