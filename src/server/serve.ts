@@ -268,7 +268,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     busyElsewhere: lane === undefined ? undefined : (socket) => lane.busy(socket),
   });
   guard.attach(server);
-  answerParserErrors(server, log, exchangeLog);
+  answerParserErrors(server, log, exchangeLog, hsts);
   answerConnect(server, policy, exchangeLog?.responses.Recorded ?? ServerResponse, options.onRequestStart);
   if (app?.startup !== undefined) await app.startup();
   // What serve() started before it listens, stopped when it fails to start (the proxy's health
