@@ -16,7 +16,6 @@ import { LoopMonitor } from '../parallel/loop-monitor.ts';
 import { EdgeProxy } from '../proxy/edge-proxy.ts';
 import { AccessLog, resolveAccessLog } from './access-log.ts';
 import { answerHttp01 } from './acme/challenges.ts';
-import { http01First, http01FirstOnLane } from './acme/http01-route.ts';
 import { type AdminServer, startAdmin } from './admin.ts';
 import { AddressList, proxyAddressing, resolveTrustProxyHeader } from './client-address.ts';
 import { ResponseCompressor } from './compression/compressor.ts';
@@ -176,7 +175,10 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     ({ handler, markClosing } = nodeAppHandler(resolved.handler, compressor, onError, staticFiles));
   }
   const fastLane = config.fastLane && served !== undefined;
+  // ACME HTTP-01 (src/server/acme/): the challenge path is answered before anything else.
+  const acme = options.acmeChallenges;
   dispatch = new Dispatch({
+    acme,
     policy,
     state,
     staticFiles,
@@ -188,13 +190,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     requestStarted: options.onRequestStart,
     maxRequestsPerSocket: config.maxRequestsPerSocket,
   });
-  // ACME HTTP-01 (src/server/acme/): the challenge path is answered before anything else.
-  const acme = options.acmeChallenges;
-  const onRequest = acme === undefined ? dispatch.onRequest : http01First(acme, dispatch.onRequest);
-  const onLaneRequest =
-    acme === undefined
-      ? dispatch.onLaneRequest
-      : http01FirstOnLane(acme, () => state.draining, dispatch.onLaneRequest);
+  const onRequest = dispatch.onRequest;
   const makeEndpoint = options.websockets;
   const websockets = app === undefined || !makeEndpoint ? undefined : makeEndpoint({ logger: log });
   const server: Server = createHttpServer(
@@ -238,7 +234,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
         maxRequestsPerSocket: config.maxRequestsPerSocket,
         closing: () => state.draining,
         Response: exchangeLog?.responses.Counting,
-        onRequest: onLaneRequest,
+        onRequest: dispatch.onLaneRequest,
       });
   dispatch.lane = lane;
   tls?.attach(server as HttpsServer);
