@@ -316,7 +316,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     tls?.close();
-    void redirect?.close();
+    const redirectClosed = redirect?.close();
     closing ??= shutdown({
       server,
       state,
@@ -331,7 +331,10 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
       accessLog,
       log,
       shutdownTimeout: config.shutdownTimeout,
-    }).then(() => edgeProxy?.close());
+    }).then(async () => {
+      await redirectClosed;
+      await edgeProxy?.close();
+    });
     return closing;
   };
   options.signal?.addEventListener('abort', () => void close(), { once: true });
