@@ -48,9 +48,11 @@ export class ProxyRoute {
 
   /** The path and query to send upstream: the prefix stripped (when asked), under the upstream's own path. */
   upstreamPath(url: string, base: string): string {
-    let path = url;
+    // The path the route matched, dot-segments resolved: the raw target's `..` would climb out
+    // of the stripped prefix and the upstream's base path wherever the upstream resolves them.
+    let path = matchedTarget(url);
     if (this.stripPath && this.prefix !== '') {
-      path = url.slice(this.prefix.length);
+      path = path.slice(this.prefix.length);
       if (path === '' || path.charCodeAt(0) !== 47) path = `/${path}`;
     }
     return base === '/' || base === '' ? path : `${base.replace(/\/$/, '')}${path}`;
@@ -93,4 +95,12 @@ export function matchPath(url: string): string {
   } catch {
     return path;
   }
+}
+
+/** A request target with its path as routes see it (`matchPath`), its query as it came. */
+function matchedTarget(url: string): string {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const matched = matchPath(path);
+  return matched === path ? url : q === -1 ? matched : `${matched}${url.slice(q)}`;
 }
