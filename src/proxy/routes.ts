@@ -85,11 +85,15 @@ export class ProxyRouter {
   }
 }
 
-/** The path of a request target as routes see it (query dropped, dot-segments resolved). */
+/**
+ * The path of a request target as routes see it (query dropped, dot-segments resolved,
+ * backslashes read as slashes).
+ */
 export function matchPath(url: string): string {
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
-  if (!path.includes('/.') && !path.includes('%')) return path;
+  // A backslash is a slash to URL resolvers (WHATWG's among them): `\..\` climbs too.
+  if (!path.includes('/.') && !path.includes('%') && !path.includes('\\')) return path;
   try {
     return new URL(`http://x${path}`).pathname;
   } catch {

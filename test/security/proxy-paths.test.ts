@@ -41,3 +41,25 @@ test('dot-segments cannot climb out of the upstream base path or the stripped pr
     assert.equal(reply.text.split('\r\n\r\n')[1], expected, target);
   }
 });
+
+test('backslashes, which URL resolvers read as slashes, cannot climb out either', async (t) => {
+  const up = await startUpstream((req, res) => res.end(req.url));
+  t.after(() => up.close());
+  await using server = await startProxy([], {
+    groups: [{ name: 'api', upstreams: [`${up.url}/public`], passive: false, breaker: false }],
+    routes: [{ path: '/api', to: 'api', stripPath: true }],
+  });
+  const cases: [target: string, answer: string][] = [
+    // Resolved as the upstream may resolve it: out of /api, so the app's.
+    ['/api/x\\..\\..\\..\\secret', 'from the app'],
+    ['/api/a\\b\\..\\c', '/public/a/c'],
+  ];
+  for (const [target, answer] of cases) {
+    const reply = await rawRequest(
+      server.port,
+      `GET ${target} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`,
+    );
+    assert.equal(reply.status, 200, `${target}: ${reply.text}`);
+    assert.equal(reply.text.split('\r\n\r\n')[1], answer, target);
+  }
+});
