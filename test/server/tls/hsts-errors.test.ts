@@ -1,6 +1,7 @@
 /**
  * HSTS on every HTTPS response, errors included: the parser's refusals (400, 431, 501), the
- * 408 for a body that did not come in time (the fast lane's own and node's), as nginx's
+ * edge policy's (414 here), an app's failure (500), the 408 for a body that did not come in
+ * time (the fast lane's own and node's), as nginx's
  * `add_header ... always` puts it on error pages. Never on the plain HTTP listener.
  */
 import assert from 'node:assert/strict';
@@ -15,14 +16,21 @@ describe('HSTS on error answers over TLS', () => {
 
   before(async () => {
     const cert = makeCertificate(certificateDir(), 'site', 'localhost', ['localhost']);
-    server = await serve(async (request: Request) => new Response(await request.text()), {
-      port: 0,
-      logger: false,
-      requestTimeout: 300,
-      headersTimeout: 300,
-      maxHeaderSize: 4096,
-      tls: { cert: cert.cert, key: cert.key, hsts: { maxAge: 600 } },
-    });
+    server = await serve(
+      async (request: Request) => {
+        if (new URL(request.url).pathname === '/throw') throw new Error('the app failed');
+        return new Response(await request.text());
+      },
+      {
+        port: 0,
+        logger: false,
+        requestTimeout: 300,
+        headersTimeout: 300,
+        maxHeaderSize: 4096,
+        maxUrlLength: 100,
+        tls: { cert: cert.cert, key: cert.key, hsts: { maxAge: 600 } },
+      },
+    );
   });
   after(() => server.close());
 
@@ -30,6 +38,14 @@ describe('HSTS on error answers over TLS', () => {
     ['a malformed request line', 400, 'GET / HTTP/1.1 x\r\nHost: a\r\n\r\n'],
     ['a head over maxHeaderSize', 431, `GET / HTTP/1.1\r\nHost: a\r\nX-A: ${'a'.repeat(8000)}\r\n\r\n`],
     ['an unknown method', 501, 'BREW / HTTP/1.1\r\nHost: a\r\n\r\n'],
+    // The edge policy's refusals and the app's failure (written from a clean slate of headers).
+    ['a target over maxUrlLength (lane)', 414, `GET /${'x'.repeat(200)} HTTP/1.1\r\nHost: a\r\n\r\n`],
+    [
+      'a target over maxUrlLength (node path)',
+      414,
+      `POST /${'x'.repeat(200)} HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+    ],
+    ['an app that throws', 500, 'GET /throw HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'],
     // A Content-Length body that never comes: the fast lane gathers small ones (its 408), node's
     // path reads larger ones (node's 408).
     [
