@@ -269,8 +269,9 @@ class ProxyAttempt {
     if (status < 200) return true;
     const head = forwardResponseHeaders(raw, this.#forwarder.rewrite.via);
     if (Number.isNaN(head.length)) {
-      // A Content-Length list ("5, 5"): one length or none is relayed, never a guess.
-      this.#abort?.(new BadUpstreamResponse('the upstream sent an ambiguous Content-Length'));
+      // A Content-Length list ("5, 5"): one length or none is relayed, never a guess; a transfer
+      // coding besides chunked (nginx: "unknown Transfer-Encoding") is not relayed either.
+      this.#abort?.(new BadUpstreamResponse('the upstream sent framing the proxy cannot relay'));
       return false;
     }
     this.#headSent = true;

@@ -173,7 +173,10 @@ function latin1(buf: Buffer): string {
 export interface ResponseHead {
   /** Flat `[name, value, …]`, hop-by-hop fields removed, `Via` added. */
   headers: string[];
-  /** The upstream's Content-Length, or -1 without one. */
+  /**
+   * The upstream's Content-Length, or -1 without one; NaN for framing that cannot be relayed
+   * (a Content-Length list, a transfer coding other than chunked).
+   */
   length: number;
 }
 
@@ -199,10 +202,21 @@ export function forwardResponseHeaders(raw: readonly Buffer[], via: string | und
   const headers: string[] = [];
   let length = -1;
   let sawVia = false;
+  let coded = false;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     const lower = name.toLowerCase();
-    if (hopByHop(lower) || named?.has(lower) === true) continue;
+    if (hopByHop(lower) || named?.has(lower) === true) {
+      // Transfer-Encoding is stripped: a coding besides chunked would reach the client unnamed.
+      if (
+        lower === 'transfer-encoding' &&
+        latin1(raw[2 * i + 1]!)
+          .trim()
+          .toLowerCase() !== 'chunked'
+      )
+        coded = true;
+      continue;
+    }
     const buf = raw[2 * i + 1]!;
     let value = latin1(buf);
     if (lower === 'content-length') length = Number(value);
@@ -213,5 +227,5 @@ export function forwardResponseHeaders(raw: readonly Buffer[], via: string | und
     headers.push(name, value);
   }
   if (via !== undefined && !sawVia) headers.push('via', via);
-  return { headers, length };
+  return { headers, length: coded ? Number.NaN : length };
 }
