@@ -265,7 +265,13 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   });
   guard.attach(server);
   answerParserErrors(server, log, exchangeLog, hsts);
-  answerConnect(server, policy, exchangeLog?.responses.Recorded ?? ServerResponse, options.onRequestStart);
+  answerConnect(
+    server,
+    policy,
+    exchangeLog?.responses.Recorded ?? ServerResponse,
+    options.onRequestStart,
+    hsts,
+  );
   if (app?.startup !== undefined) await app.startup();
   // What serve() started before it listens, stopped when it fails to start (the proxy's health
   // checks and pools, the certificate watch and ticket rotation, the access log).

@@ -45,6 +45,7 @@ describe('HSTS on error answers over TLS', () => {
       414,
       `POST /${'x'.repeat(200)} HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
     ],
+    ['CONNECT (this server is not a proxy)', 501, 'CONNECT a.test:443 HTTP/1.1\r\nHost: a.test:443\r\n\r\n'],
     ['an app that throws', 500, 'GET /throw HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'],
     // A Content-Length body that never comes: the fast lane gathers small ones (its 408), node's
     // path reads larger ones (node's 408).
