@@ -319,6 +319,15 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
           throw ServerError.fromListen(err, tls.redirect!.host ?? config.host, tls.redirect!.port);
         });
 
+  // The per-address cap holds on the redirect listener too (it also answers ACME's HTTP-01).
+  if (redirect !== undefined)
+    new ConnectionGuard({
+      maxPerIp: config.maxConnectionsPerIp,
+      trusted,
+      log,
+      drainGrace: config.drainGrace,
+    }).attach(redirect.server);
+
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     tls?.close();
