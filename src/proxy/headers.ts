@@ -108,7 +108,9 @@ export function forwardRequestHeaders(
       continue;
     }
     const lower = name.toLowerCase();
-    if (hopByHop(lower) || named?.has(lower) === true) continue;
+    // Host is never the connection's (a `Connection: host` would send the upstream an empty
+    // Host, while the routes matched the real one).
+    if (hopByHop(lower) || (named?.has(lower) === true && lower !== 'host')) continue;
     switch (lower) {
       case 'host':
         host ??= value;

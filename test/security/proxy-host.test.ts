@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
+import { rawRequest } from '../fixtures/http.ts';
 import { startProxy, startUpstream } from '../proxy/fixtures.ts';
 
 test("host: 'upstream' rewrites Host even when a client header's value is the word host", async (t) => {
@@ -42,4 +43,22 @@ test("host: 'upstream' rewrites Host of a proxied WebSocket handshake whatever t
   ws.terminate();
   assert.equal(status, 101);
   assert.deepEqual(hosts, [`127.0.0.1:${port}`]);
+});
+
+test('a Connection header naming Host does not strip it: the upstream gets the Host the route matched', async (t) => {
+  const up = await startUpstream();
+  t.after(() => up.close());
+  await using server = await startProxy([up.url], {
+    routes: [{ path: '/api', host: 'app.example.com', to: 'api' }],
+  });
+  for (const connection of ['close, host', 'close, Host']) {
+    const reply = await rawRequest(
+      server.port,
+      `GET /api/x HTTP/1.1\r\nHost: app.example.com\r\nConnection: ${connection}\r\n\r\n`,
+    );
+    assert.equal(reply.status, 200, reply.text);
+    const seen = up.seen.at(-1)!;
+    assert.equal(seen.headers.host, 'app.example.com', `Connection: ${connection}`);
+    assert.equal(seen.headers['x-forwarded-host'], 'app.example.com');
+  }
 });
