@@ -33,6 +33,11 @@ export interface EdgeProxyContext {
   maxBodySize: number;
   /** Whether the server drains (responses say `Connection: close`). */
   closing: () => boolean;
+  /**
+   * Header lines every response carries (`Strict-Transport-Security` over TLS; lowercase names):
+   * the lane's proxied responses, written straight to the socket, add them as the lane does.
+   */
+  responseHeaders?: readonly (readonly [string, string])[] | undefined;
   metrics: Metrics | undefined;
   log: Logger;
   noteUpstream?: ((req: object, upstream: string) => void) | undefined;
@@ -167,7 +172,15 @@ export class EdgeProxy {
       pick: new RequestPick(leg.address, req.rawHeaders),
       source: req,
     };
-    const sink = new SocketSink(exchange, socket, req.method, req.httpVersionMinor, this.#context.closing());
+    const context = this.#context;
+    const sink = new SocketSink(
+      exchange,
+      socket,
+      req.method,
+      req.httpVersionMinor,
+      context.closing,
+      context.responseHeaders,
+    );
     this.forwarder.forward(route.group, route, request, sink);
     return true;
   }
@@ -199,7 +212,7 @@ export class EdgeProxy {
       pick: new RequestPick(leg.address, req.rawHeaders),
       source: req,
     };
-    this.forwarder.forward(route.group, route, request, new NodeSink(res));
+    this.forwarder.forward(route.group, route, request, new NodeSink(res, this.#context.closing));
     return true;
   }
 

@@ -4,7 +4,7 @@ import type { Logger } from '../observe/logger.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import { trackUpstreams, type UpstreamGaugeRow } from '../observe/metrics.ts';
 import type { Outcome, PickContext, Upstream, UpstreamGroup } from './balance/index.ts';
-import { type ForwardingHeaders, forwardResponseHeaders, type RequestRewrite } from './headers.ts';
+import { type ForwardingHeaders, forwardResponseHeaders, type RequestRewrite, withHost } from './headers.ts';
 import type { ResolvedProxyOptions } from './options.ts';
 import type { ProxyRoute } from './routes.ts';
 import type { ResponseSink } from './sink.ts';
@@ -248,11 +248,7 @@ class ProxyAttempt {
           ? request.url
           : `${base.replace(/\/$/, '')}${request.url}`;
     let headers = request.headers;
-    if (this.#forwarder.options.host === 'upstream') {
-      headers = headers.slice();
-      const at = headers.indexOf('host');
-      headers[at + 1] = upstream.url.host;
-    }
+    if (this.#forwarder.options.host === 'upstream') headers = withHost(headers, upstream.url.host);
     this.#forwarder
       .pool(upstream)
       .dispatch({ path, method: request.method, headers, body: request.body, blocking: false }, this);
@@ -276,8 +272,9 @@ class ProxyAttempt {
     if (status < 200) return true;
     const head = forwardResponseHeaders(raw, this.#forwarder.rewrite.via);
     if (Number.isNaN(head.length)) {
-      // A Content-Length list ("5, 5"): one length or none is relayed, never a guess.
-      this.#abort?.(new BadUpstreamResponse('the upstream sent an ambiguous Content-Length'));
+      // A Content-Length list ("5, 5"): one length or none is relayed, never a guess; a transfer
+      // coding besides chunked (nginx: "unknown Transfer-Encoding") is not relayed either.
+      this.#abort?.(new BadUpstreamResponse('the upstream sent framing the proxy cannot relay'));
       return false;
     }
     this.#headSent = true;

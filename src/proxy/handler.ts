@@ -70,7 +70,22 @@ class WebSink implements ResponseSink {
     this.response = new Promise((resolve) => {
       this.#resolve = resolve;
     });
-    signal?.addEventListener('abort', () => this.#abort?.(), { once: true });
+    // The request aborted: the upstream exchange is cancelled, and the response settles — never
+    // left pending (nor the middleware after it): 499 (nginx's "client closed request", for the
+    // record: nobody reads it) before the head came, the body ended with the abort after.
+    signal?.addEventListener(
+      'abort',
+      () => {
+        this.#abort?.();
+        this.#resolve(new Response(null, { status: 499 }));
+        try {
+          this.#controller?.error(signal.reason);
+        } catch {
+          // Already closed.
+        }
+      },
+      { once: true },
+    );
   }
 
   start(status: number, statusText: string, head: ResponseHead, resume: () => void): boolean {

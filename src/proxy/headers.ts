@@ -108,7 +108,9 @@ export function forwardRequestHeaders(
       continue;
     }
     const lower = name.toLowerCase();
-    if (hopByHop(lower) || named?.has(lower) === true) continue;
+    // Host is never the connection's (a `Connection: host` would send the upstream an empty
+    // Host, while the routes matched the real one).
+    if (hopByHop(lower) || (named?.has(lower) === true && lower !== 'host')) continue;
     switch (lower) {
       case 'host':
         host ??= value;
@@ -150,6 +152,19 @@ export function forwardRequestHeaders(
   return out;
 }
 
+/**
+ * A copy of `forwardRequestHeaders`' list with Host set to `host` (`host: 'upstream'`). The name
+ * is looked for at even indexes only: a client's header value may read `host` too.
+ */
+export function withHost(headers: readonly string[], host: string): string[] {
+  const out = headers.slice();
+  let at = 0;
+  while (at < out.length && out[at] !== 'host') at += 2;
+  out[at] = 'host';
+  out[at + 1] = host;
+  return out;
+}
+
 // Buffer#latin1Slice: toString('latin1') without its argument checks.
 type Latin1 = { latin1Slice(start: number, end: number): string };
 function latin1(buf: Buffer): string {
@@ -160,7 +175,10 @@ function latin1(buf: Buffer): string {
 export interface ResponseHead {
   /** Flat `[name, value, …]`, hop-by-hop fields removed, `Via` added. */
   headers: string[];
-  /** The upstream's Content-Length, or -1 without one. */
+  /**
+   * The upstream's Content-Length, or -1 without one; NaN for framing that cannot be relayed
+   * (a Content-Length list, a transfer coding other than chunked).
+   */
   length: number;
 }
 
@@ -186,10 +204,21 @@ export function forwardResponseHeaders(raw: readonly Buffer[], via: string | und
   const headers: string[] = [];
   let length = -1;
   let sawVia = false;
+  let coded = false;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     const lower = name.toLowerCase();
-    if (hopByHop(lower) || named?.has(lower) === true) continue;
+    if (hopByHop(lower) || named?.has(lower) === true) {
+      // Transfer-Encoding is stripped: a coding besides chunked would reach the client unnamed.
+      if (
+        lower === 'transfer-encoding' &&
+        latin1(raw[2 * i + 1]!)
+          .trim()
+          .toLowerCase() !== 'chunked'
+      )
+        coded = true;
+      continue;
+    }
     const buf = raw[2 * i + 1]!;
     let value = latin1(buf);
     if (lower === 'content-length') length = Number(value);
@@ -200,5 +229,5 @@ export function forwardResponseHeaders(raw: readonly Buffer[], via: string | und
     headers.push(name, value);
   }
   if (via !== undefined && !sawVia) headers.push('via', via);
-  return { headers, length };
+  return { headers, length: coded ? Number.NaN : length };
 }

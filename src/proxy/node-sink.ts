@@ -9,10 +9,13 @@ import { PROBLEM_TYPE, problemBody, type ResponseSink } from './sink.ts';
  */
 export class NodeSink implements ResponseSink {
   readonly #res: ServerResponse;
+  /** Whether the server drains (read when the head is written: the drain may begin meanwhile). */
+  readonly #closing: () => boolean;
   #resume: (() => void) | undefined = undefined;
 
-  constructor(res: ServerResponse) {
+  constructor(res: ServerResponse, closing: () => boolean) {
     this.#res = res;
+    this.#closing = closing;
   }
 
   readonly #onDrain = (): void => {
@@ -24,6 +27,7 @@ export class NodeSink implements ResponseSink {
     this.#resume = resume;
     if (res.destroyed) return true;
     res.on('drain', this.#onDrain);
+    if (this.#closing() || unreadBody(res)) res.shouldKeepAlive = false;
     try {
       // HTTP/2 has no reason phrase (RFC 9113 §8.3.2): node warns if given one.
       const text = statusText === '' || res.req?.httpVersionMajor === 2 ? undefined : statusText;
@@ -55,6 +59,7 @@ export class NodeSink implements ResponseSink {
       res.destroy();
       return;
     }
+    if (this.#closing() || unreadBody(res)) res.shouldKeepAlive = false;
     const body = problemBody(status, detail);
     res.writeHead(status, { 'content-type': PROBLEM_TYPE, 'content-length': Buffer.byteLength(body) });
     res.end(body);
@@ -71,4 +76,13 @@ export class NodeSink implements ResponseSink {
       if (!res.writableFinished) abort();
     });
   }
+}
+
+/**
+ * The request's body is not all read (refused past the limit, or the upstream answered first):
+ * as the app's path does, the connection closes after the answer, so that the rest is never
+ * read to its end (nor, paused, left to hold the connection).
+ */
+function unreadBody(res: ServerResponse): boolean {
+  return res.req?.complete === false;
 }

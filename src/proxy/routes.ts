@@ -48,9 +48,11 @@ export class ProxyRoute {
 
   /** The path and query to send upstream: the prefix stripped (when asked), under the upstream's own path. */
   upstreamPath(url: string, base: string): string {
-    let path = url;
+    // The path the route matched, dot-segments resolved: the raw target's `..` would climb out
+    // of the stripped prefix and the upstream's base path wherever the upstream resolves them.
+    let path = matchedTarget(url);
     if (this.stripPath && this.prefix !== '') {
-      path = url.slice(this.prefix.length);
+      path = path.slice(this.prefix.length);
       if (path === '' || path.charCodeAt(0) !== 47) path = `/${path}`;
     }
     return base === '/' || base === '' ? path : `${base.replace(/\/$/, '')}${path}`;
@@ -83,14 +85,26 @@ export class ProxyRouter {
   }
 }
 
-/** The path of a request target as routes see it (query dropped, dot-segments resolved). */
+/**
+ * The path of a request target as routes see it (query dropped, dot-segments resolved,
+ * backslashes read as slashes).
+ */
 export function matchPath(url: string): string {
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
-  if (!path.includes('/.') && !path.includes('%')) return path;
+  // A backslash is a slash to URL resolvers (WHATWG's among them): `\..\` climbs too.
+  if (!path.includes('/.') && !path.includes('%') && !path.includes('\\')) return path;
   try {
     return new URL(`http://x${path}`).pathname;
   } catch {
     return path;
   }
+}
+
+/** A request target with its path as routes see it (`matchPath`), its query as it came. */
+function matchedTarget(url: string): string {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const matched = matchPath(path);
+  return matched === path ? url : q === -1 ? matched : `${matched}${url.slice(q)}`;
 }

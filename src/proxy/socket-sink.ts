@@ -32,7 +32,9 @@ export class SocketSink implements ResponseSink {
   readonly #socket: Socket;
   readonly #method: string;
   readonly #minor: 0 | 1;
-  readonly #closing: boolean;
+  /** Whether the server drains (read when the head is written: the drain may begin meanwhile). */
+  readonly #closing: () => boolean;
+  readonly #fixed: readonly (readonly [string, string])[] | undefined;
   #keepAlive = false;
   #chunked = false;
   #status = 0;
@@ -41,12 +43,24 @@ export class SocketSink implements ResponseSink {
   #resume: (() => void) | undefined = undefined;
   #corked = false;
 
-  constructor(exchange: RawExchange, socket: Socket, method: string, minor: 0 | 1, closing: boolean) {
+  /**
+   * `fixed`: header lines every response of the server carries (`Strict-Transport-Security` over
+   * TLS, lowercase names), written unless the upstream sent the field itself.
+   */
+  constructor(
+    exchange: RawExchange,
+    socket: Socket,
+    method: string,
+    minor: 0 | 1,
+    closing: () => boolean,
+    fixed?: readonly (readonly [string, string])[],
+  ) {
     this.#exchange = exchange;
     this.#socket = socket;
     this.#method = method;
     this.#minor = minor;
     this.#closing = closing;
+    this.#fixed = fixed;
   }
 
   readonly #onDrain = (): void => {
@@ -60,7 +74,7 @@ export class SocketSink implements ResponseSink {
     this.#resume = resume;
     // RFC 9110 §6.4.1: no body after HEAD, 204, 304.
     const bodiless = this.#method === 'HEAD' || status === 204 || status === 304;
-    let keepAlive = this.#exchange.keepAlive && !this.#closing;
+    let keepAlive = this.#exchange.keepAlive && !this.#closing();
     let framing = '';
     if (!bodiless && head.length < 0) {
       // RFC 9112 §6.1: an HTTP/1.0 client knows no chunked coding: the body ends with the connection.
@@ -80,6 +94,7 @@ export class SocketSink implements ResponseSink {
       if (name.length === extraName.length && name.toLowerCase() === extraName) extraLine = '';
       text += `${name}: ${headers[i + 1]}\r\n`;
     }
+    if (this.#fixed !== undefined) text += fixedLines(this.#fixed, headers);
     text += `${extraLine}${framing}connection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`;
     const socket = this.#socket;
     if (!socket.writable) return true;
@@ -132,7 +147,7 @@ export class SocketSink implements ResponseSink {
   }
 
   fail(status: number, detail: string): void {
-    const res = this.#exchange.bridge(this.#closing);
+    const res = this.#exchange.bridge(this.#closing());
     const body = problemBody(status, detail);
     res.writeHead(status, { 'content-type': PROBLEM_TYPE, 'content-length': Buffer.byteLength(body) });
     res.end(body);
@@ -141,12 +156,26 @@ export class SocketSink implements ResponseSink {
   cut(): void {
     this.uncork();
     this.#socket.off('drain', this.#onDrain);
+    // The head went out: the exchange ends with what was sent (as node's path logs it), not as a
+    // client that left (499).
+    if (this.#status !== 0) this.#exchange.wroteRaw(this.#status, this.#bytes, false, true);
     this.#socket.destroy();
   }
 
   onAbort(abort: () => void): void {
     this.#exchange.once('close', abort);
   }
+}
+
+/** The server's fixed header lines the upstream's `headers` do not already have. */
+function fixedLines(fixed: readonly (readonly [string, string])[], headers: readonly string[]): string {
+  let text = '';
+  for (const [name, value] of fixed) {
+    let own = false;
+    for (let i = 0; i < headers.length && !own; i += 2) own = headers[i]!.toLowerCase() === name;
+    if (!own) text += `${name}: ${value}\r\n`;
+  }
+  return text;
 }
 
 function uncorkSink(sink: SocketSink): void {

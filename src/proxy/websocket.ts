@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { PickContext } from './balance/index.ts';
 import type { Forwarder } from './forwarder.ts';
-import { type ClientLeg, forwardRequestHeaders, forwardResponseHeaders } from './headers.ts';
+import { type ClientLeg, forwardRequestHeaders, forwardResponseHeaders, withHost } from './headers.ts';
 import type { ProxyRoute } from './routes.ts';
 import { PROBLEM_TYPE, problemBody } from './sink.ts';
 
@@ -69,8 +69,8 @@ export function proxyWebSocket(
     settled = true;
     group.end(upstream, outcome, performance.now() - started);
   };
-  const headers = forwardRequestHeaders(req.rawHeaders, leg, forwarder.rewrite);
-  if (forwarder.options.host === 'upstream') headers[headers.indexOf('host') + 1] = upstream.url.host;
+  let headers = forwardRequestHeaders(req.rawHeaders, leg, forwarder.rewrite);
+  if (forwarder.options.host === 'upstream') headers = withHost(headers, upstream.url.host);
   let abort: ((err?: Error) => void) | undefined;
   socket.once('close', () => abort?.(new Error('client closed the connection')));
   let status = 0;

@@ -16,17 +16,22 @@ function destroyOnEnd(this: Socket): void {
  * unlogged). It meets the same edge policy, is logged like any request, and — this server is not
  * a proxy — gets a 501; unless a node app listens for CONNECT itself
  * (`server.node.on('connect', ...)`), which then gets the requests the policy passes.
+ * `responseHeaders`: the lines every response carries (`Strict-Transport-Security` over TLS).
  */
 export function answerConnect(
   server: Server,
   policy: EdgePolicy,
   ResponseClass: typeof ServerResponse,
   requestStarted: ((req: IncomingMessage) => void) | undefined,
+  responseHeaders?: readonly (readonly [string, string])[],
 ): void {
   const answer = (req: IncomingMessage, socket: Socket, kind: Refusal): void => {
     const res = new ResponseClass(req);
     res.assignSocket(socket);
     res.shouldKeepAlive = false;
+    // The lines every response carries (HSTS over TLS): this one is made outside the request path.
+    if (responseHeaders !== undefined)
+      for (const [name, value] of responseHeaders) res.setHeader(name, value);
     if (kind !== 0) policy.refuse(kind, req, res);
     else sendPlain(res, 501, 'CONNECT is not supported: this server is not a proxy');
     // After the answer (written now, or queued in the socket): close; a node app's own

@@ -3,6 +3,7 @@ import type { NodeHandler } from '../gateway/node.ts';
 import type { ServeInfo } from '../gateway/types.ts';
 import type { Metrics } from '../observe/metrics.ts';
 import type { EdgeProxy } from '../proxy/edge-proxy.ts';
+import { answerHttp01, type Http01Answers, isChallengeTarget } from './acme/challenges.ts';
 import { type EdgePolicy, Refusal } from './edge-policy.ts';
 import type { ExchangeLog } from './exchange-log.ts';
 import type { Exchange, FastLane, LaneRequest } from './h1/lane.ts';
@@ -17,6 +18,11 @@ export interface DispatchParts {
   state: ServerState;
   /** Static files, asked first when on. */
   staticFiles: StaticFiles | undefined;
+  /**
+   * ACME HTTP-01 answers (src/server/acme/): a request on the challenge path is answered once it
+   * is counted and recorded, before the edge policy (the CA's validation must not depend on it).
+   */
+  acme?: Http01Answers | undefined;
   /** The reverse proxy's routes, asked before static files (src/proxy/). */
   proxy: EdgeProxy | undefined;
   /** node's path: the app (a fetch app through the gateway's node adapter, or a node app). */
@@ -70,6 +76,10 @@ export class Dispatch {
     const req = laneReq as unknown as IncomingMessage;
     if (p.requestStarted !== undefined) p.requestStarted(req);
     if (p.exchangeLog !== undefined) p.exchangeLog.exchangeStarted(exchange);
+    if (p.acme !== undefined && isChallengeTarget(laneReq.url)) {
+      answerHttp01(p.acme, laneReq, exchange.bridge(p.state.draining));
+      return;
+    }
     if (p.metrics === undefined) {
       this.laneRoute(req, exchange);
       return;
@@ -89,6 +99,7 @@ export class Dispatch {
     if (p.maxRequestsPerSocket > 0 && lane !== undefined) {
       if (lane.countHandedOver(req.socket) >= p.maxRequestsPerSocket) res.shouldKeepAlive = false;
     }
+    if (p.acme !== undefined && answerHttp01(p.acme, req, res)) return;
     if (p.metrics === undefined) {
       next(req, res);
       return;

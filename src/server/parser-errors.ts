@@ -47,9 +47,16 @@ function isTlsError(err: NodeJS.ErrnoException & { library?: string }): boolean 
 
 /**
  * node's 'clientError': answers the parser's refusal (`parserErrorStatus`), logs it, and closes
- * the connection in every case.
+ * the connection in every case. `responseHeaders`: the lines every response carries
+ * (`Strict-Transport-Security` over TLS), refusals too.
  */
-export function answerParserErrors(server: Server, log: Logger, exchangeLog: ExchangeLog | undefined): void {
+export function answerParserErrors(
+  server: Server,
+  log: Logger,
+  exchangeLog: ExchangeLog | undefined,
+  responseHeaders?: readonly (readonly [string, string])[],
+): void {
+  const tail = `${(responseHeaders ?? []).map(([name, value]) => `${name}: ${value}\r\n`).join('')}${CLOSE_TAIL}`;
   server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
     // As node does: no answer when the socket is gone or a response has already started on it.
     const current = currentResponse(socket);
@@ -76,7 +83,7 @@ export function answerParserErrors(server: Server, log: Logger, exchangeLog: Exc
     log.debug({ code: err.code, status }, 'request refused by the parser');
     if (exchangeLog !== undefined) exchangeLog.refused(socket, status, current);
     // No fields of the app's: the head is always serialisable.
-    socket.end(serializeHead(status, '', undefined, undefined, 0, undefined, '', CLOSE_TAIL)!, 'latin1');
+    socket.end(serializeHead(status, '', undefined, undefined, 0, undefined, '', tail)!, 'latin1');
     socket.destroySoon();
   });
 }

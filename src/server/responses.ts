@@ -16,10 +16,12 @@ export function declaredBodyLength(rawHeaders: string[]): number {
 export function sendPlain(res: ServerResponse, status: number, message?: string): void {
   const body = `${message ?? STATUS_CODES[status] ?? 'Error'}\n`;
   // Whatever a failed write left behind (a bad status text, headers set by a node app) must not
-  // break the error answer too: start from a clean slate, and if even that fails, close.
+  // break the error answer too: start from a clean slate, and if even that fails, close. The
+  // server's own lines stay: Connection, Retry-After, and HSTS over TLS (every HTTPS answer).
   res.statusMessage = STATUS_CODES[status] ?? 'Error';
   for (const name of res.getHeaderNames())
-    if (name !== 'connection' && name !== 'retry-after') res.removeHeader(name);
+    if (name !== 'connection' && name !== 'retry-after' && name !== 'strict-transport-security')
+      res.removeHeader(name);
   try {
     res.writeHead(status, {
       'content-type': 'text/plain; charset=utf-8',

@@ -16,7 +16,6 @@ import { LoopMonitor } from '../parallel/loop-monitor.ts';
 import { EdgeProxy } from '../proxy/edge-proxy.ts';
 import { AccessLog, resolveAccessLog } from './access-log.ts';
 import { answerHttp01 } from './acme/challenges.ts';
-import { http01First, http01FirstOnLane } from './acme/http01-route.ts';
 import { type AdminServer, startAdmin } from './admin.ts';
 import { AddressList, proxyAddressing, resolveTrustProxyHeader } from './client-address.ts';
 import { ResponseCompressor } from './compression/compressor.ts';
@@ -136,6 +135,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
           forwarding: resolveTrustProxyHeader(options.trustProxyHeader),
           maxBodySize: config.maxBodySize,
           closing: () => state.draining,
+          responseHeaders: hsts,
           metrics,
           log,
           noteUpstream: accessLog?.noteUpstream,
@@ -175,7 +175,10 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     ({ handler, markClosing } = nodeAppHandler(resolved.handler, compressor, onError, staticFiles));
   }
   const fastLane = config.fastLane && served !== undefined;
+  // ACME HTTP-01 (src/server/acme/): the challenge path is answered before anything else.
+  const acme = options.acmeChallenges;
   dispatch = new Dispatch({
+    acme,
     policy,
     state,
     staticFiles,
@@ -187,13 +190,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     requestStarted: options.onRequestStart,
     maxRequestsPerSocket: config.maxRequestsPerSocket,
   });
-  // ACME HTTP-01 (src/server/acme/): the challenge path is answered before anything else.
-  const acme = options.acmeChallenges;
-  const onRequest = acme === undefined ? dispatch.onRequest : http01First(acme, dispatch.onRequest);
-  const onLaneRequest =
-    acme === undefined
-      ? dispatch.onLaneRequest
-      : http01FirstOnLane(acme, () => state.draining, dispatch.onLaneRequest);
+  const onRequest = dispatch.onRequest;
   const makeEndpoint = options.websockets;
   const websockets = app === undefined || !makeEndpoint ? undefined : makeEndpoint({ logger: log });
   const server: Server = createHttpServer(
@@ -237,7 +234,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
         maxRequestsPerSocket: config.maxRequestsPerSocket,
         closing: () => state.draining,
         Response: exchangeLog?.responses.Counting,
-        onRequest: onLaneRequest,
+        onRequest: dispatch.onLaneRequest,
       });
   dispatch.lane = lane;
   tls?.attach(server as HttpsServer);
@@ -267,9 +264,16 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     busyElsewhere: lane === undefined ? undefined : (socket) => lane.busy(socket),
   });
   guard.attach(server);
-  answerParserErrors(server, log, exchangeLog);
-  answerConnect(server, policy, exchangeLog?.responses.Recorded ?? ServerResponse, options.onRequestStart);
-  // What serve() made that runs on its own, closed when a step of starting fails.
+  answerParserErrors(server, log, exchangeLog, hsts);
+  answerConnect(
+    server,
+    policy,
+    exchangeLog?.responses.Recorded ?? ServerResponse,
+    options.onRequestStart,
+    hsts,
+  );
+  // What serve() started before it listens, stopped when it fails to start (the proxy's health
+  // checks and pools, the certificate watch and ticket rotation, the access log).
   const abandon = (): void => {
     void accessLog?.close();
     void edgeProxy?.close();
@@ -322,6 +326,14 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
           throw ServerError.fromListen(err, tls.redirect!.host ?? config.host, tls.redirect!.port);
         });
 
+  // The per-address cap holds on the redirect listener too (it also answers ACME's HTTP-01).
+  if (redirect !== undefined)
+    new ConnectionGuard({
+      maxPerIp: config.maxConnectionsPerIp,
+      trusted,
+      log,
+      drainGrace: config.drainGrace,
+    }).attach(redirect.server);
   // The upstream groups' health checks run from now until close (an upstream down at boot is
   // known before the first request, and a server that failed to start checks nothing).
   edgeProxy?.start();
@@ -329,7 +341,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     tls?.close();
-    void redirect?.close();
+    const redirectClosed = redirect?.close();
     closing ??= shutdown({
       server,
       state,
@@ -344,7 +356,10 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
       accessLog,
       log,
       shutdownTimeout: config.shutdownTimeout,
-    }).then(() => edgeProxy?.close());
+    }).then(async () => {
+      await redirectClosed;
+      await edgeProxy?.close();
+    });
     return closing;
   };
   options.signal?.addEventListener('abort', () => void close(), { once: true });

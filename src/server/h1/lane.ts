@@ -7,7 +7,6 @@ import type { FastParts } from '../../gateway/fast-response.ts';
 import { isBodilessResponse } from '../../gateway/http.ts';
 import type { ServeInfo } from '../../gateway/types.ts';
 import {
-  CLOSE_TAIL,
   type Exchange as ExchangeContract,
   type ExchangeEnd,
   type HeadRecord,
@@ -536,7 +535,7 @@ export class Connection {
     }
     if (this.socket.writable)
       this.socket.write(
-        serializeHead(408, '', undefined, undefined, 0, undefined, '', CLOSE_TAIL)!,
+        serializeHead(408, '', undefined, undefined, 0, undefined, '', lane.closeTail)!,
         'latin1',
       );
     this.#shut();

@@ -85,10 +85,13 @@ export async function startRedirect(
   return {
     server,
     url: `http://${host}:${address.port}`,
+    // Every answer here is written at once: nothing is in flight to wait for. A connection still
+    // open is idle or sending a head, and node stops timing heads out once the server closes, so
+    // all go now (or one half-sent head would keep the process alive).
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeIdleConnections();
+        server.closeAllConnections();
       }),
   };
 }
