@@ -12,6 +12,7 @@ import type { WebSocketOptions } from '../realtime/options.ts';
 import type { AccessLogOptions, AccessLogRequestIdOptions } from '../server/access-log.ts';
 import { AddressList } from '../server/client-address.ts';
 import type { CompressionOptions, ContentCoding } from '../server/compression/options.ts';
+import type { Http2Options } from '../server/h2/options.ts';
 import type { EdgeRateLimitOptions } from '../server/rate-limit.ts';
 import type { StaticOptions } from '../server/static/static-files.ts';
 import { NOT_IN_CONFIG, type StrataConfig, type WorkersConfig } from './config.ts';
@@ -142,6 +143,19 @@ const compressionOptions = obj<CompressionOptions>({
   types: listOf(str(mediaRange, 'a media type')),
 });
 
+const http2Options = obj<Http2Options>({
+  h2c: bool,
+  maxConcurrentStreams: int(1),
+  maxHeaderListSize: bytes(1),
+  resetBurst: int(1),
+  resetRate: int(1),
+  maxOutstandingPings: int(1),
+  maxSettings: int(1),
+  maxSessionMemory: int(1),
+  maxSessionRejectedStreams: int(1),
+  initialWindowSize: int(1, 2_147_483_647),
+});
+
 const accessLogOptions = obj<AccessLogOptions>({
   format: literal('combined', 'json'),
   destination: filePath(['stdout']),
@@ -251,6 +265,7 @@ export const CONFIG_SCHEMA: Rule = obj<StrataConfig>(
     // The rest of ServeOptions.
     logger: oneOf(literal(false), code('a pino logger (or false)', isLogger)),
     compression: oneOf(bool, compressionOptions),
+    http2: oneOf(bool, http2Options),
     static: oneOf(filePath(), staticOptions),
     trustProxy: addresses,
     trustProxyHeader: literal('x-forwarded-for', 'forwarded', 'both'),

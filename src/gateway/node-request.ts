@@ -304,6 +304,11 @@ export interface ReceivedBody {
   readonly receivedBody?: Buffer | undefined;
 }
 
+/** A request that knows from its framing whether a body follows its head (an HTTP/2 stream's). */
+export interface DeclaredBody {
+  readonly bodyFollows?: boolean | undefined;
+}
+
 /** A web stream of a body already received: one chunk. */
 function receivedStream(body: Buffer, disturb: () => void): ReadableStream<Uint8Array> {
   let sent = false;
@@ -325,6 +330,9 @@ function receivedStream(body: Buffer, disturb: () => void): ReadableStream<Uint8
 
 /** Whether the request carries a body (RFC 9112 §6.3: Content-Length or Transfer-Encoding). */
 export function hasBody(req: IncomingMessage): boolean {
+  // HTTP/2 says so in its framing (no END_STREAM on HEADERS), with or without a Content-Length.
+  const follows = (req as DeclaredBody).bodyFollows;
+  if (follows !== undefined) return follows;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const key = raw[i]!;

@@ -5,6 +5,7 @@ import type { Metrics } from '../observe/metrics.ts';
 import type { LoopMonitorOptions } from '../parallel/loop-monitor.ts';
 import type { AccessLogOptions } from './access-log.ts';
 import type { CompressionOptions } from './compression/options.ts';
+import type { Http2Options } from './h2/options.ts';
 import type { EdgeRateLimitOptions } from './rate-limit.ts';
 import type { StaticOptions } from './static/static-files.ts';
 
@@ -153,6 +154,11 @@ export type EdgeServeOptions<W extends WebSocketEndpoint = WebSocketEndpoint> = 
    * Default off. See docs/server.md, "Rate limiting".
    */
   rateLimit?: EdgeRateLimitOptions | string | false;
+  /**
+   * HTTP/2: `true` for the defaults (`HTTP2_DEFAULTS`), or its limits and `h2c` (prior knowledge
+   * on the plain listener). Over TLS it is chosen by ALPN. Default off. See docs/http2.md.
+   */
+  http2?: boolean | Http2Options;
   /** The WebSocket endpoint (see `WebSocketsOption`); unset: none. */
   websockets?: WebSocketsOption<W>;
   /**

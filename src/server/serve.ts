@@ -26,6 +26,11 @@ import { createErrorSink } from './error-sink.ts';
 import { ServerError } from './errors.ts';
 import { FastLane } from './h1/lane.ts';
 import { createLaneHandler } from './h1/lane-handler.ts';
+import { resolveHttp2Options } from './h2/options.ts';
+import { routePriorKnowledge } from './h2/prior-knowledge.ts';
+import { h2ResponseClass } from './h2/response.ts';
+import { Http2Sessions } from './h2/sessions.ts';
+import { dispatchStreams } from './h2/to-dispatch.ts';
 import { nodeAppHandler } from './node-app.ts';
 import { type EdgeServeOptions, type ResolvedServeOptions, resolveServeOptions } from './options.ts';
 import { answerParserErrors } from './parser-errors.ts';
@@ -55,6 +60,11 @@ export interface EdgeServer<W extends WebSocketEndpoint = WebSocketEndpoint> {
   readonly metrics: Metrics | undefined;
   /** The admin listener's URL (`/metrics`, `/healthz`), when `admin` is on. */
   readonly adminUrl: string | undefined;
+  /**
+   * The HTTP/2 sessions, when `http2` is on: `accept(socket)` serves HTTP/2 on a connected socket
+   * (the TLS listener's hook for ALPN `h2`).
+   */
+  readonly http2: Http2Sessions | undefined;
   /** WebSockets and publish/subscribe (fetch-style apps only; undefined for node handlers). */
   readonly realtime: W | undefined;
   /**
@@ -185,6 +195,20 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
         onRequest: dispatch.onLaneRequest,
       });
   dispatch.lane = lane;
+  // HTTP/2 (src/server/h2/): streams into the same dispatch; h2c by the connection's first bytes.
+  const http2 = resolveHttp2Options(options.http2, config.maxHeaderSize);
+  const h2 =
+    http2 === undefined
+      ? undefined
+      : new Http2Sessions({
+          http2,
+          maxHeaderCount: config.maxHeaderCount,
+          idleTimeout: config.idleTimeout,
+          requestTimeout: config.requestTimeout,
+          log,
+          onStream: dispatchStreams(dispatch, h2ResponseClass(accessLog), accessLog !== undefined, fastLane),
+        });
+  if (h2 !== undefined && http2!.h2c) routePriorKnowledge(server, h2.accept, config.headersTimeout);
   if (websockets !== undefined && app !== undefined) {
     acceptUpgrades(
       server,
@@ -200,7 +224,11 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     trusted,
     log,
     drainGrace: config.drainGrace,
-    busyElsewhere: lane === undefined ? undefined : (socket) => lane.busy(socket),
+    // The lane's connections with a response under way; HTTP/2's, which drain by GOAWAY.
+    busyElsewhere:
+      lane === undefined && h2 === undefined
+        ? undefined
+        : (socket) => lane?.busy(socket) === true || h2?.has(socket) === true,
   });
   guard.attach(server);
   answerParserErrors(server, log, accessLog);
@@ -228,6 +256,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
       state,
       guard,
       lane,
+      h2,
       websockets,
       work,
       app,
@@ -250,6 +279,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     node: server,
     metrics,
     adminUrl: admin?.url,
+    http2: h2,
     realtime: websockets,
     close,
     [Symbol.asyncDispose]: close,

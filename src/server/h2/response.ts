@@ -1,0 +1,106 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
+import type { LoggedResponse, ResponseSink } from '../logged-response.ts';
+
+/**
+ * The response of an HTTP/2 stream on node's path (what the fast exchange does not write itself:
+ * streams, files, errors, refusals, node apps): node's compatibility response, which looks like
+ * a `ServerResponse`, with HTTP/1's status text left out quietly (RFC 9113 §8.3.2 has none; node
+ * warns on each use) and, while the access log is on, timed, counted and logged exactly as the
+ * HTTP/1 response class does (logged-response.ts).
+ */
+export type H2ResponseClass = new (req: IncomingMessage, stream: ServerHttp2Stream) => Http2ServerResponse;
+
+function byteLength(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string')
+    return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  return (chunk as { byteLength?: number } | null)?.byteLength ?? 0;
+}
+
+/** `headers` plus `name: value`, unless it already has `name` (in any case); never mutated. */
+function withHeader(headers: object, name: string, value: string): object {
+  const len = name.length;
+  for (const key in headers) if (key.length === len && key.toLowerCase() === name) return headers;
+  const out: Record<string, unknown> = { ...headers };
+  out[name] = value;
+  return out;
+}
+
+/** The response class for HTTP/2 streams; `log` when the access log is on. */
+export function h2ResponseClass(log: ResponseSink | undefined): H2ResponseClass {
+  class H2Response extends Http2ServerResponse {
+    constructor(req: IncomingMessage, stream: ServerHttp2Stream) {
+      super(stream);
+      // node's compatibility response reads its request from the stream, where only node's own
+      // compatibility request puts it.
+      Object.defineProperty(this, 'req', { value: req, writable: true, configurable: true });
+    }
+
+    override writeHead(statusCode: number, reason?: unknown, headers?: unknown): this {
+      // No reason phrase in HTTP/2: drop it here rather than have node warn.
+      if (typeof reason === 'string') return super.writeHead(statusCode, headers as never);
+      return super.writeHead(statusCode, reason as never);
+    }
+  }
+  quietStatusMessage(H2Response.prototype);
+  if (log === undefined) return H2Response;
+  const header = log.header;
+  function onClose(this: LoggedResponse): void {
+    log!.record(this);
+  }
+  class LoggedH2Response extends H2Response {
+    strataStart: number;
+    strataBytes: number;
+    strataId: string | undefined;
+    strataRefused: number;
+    strataHeadLines: number;
+
+    constructor(req: IncomingMessage, stream: ServerHttp2Stream) {
+      super(req, stream);
+      this.strataStart = performance.now();
+      this.strataBytes = 0;
+      this.strataHeadLines = req.rawHeaders.length;
+      this.strataId = log!.assignId(req);
+      this.strataRefused = 0;
+      this.on('close', onClose);
+    }
+
+    override writeHead(statusCode: number, reason?: unknown, headers?: unknown): this {
+      const id = this.strataId;
+      const object = typeof reason === 'object' && reason !== null ? reason : headers;
+      if (id !== undefined && !this.hasHeader(header!)) {
+        if (typeof object === 'object' && object !== null && !Array.isArray(object))
+          return super.writeHead(statusCode, withHeader(object, header!, id) as never);
+        this.setHeader(header!, id);
+      }
+      return super.writeHead(statusCode, object as never);
+    }
+
+    override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+      this.strataBytes += byteLength(chunk, encoding);
+      return super.write(chunk as never, encoding as never, callback as never);
+    }
+
+    override end(chunk?: unknown, encoding?: unknown, callback?: unknown): this {
+      if (typeof chunk !== 'function' && chunk != null) this.strataBytes += byteLength(chunk, encoding);
+      return super.end(chunk as never, encoding as never, callback as never);
+    }
+  }
+  return LoggedH2Response;
+}
+
+/** `statusMessage` reads '' and ignores writes (node's compatibility response warns on both). */
+function quietStatusMessage(proto: object): void {
+  Object.defineProperty(proto, 'statusMessage', {
+    get: () => '',
+    set: () => {},
+    configurable: true,
+  });
+}
+
+/** The shared parts' view of an HTTP/2 response: they are written against node's `ServerResponse`. */
+export function asServerResponse(res: Http2ServerResponse): ServerResponse {
+  // The compatibility response implements what they use (writeHead, setHeader, write, end,
+  // destroy, 'close'); the types of the two classes share no declaration.
+  return res as unknown as ServerResponse;
+}

@@ -1,0 +1,39 @@
+import type { IncomingMessage } from 'node:http';
+import { Http2ServerRequest } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Dispatch } from '../dispatch.ts';
+import type { Exchange, LaneRequest } from '../h1/lane.ts';
+import { H2Exchange } from './exchange.ts';
+import { H2Request, http1RawHeaders } from './request.ts';
+import { asServerResponse, type H2ResponseClass } from './response.ts';
+import type { StreamListener } from './sessions.ts';
+
+/**
+ * The one boundary between HTTP/2 and the server's dispatch (the rest of src/server/h2/ knows
+ * nothing of it). A fetch app's streams take the dispatch's exchange path — the edge policy with
+ * the node path's head checks, static files, the app through the gateway's lane handler, a known
+ * body written by `H2Exchange` itself; a node app's streams (or any, with `fastLane: false`) take
+ * node's path with node's compatibility request and response, as an http2 server would give them.
+ */
+export function dispatchStreams(
+  dispatch: Dispatch,
+  Response: H2ResponseClass,
+  logsItself: boolean,
+  exchangePath: boolean,
+): StreamListener {
+  if (exchangePath) {
+    return (stream, headers, _flags, rawHeaders) => {
+      const req = new H2Request(stream, headers, rawHeaders, stream.session!.socket as Socket);
+      const exchange = new H2Exchange(req, Response, logsItself);
+      // The exchange contract of the HTTP/1.1 lane, structurally (see H2Exchange).
+      dispatch.onLaneRequest(req as unknown as LaneRequest, exchange as unknown as Exchange);
+    };
+  }
+  return (stream, headers, _flags, rawHeaders) => {
+    const authority = headers[':authority'];
+    if (headers.host === undefined && authority !== undefined) headers.host = authority;
+    const compat = new Http2ServerRequest(stream, headers, {}, http1RawHeaders(rawHeaders));
+    const req = compat as unknown as IncomingMessage;
+    dispatch.onRequest(req, asServerResponse(new Response(req, stream)));
+  };
+}
