@@ -254,7 +254,11 @@ export class NodeRequest {
 Object.setPrototypeOf(NodeRequest.prototype, NativeRequest.prototype);
 
 function buildUrl(req: IncomingMessage, config: NodeGatewayConfig): string {
-  const secure = config.secureOf !== undefined ? config.secureOf(req) : config.secure;
+  // Without a per-request answer, the socket says (a TLS listener's, as `info.secure` reads it).
+  const secure =
+    config.secureOf !== undefined
+      ? config.secureOf(req)
+      : config.secure || (req.socket as { encrypted?: boolean } | null)?.encrypted === true;
   const scheme = secure ? 'https://' : 'http://';
   const target = req.url ?? '/';
   if (target.charCodeAt(0) !== 47 /* / */) {

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { Http2ServerRequest } from 'node:http2';
+import { Http2ServerRequest, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Dispatch } from '../dispatch.ts';
 import type { Exchange, LaneRequest } from '../h1/lane.ts';
@@ -32,8 +32,18 @@ export function dispatchStreams(
   return (stream, headers, _flags, rawHeaders) => {
     const authority = headers[':authority'];
     if (headers.host === undefined && authority !== undefined) headers.host = authority;
-    const compat = new Http2ServerRequest(stream, headers, {}, http1RawHeaders(rawHeaders));
+    const compat = new H2CompatRequest(stream, headers, http1RawHeaders(rawHeaders));
     const req = compat as unknown as IncomingMessage;
     dispatch.onRequest(req, asServerResponse(new Response(req, stream)));
   };
+}
+
+/** node's compatibility request, saying from the stream's framing whether a body follows (gateway's DeclaredBody). */
+class H2CompatRequest extends Http2ServerRequest {
+  readonly bodyFollows: boolean;
+
+  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: string[]) {
+    super(stream, headers, {}, rawHeaders);
+    this.bodyFollows = !stream.endAfterHeaders;
+  }
 }
