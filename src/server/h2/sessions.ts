@@ -47,7 +47,10 @@ function ignore(): void {
  */
 export class Http2Sessions {
   readonly #server: Http2Server;
-  readonly #sessions = new Set<ServerHttp2Session>();
+  /** Each session's socket: node's session gives only a proxy of it, which may not destroy it. */
+  readonly #sessions = new Map<ServerHttp2Session, Socket>();
+  /** The socket being handed to node's server (its 'session' event comes synchronously). */
+  #accepting: Socket | undefined = undefined;
   readonly #sockets = new Set<Socket>();
   readonly #log: Logger;
   readonly #requestTimeout: number;
@@ -83,7 +86,12 @@ export class Http2Sessions {
     if (socket.destroyed) return;
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
-    this.#server.emit('connection', socket);
+    this.#accepting = socket;
+    try {
+      this.#server.emit('connection', socket);
+    } finally {
+      this.#accepting = undefined;
+    }
   };
 
   /** Whether `socket` carries an HTTP/2 session (the drain's idle sweep leaves it to `drain`). */
@@ -103,27 +111,33 @@ export class Http2Sessions {
    */
   drain(): void {
     this.#draining = true;
-    for (const session of this.#sessions) session.close();
+    for (const session of this.#sessions.keys()) session.close();
   }
 
   /** Destroys every session still open (the shutdown deadline). */
   destroyAll(): void {
-    for (const session of this.#sessions) session.destroy();
+    for (const session of this.#sessions.keys()) session.destroy();
     for (const socket of this.#sockets) socket.destroy();
   }
 
   readonly #onSession = (session: ServerHttp2Session): void => {
-    this.#sessions.add(session);
+    this.#sessions.set(session, this.#accepting!);
     session.on('error', ignore);
     session.once('close', () => this.#sessions.delete(session));
     if (this.#draining) session.close();
   };
 
   // No frame either way for idleTimeout: GOAWAY (streams under way may finish), and gone one
-  // more idleTimeout later whatever is left (a stream whose window the client never opens).
+  // more idleTimeout later whatever is left (a stream whose window the client never opens). The
+  // socket is destroyed too: node's session waits for its last writes to flush, forever when the
+  // client never reads.
   readonly #onIdle = (session: ServerHttp2Session): void => {
     session.close();
-    setTimeout(() => session.destroy(), this.#idleTimeout).unref();
+    const socket = this.#sessions.get(session);
+    setTimeout(() => {
+      session.destroy();
+      socket?.destroy();
+    }, this.#idleTimeout).unref();
   };
 
   // A body that is still arriving after requestTimeout resets its stream (slow POST, RFC 9113 §8.1).
