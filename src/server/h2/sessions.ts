@@ -70,10 +70,12 @@ export class Http2Sessions {
     const onStream = options.onStream;
     const limitBody = this.#requestTimeout > 0;
     server.on('stream', (stream: ServerHttp2Stream, headers, flags: number, rawHeaders: string[]) => {
+      // First: a stream node has destroyed already emits its error on the next tick, and an
+      // 'error' without a listener would end the process (found by test/security/h2-frames.fuzz).
+      stream.on('error', ignore);
       // Reset in the same read as its HEADERS (rapid reset): node reports it already destroyed,
       // without a session. Nothing to answer.
       if (stream.destroyed || stream.session === undefined) return;
-      stream.on('error', ignore);
       if (limitBody && !stream.endAfterHeaders) this.#limitBody(stream);
       onStream(stream, headers, flags, rawHeaders);
     });
