@@ -149,7 +149,6 @@ const http2Options = obj<Http2Options>({
   maxHeaderListSize: bytes(1),
   resetBurst: int(1),
   resetRate: int(1),
-  maxOutstandingPings: int(1),
   maxSettings: int(1),
   maxSessionMemory: int(1),
   maxSessionRejectedStreams: int(1),

@@ -23,11 +23,12 @@ export interface Http2Options {
   resetBurst?: number;
   /** RST_STREAM frames per second allowed once the burst is spent; past it, GOAWAY. */
   resetRate?: number;
-  /** Most PINGs sent by the client that may wait for their ACK; past it, GOAWAY. */
-  maxOutstandingPings?: number;
-  /** Most SETTINGS frames that may wait for their ACK; past it, GOAWAY. */
+  /** Most entries in one SETTINGS frame; a frame with more is a connection error (GOAWAY). */
   maxSettings?: number;
-  /** Memory one session may hold (HPACK tables, queued frames), in MiB; past it, new streams are refused. */
+  /**
+   * Memory one session may hold, in MiB: HPACK tables, response data queued for a client that
+   * does not read, unacknowledged PING/SETTINGS. Past it, new streams are refused (ENHANCE_YOUR_CALM).
+   */
   maxSessionMemory?: number;
   /** Streams refused on one session (over the limits above) before it is closed with GOAWAY. */
   maxSessionRejectedStreams?: number;
@@ -41,7 +42,6 @@ export const HTTP2_DEFAULTS = {
   maxConcurrentStreams: 128,
   resetBurst: 1000,
   resetRate: 33,
-  maxOutstandingPings: 10,
   maxSettings: 32,
   maxSessionMemory: 10,
   maxSessionRejectedStreams: 100,
@@ -56,7 +56,6 @@ const LIMITS: (keyof Http2Options)[] = [
   'maxHeaderListSize',
   'resetBurst',
   'resetRate',
-  'maxOutstandingPings',
   'maxSettings',
   'maxSessionMemory',
   'maxSessionRejectedStreams',
@@ -95,7 +94,6 @@ export function nodeHttp2Options(o: ResolvedHttp2Options, maxHeaderCount: number
       // No server push (RFC 9113 §8.4): nothing in strata pushes.
       enablePush: false,
     },
-    maxOutstandingPings: o.maxOutstandingPings,
     maxSettings: o.maxSettings,
     maxSessionMemory: o.maxSessionMemory,
     maxSessionRejectedStreams: o.maxSessionRejectedStreams,

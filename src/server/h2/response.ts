@@ -17,6 +17,25 @@ function byteLength(chunk: unknown, encoding: unknown): number {
   return (chunk as { byteLength?: number } | null)?.byteLength ?? 0;
 }
 
+const CONNECTION_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** `headers` without HTTP/1's connection-specific fields (a copy only when it has some). */
+function withoutConnectionHeaders(headers: object): object {
+  let out: Record<string, unknown> | undefined;
+  for (const key in headers) {
+    if (!CONNECTION_HEADERS.has(key.toLowerCase())) continue;
+    out ??= { ...headers };
+    delete out[key];
+  }
+  return out ?? headers;
+}
+
 /** `headers` plus `name: value`, unless it already has `name` (in any case); never mutated. */
 function withHeader(headers: object, name: string, value: string): object {
   const len = name.length;
@@ -37,9 +56,21 @@ export function h2ResponseClass(log: ResponseSink | undefined): H2ResponseClass 
     }
 
     override writeHead(statusCode: number, reason?: unknown, headers?: unknown): this {
-      // No reason phrase in HTTP/2: drop it here rather than have node warn.
-      if (typeof reason === 'string') return super.writeHead(statusCode, headers as never);
-      return super.writeHead(statusCode, reason as never);
+      // No reason phrase in HTTP/2: drop it (a string or an undefined one) rather than have node
+      // warn, and pass the headers on whichever argument they came in.
+      const object = typeof reason === 'object' && reason !== null ? reason : headers;
+      if (typeof object !== 'object' || object === null) return super.writeHead(statusCode);
+      return super.writeHead(statusCode, withoutConnectionHeaders(object) as never);
+    }
+
+    // RFC 9113 §8.2.2: connection-specific fields are malformed in HTTP/2; an app written for
+    // HTTP/1.1 may set them, and node would throw (or warn): they are left out, quietly.
+    override setHeader(name: string, value: number | string | readonly string[]): void {
+      if (!CONNECTION_HEADERS.has(name.toLowerCase())) super.setHeader(name, value);
+    }
+
+    override appendHeader(name: string, value: string | string[]): void {
+      if (!CONNECTION_HEADERS.has(name.toLowerCase())) super.appendHeader(name, value);
     }
   }
   quietStatusMessage(H2Response.prototype);

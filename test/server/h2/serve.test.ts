@@ -96,6 +96,26 @@ describe('HTTP/2 requests', () => {
     });
   });
 
+  test('HTTP/1 connection headers the app sets are left out of an HTTP/2 response', async () => {
+    const a = new App();
+    a.get(
+      '/',
+      () => new Response('x', { headers: { connection: 'close', 'keep-alive': 'timeout=5', 'x-ok': '1' } }),
+    );
+    await withServer(
+      {},
+      async (_server, client) => {
+        const reply = await h2request(client, { ':path': '/' });
+        assert.equal(reply.status, 200);
+        assert.equal(reply.text, 'x');
+        assert.equal(reply.headers['x-ok'], '1');
+        assert.equal(reply.headers.connection, undefined);
+        assert.equal(reply.headers['keep-alive'], undefined);
+      },
+      a,
+    );
+  });
+
   test('a node app gets node compatibility request and response', async () => {
     const handler = nodeHandler((req, res) => {
       let n = 0;
