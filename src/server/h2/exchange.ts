@@ -67,7 +67,8 @@ export class H2Exchange {
     if (res !== undefined) {
       this.statusCode = res.statusCode;
       // NO_ERROR: closed in order (a reset after the response was ended is the client's choice).
-      if (res.writableEnded && this.stream.rstCode === 0) this.writableFinished = true;
+      // The stream's own end: a file sent from its descriptor never ends the compat response.
+      if (this.stream.writableEnded && this.stream.rstCode === 0) this.writableFinished = true;
     }
     if (!this.writableFinished) this.destroyed = true;
     const listeners = this.#onClose;

@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { close } from 'node:fs';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
 import type { LoggedResponse, ResponseSink } from '../logged-response.ts';
 
@@ -15,6 +16,44 @@ function byteLength(chunk: unknown, encoding: unknown): number {
   if (typeof chunk === 'string')
     return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
   return (chunk as { byteLength?: number } | null)?.byteLength ?? 0;
+}
+
+function ignore(): void {
+  // Closing a descriptor we opened: nothing to tell anyone if it fails.
+}
+
+const RESPOND_WITH_FILE: unique symbol = Symbol('strata.h2.respondWithFile');
+
+type FileResponder = {
+  [RESPOND_WITH_FILE](
+    fd: number,
+    status: number,
+    headers: OutgoingHttpHeaders,
+    offset: number,
+    length: number,
+  ): void;
+};
+
+/**
+ * Sends a file body on an HTTP/2 stream from its descriptor (static files' answer to sendfile on
+ * HTTP/2), when `res` is an HTTP/2 stream's response whose `write` and `end` nobody wrapped
+ * (compression streams instead) and nothing was sent yet. Returns false otherwise: the caller
+ * writes the head and streams the file. On true, `fd` is owned and closed by the response.
+ */
+export function respondWithFile(
+  res: ServerResponse,
+  fd: number,
+  status: number,
+  headers: OutgoingHttpHeaders,
+  offset: number,
+  length: number,
+): boolean {
+  const responder = res as unknown as Partial<FileResponder>;
+  if (typeof responder[RESPOND_WITH_FILE] !== 'function') return false;
+  if (Object.hasOwn(res, 'write') || Object.hasOwn(res, 'end') || res.headersSent || res.destroyed)
+    return false;
+  responder[RESPOND_WITH_FILE](fd, status, headers, offset, length);
+  return true;
 }
 
 const CONNECTION_HEADERS = new Set([
@@ -72,6 +111,30 @@ export function h2ResponseClass(log: ResponseSink | undefined): H2ResponseClass 
     override appendHeader(name: string, value: string | string[]): void {
       if (!CONNECTION_HEADERS.has(name.toLowerCase())) super.appendHeader(name, value);
     }
+
+    /**
+     * A file body: `length` bytes of `fd` from `offset`, sent by node's `respondWithFD` (read
+     * and framed in C++, never through a JS stream: HTTP/2's answer to sendfile). Owns `fd` and
+     * closes it when the stream closes.
+     */
+    [RESPOND_WITH_FILE](
+      fd: number,
+      status: number,
+      headers: OutgoingHttpHeaders,
+      offset: number,
+      length: number,
+    ): void {
+      const stream = this.stream;
+      stream.once('close', () => close(fd, ignore));
+      this.statusCode = status;
+      const head: OutgoingHttpHeaders = { ...this.getHeaders(), ...withoutConnectionHeaders(headers) };
+      this.fileHead(head, length);
+      head[':status'] = status;
+      stream.respondWithFD(fd, head, { offset, length });
+    }
+
+    /** What a subclass adds to a file response's head (and counts of its body). */
+    fileHead(_headers: OutgoingHttpHeaders, _length: number): void {}
   }
   quietStatusMessage(H2Response.prototype);
   if (log === undefined) return H2Response;
@@ -115,6 +178,12 @@ export function h2ResponseClass(log: ResponseSink | undefined): H2ResponseClass 
     override end(chunk?: unknown, encoding?: unknown, callback?: unknown): this {
       if (typeof chunk !== 'function' && chunk != null) this.strataBytes += byteLength(chunk, encoding);
       return super.end(chunk as never, encoding as never, callback as never);
+    }
+
+    override fileHead(headers: OutgoingHttpHeaders, length: number): void {
+      const id = this.strataId;
+      if (id !== undefined && headers[header!] === undefined) headers[header!] = id;
+      this.strataBytes += length;
     }
   }
   return LoggedH2Response;

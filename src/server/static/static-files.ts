@@ -8,6 +8,7 @@ import { contentTypeFor } from '../../gateway/http/mime.ts';
 import { negotiateEncoding } from '../../gateway/http/negotiate.ts';
 import { type ByteRange, parseRange } from '../../gateway/http/range.ts';
 import { resolveStaticPath } from '../../gateway/http/static-path.ts';
+import { respondWithFile } from '../h2/response.ts';
 import { bodyMayBypassWrite } from '../logged-response.ts';
 import { canSendfile, SendfileTransfer, sendfileAvailable } from './sendfile.ts';
 
@@ -136,6 +137,8 @@ export class StaticFiles {
   #revalidateMs: number;
   #chunkSize: number;
   #sendfile: boolean;
+  /** HTTP/2 file bodies from the descriptor (`sendfile: false` turns it off too). */
+  #fileDescriptors: boolean;
   // Entries by resolved file path, least recently used first (a Map keeps insertion order).
   #cache = new Map<string, Entry>();
   // The fast path: request paths (as sent, short, a few per file) to their entry.
@@ -169,6 +172,7 @@ export class StaticFiles {
     this.#revalidateMs = options.revalidateMs ?? 1000;
     this.#chunkSize = options.streamChunkSize ?? 262_144;
     this.#sendfile = (options.sendfile ?? true) && sendfileAvailable;
+    this.#fileDescriptors = options.sendfile ?? true;
     this.#realRoot = realpath(this.#root).catch(() => this.#root);
   }
 
@@ -641,6 +645,8 @@ export class StaticFiles {
         closeSync(fd);
         return;
       }
+      // HTTP/2: from the descriptor, read and framed by node (h2/response.ts), when allowed.
+      if (this.#fileDescriptors && respondWithFile(res, fd, status, headers, start, end - start + 1)) return;
       res.writeHead(status, headers);
       // A response whose write or end someone wrapped (compression) streams, so that the wrapper
       // sees the bytes; the access log's response counts what sendfile sent (countBodyBytes).

@@ -4,7 +4,7 @@
  * (ALPN h2, a test TLS listener in front); the app can tell only from `info.protocol`.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type ClientHttp2Session, connect, constants } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -298,6 +298,39 @@ describe('edge features on HTTP/2', () => {
       assert.equal(big.headers['content-encoding'], 'gzip');
       assert.ok(big.body.length < 20_000);
     });
+  });
+
+  test('large static files go out from the descriptor (respondWithFD): whole, ranges, logged, fd closed', async () => {
+    const root = mkdtempSync(join(dir, 'large-'));
+    const bytes = Buffer.alloc(300_000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = i % 251;
+    writeFileSync(join(root, 'large.bin'), bytes);
+    const logFile = join(root, '..', `large-${Date.now()}.log`);
+    const openFds = (): number => readdirSync('/proc/self/fd').length;
+    const before = openFds();
+    await withServer(
+      { static: { root, memoryCacheMaxFile: 1024 }, accessLog: { destination: logFile, bufferSize: 0 } },
+      async (_server, client) => {
+        const whole = await h2request(client, { ':path': '/large.bin' });
+        assert.equal(whole.status, 200);
+        assert.ok(whole.body.equals(bytes));
+        assert.equal(whole.headers['content-length'], '300000');
+        assert.match(String(whole.headers['x-request-id']), /./);
+        const range = await h2request(client, { ':path': '/large.bin', range: 'bytes=1000-200999' });
+        assert.equal(range.status, 206);
+        assert.ok(range.body.equals(bytes.subarray(1000, 201_000)));
+        // A client that resets mid-file: the descriptor is closed all the same.
+        const stream = client.request({ ':path': '/large.bin' });
+        stream.on('error', () => {});
+        await new Promise((r) => stream.once('response', r));
+        stream.close(constants.NGHTTP2_CANCEL);
+        await new Promise((r) => stream.once('close', r));
+      },
+    );
+    await waitFor(() => openFds() <= before, 2000, 'descriptors closed');
+    const lines = readFileSync(logFile, 'utf8').trim().split('\n');
+    assert.match(lines[0]!, /"GET \/large\.bin HTTP\/2\.0" 200 300000 /);
+    assert.match(lines[1]!, /"GET \/large\.bin HTTP\/2\.0" 206 200000 /);
   });
 
   test('the access log writes HTTP/2.0, the status and the bytes; metrics count the requests', async () => {
