@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type ClientHttp2Session, connect, constants } from 'node:http2';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -165,6 +166,7 @@ describe('the edge policy on HTTP/2', () => {
       status: 200,
     },
     { name: 'deny', options: { deny: ['127.0.0.1'] }, headers: {}, status: 403 },
+    { name: 'allow', options: { allow: ['10.0.0.0/8'] }, headers: {}, status: 403 },
     {
       name: 'a declared body over maxBodySize',
       options: { maxBodySize: 10 },
@@ -414,6 +416,17 @@ describe('edge features on HTTP/2', () => {
       assert.equal(info.protocol, 'h2');
       assert.equal(info.secure, true);
       assert.match(info.url, /^https:\/\/localhost:\d+\/info$/);
+      // The same port, a client without ALPN (node's https): served by the HTTP/1.1 server.
+      const h1 = await new Promise<string>((resolve, reject) => {
+        const req = httpsGet(`${front.url}/`, { ca: certificate.cert }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve(text));
+        });
+        req.on('error', reject);
+      });
+      assert.match(h1, /^hello http\/1\.1 localhost:\d+$/);
     } finally {
       client.destroy();
       await server.close();
