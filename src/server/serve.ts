@@ -205,6 +205,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
           maxHeaderCount: config.maxHeaderCount,
           idleTimeout: config.idleTimeout,
           requestTimeout: config.requestTimeout,
+          maxRequestsPerSession: config.maxRequestsPerSocket,
           log,
           onStream: dispatchStreams(dispatch, h2ResponseClass(accessLog), accessLog !== undefined, fastLane),
         });

@@ -1,6 +1,7 @@
 import {
   createServer,
   type Http2Server,
+  type Http2Session,
   type IncomingHttpHeaders,
   type ServerHttp2Session,
   type ServerHttp2Stream,
@@ -25,6 +26,11 @@ export interface Http2SessionsOptions {
   idleTimeout: number;
   /** A request body still arriving after this long resets its stream, in ms; 0 for never. */
   requestTimeout: number;
+  /**
+   * Streams one session may open (the server's `maxRequestsPerSocket`, nginx's
+   * `keepalive_requests` on HTTP/2): the last one is answered, then GOAWAY. 0 for no cap.
+   */
+  maxRequestsPerSession?: number;
   onStream: StreamListener;
   log: Logger;
 }
@@ -69,6 +75,8 @@ export class Http2Sessions {
     server.on('session', this.#onSession);
     const onStream = options.onStream;
     const limitBody = this.#requestTimeout > 0;
+    const maxStreams = options.maxRequestsPerSession ?? 0;
+    const opened = maxStreams > 0 ? new WeakMap<Http2Session, number>() : undefined;
     server.on('stream', (stream: ServerHttp2Stream, headers, flags: number, rawHeaders: string[]) => {
       // First: a stream node has destroyed already emits its error on the next tick, and an
       // 'error' without a listener would end the process (found by test/security/h2-frames.fuzz).
@@ -77,6 +85,13 @@ export class Http2Sessions {
       // without a session. Nothing to answer.
       if (stream.destroyed || stream.session === undefined) return;
       if (limitBody && !stream.endAfterHeaders) this.#limitBody(stream);
+      if (opened !== undefined) {
+        const session = stream.session;
+        const count = (opened.get(session) ?? 0) + 1;
+        opened.set(session, count);
+        // GOAWAY names this stream as the last: it and the ones before it are answered.
+        if (count >= maxStreams) session.close();
+      }
       onStream(stream, headers, flags, rawHeaders);
     });
     server.on('sessionError', (err: Error) => this.#log.debug({ err }, 'http2 session error'));

@@ -275,6 +275,16 @@ describe('the edge policy on HTTP/2', () => {
     );
   });
 
+  test('maxRequestsPerSocket: the last stream is answered, then GOAWAY', async () => {
+    await withServer({ maxRequestsPerSocket: 3 }, async (_server, client) => {
+      const goaway = new Promise<number>((resolve) => client.once('goaway', (code: number) => resolve(code)));
+      for (let i = 0; i < 3; i++) assert.equal((await h2request(client, { ':path': '/' })).status, 200);
+      const none = new Promise<number>((resolve) => setTimeout(() => resolve(-1), 3000).unref());
+      assert.equal(await Promise.race([goaway, none]), constants.NGHTTP2_NO_ERROR);
+      await waitFor(() => client.closed || client.destroyed, 2000, 'the client session ends');
+    });
+  });
+
   test('an HTTP/1 request line claiming HTTP/2.0 is still refused 505', async () => {
     await withServer({}, async (server) => {
       const reply = await rawRequest(server.port, 'GET / HTTP/2.0\r\nHost: a\r\n\r\n');
