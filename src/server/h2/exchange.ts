@@ -160,18 +160,19 @@ export class H2Exchange {
     // RFC 9110 §8.6: no Content-Length on 204 and 304.
     if (sendLength) out['content-length'] = length;
     if (extra !== undefined && out[extra] === undefined) out[extra] = this.#extraValue;
-    this.statusCode = status;
-    this.writableFinished = true;
     const stream = this.stream;
-    // Reset by the client while the app was answering: nothing to write to ('close' reports it).
+    // Reset by the client while the app was answering: nothing to write to ('close' has
+    // reported it, as abandoned).
     if (stream.destroyed || stream.closed) return true;
     const noBody = bodyless || length === 0;
     if (noBody) stream.respond(out, { endStream: true });
     else {
-      this.bytes = length;
       stream.respond(out);
       stream.end(body);
+      this.bytes = length;
     }
+    this.statusCode = status;
+    this.writableFinished = true;
     return true;
   }
 

@@ -394,6 +394,34 @@ describe('edge features on HTTP/2', () => {
     );
   });
 
+  test('an answer to a stream the client reset is logged 499, and the connection goes on', async () => {
+    let answered: () => void = () => {};
+    const done = new Promise<void>((resolve) => (answered = resolve));
+    const a = new App();
+    a.get('/late', async (c) => {
+      await new Promise((r) => setTimeout(r, 100));
+      queueMicrotask(answered);
+      return c.text('too late');
+    });
+    a.get('/', (c) => c.text('ok'));
+    const logFile = join(dir, `late-${Date.now()}.log`);
+    await withServer(
+      { accessLog: { destination: logFile, bufferSize: 0 } },
+      async (_server, client) => {
+        const stream = client.request({ ':path': '/late' });
+        stream.on('error', () => {});
+        await new Promise((r) => setTimeout(r, 20));
+        stream.close(constants.NGHTTP2_CANCEL);
+        await done;
+        assert.equal((await h2request(client, { ':path': '/' })).text, 'ok');
+      },
+      a,
+    );
+    const lines = readFileSync(logFile, 'utf8').trim().split('\n');
+    assert.match(lines[0]!, /"GET \/late HTTP\/2\.0" 499 0 /);
+    assert.match(lines[1]!, /"GET \/ HTTP\/2\.0" 200 2 /);
+  });
+
   test('graceful drain: GOAWAY, the stream under way is answered, the connection closes', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
