@@ -155,11 +155,13 @@ const attacks: Attack[] = [
           frame(FRAME.RST_STREAM, 0, 1 + 2 * i, Buffer.from([0, 0, 0, ERROR.CANCEL])),
         ]),
       );
-      await c.until(() => c.goaway !== undefined, 3000);
-      assert.ok(sent < count || c.goaway !== undefined, `all ${sent} resets were taken without GOAWAY`);
+      await c.until(() => ended(c), 3000);
+      assert.ok(sent < count || ended(c), `all ${sent} resets were taken, the connection still open`);
     },
     check(c, calls) {
-      assert.ok(c.goaway !== undefined, 'GOAWAY');
+      // GOAWAY, or the close right behind it: a server that closes with frames of ours unread
+      // resets the connection, and the GOAWAY in flight may be lost with it.
+      assert.ok(ended(c), 'GOAWAY or closed');
       // The app saw a bounded part of the streams (the reset burst), not all of them.
       assert.ok(calls < 5000, `the app was called ${calls} times`);
     },

@@ -20,6 +20,13 @@ import { rawRequest, waitFor } from '../../fixtures/http.ts';
 const dir = mkdtempSync(join(tmpdir(), 'strata-h2-serve-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A promise and the function that resolves it (a handler says "I have the request"). */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 function app(): App {
   const a = new App();
   a.get('/', (c) => c.text(`hello ${c.info.protocol} ${new URL(c.req.url).host}`));
@@ -256,8 +263,10 @@ describe('the edge policy on HTTP/2', () => {
   test('maxInFlight holds for streams of one connection', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
+    const entered = signal();
     const a = new App();
     a.get('/slow', async (c) => {
+      entered.resolve();
       await gate;
       return c.text('slow');
     });
@@ -265,7 +274,7 @@ describe('the edge policy on HTTP/2', () => {
       { maxInFlight: 1 },
       async (_server, client) => {
         const slow = h2request(client, { ':path': '/slow' });
-        await new Promise((r) => setTimeout(r, 50));
+        await entered.promise;
         const second = await h2request(client, { ':path': '/slow' });
         assert.equal(second.status, 503);
         release();
@@ -376,8 +385,10 @@ describe('edge features on HTTP/2', () => {
     let aborted: (reason: unknown) => void = () => {};
     const abortedWith = new Promise<unknown>((resolve) => (aborted = resolve));
     const a = new App();
+    const entered = signal();
     a.get('/wait', (c) => {
       c.req.signal.addEventListener('abort', () => aborted(c.req.signal.reason));
+      entered.resolve();
       return new Promise<Response>(() => {});
     });
     await withServer(
@@ -385,7 +396,7 @@ describe('edge features on HTTP/2', () => {
       async (_server, client) => {
         const stream = client.request({ ':path': '/wait' });
         stream.on('error', () => {});
-        await new Promise((r) => setTimeout(r, 50));
+        await entered.promise;
         stream.close(constants.NGHTTP2_CANCEL);
         const reason = await abortedWith;
         assert.ok(reason instanceof Error);
@@ -398,7 +409,9 @@ describe('edge features on HTTP/2', () => {
     let answered: () => void = () => {};
     const done = new Promise<void>((resolve) => (answered = resolve));
     const a = new App();
+    const entered = signal();
     a.get('/late', async (c) => {
+      entered.resolve();
       await new Promise((r) => setTimeout(r, 100));
       queueMicrotask(answered);
       return c.text('too late');
@@ -410,7 +423,7 @@ describe('edge features on HTTP/2', () => {
       async (_server, client) => {
         const stream = client.request({ ':path': '/late' });
         stream.on('error', () => {});
-        await new Promise((r) => setTimeout(r, 20));
+        await entered.promise;
         stream.close(constants.NGHTTP2_CANCEL);
         await done;
         assert.equal((await h2request(client, { ':path': '/' })).text, 'ok');
@@ -425,8 +438,10 @@ describe('edge features on HTTP/2', () => {
   test('graceful drain: GOAWAY, the stream under way is answered, the connection closes', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
+    const entered = signal();
     const a = new App();
     a.get('/slow', async (c) => {
+      entered.resolve();
       await gate;
       return c.text('done');
     });
@@ -434,7 +449,7 @@ describe('edge features on HTTP/2', () => {
     const client = h2cClient(server.url);
     const goaway = new Promise<number>((resolve) => client.once('goaway', (code: number) => resolve(code)));
     const slow = h2request(client, { ':path': '/slow' });
-    await new Promise((r) => setTimeout(r, 50));
+    await entered.promise;
     const closed = server.close();
     assert.equal(await goaway, constants.NGHTTP2_NO_ERROR);
     release();
