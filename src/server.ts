@@ -58,6 +58,8 @@ export {
   processDashboardInput,
 } from './server/dashboard/index.ts';
 export { ServerError } from './server/errors.ts';
+export { HTTP2_DEFAULTS, type Http2Options } from './server/h2/options.ts';
+export type { Http2Sessions } from './server/h2/sessions.ts';
 export {
   type EdgeServeOptions,
   type ResolvedServeOptions,

@@ -11,7 +11,10 @@ export interface LoadResult {
   raw: string;
 }
 
-/** Runs h2load over HTTP/1.1, pinned to `core`, and parses its summary. */
+/**
+ * Runs h2load pinned to `core` and parses its summary: over HTTP/1.1, or over HTTP/2 with
+ * `streams` concurrent streams per connection when `http2` is given (TLS by the URL's https).
+ */
 export function h2load(options: {
   url: string;
   requests: number;
@@ -22,12 +25,14 @@ export function h2load(options: {
   dataFile?: string;
   /** A file of URIs, one per line, used round-robin instead of `url`. */
   uriFile?: string;
+  /** HTTP/2 (ALPN h2 on an https URL) with this many streams per connection (h2load -m). */
+  http2?: { streams: number };
 }): Promise<LoadResult> {
   const args = [
     '-c',
     String(options.core),
     'h2load',
-    '--h1',
+    ...(options.http2 === undefined ? ['--h1'] : ['-m', String(options.http2.streams)]),
     '-n',
     String(options.requests),
     '-c',

@@ -42,6 +42,8 @@ export interface Scenario {
   headers?: string[];
   /** A request body: every request is then a POST of it (h2load -d; set its Content-Type in `headers`). */
   body?: string;
+  /** HTTP/2 over TLS (every target listens with TLS and ALPN h2), `streams` per connection (h2load -m). */
+  http2?: { streams: number };
   /** The issue's floors: `of`'s (default: the subject's) CPU per request at most `max` × that of `vs`. */
   floors?: { of?: string; vs: string; max: number }[];
   /** `https`: the servers listen with TLS (h2load negotiates http/1.1 by ALPN). Default http. */
@@ -174,12 +176,18 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
     dataFile = join(mkdtempSync(join(tmpdir(), 'strata-bench-')), 'body');
     writeFileSync(dataFile, scenario.body);
   }
-  const withBody = dataFile === undefined ? {} : { dataFile };
+  const withBody = {
+    ...(dataFile === undefined ? {} : { dataFile }),
+    ...(scenario.http2 === undefined ? {} : { http2: scenario.http2 }),
+  };
+  // HTTP/2 scenarios are served over TLS: the same port, https.
+  const urlOf = (s: ServerProcess): string =>
+    scenario.http2 === undefined ? s.url : s.url.replace(/^http:/, 'https:');
   const samples: Sample[] = [];
   try {
     for (const s of servers) {
       const warm = await loadRun(scenario, {
-        url: s.url,
+        url: urlOf(s),
         ...(uriFiles.has(s.name) ? { uriFile: uriFiles.get(s.name)! } : {}),
         requests: Math.min(requests, 20000),
         connections,
@@ -196,7 +204,7 @@ export async function runScenario(scenario: Scenario, argv: string[]): Promise<v
       for (const s of order) {
         const before = treeCpuUs(s.pid);
         const load = await loadRun(scenario, {
-          url: s.url,
+          url: urlOf(s),
           ...(uriFiles.has(s.name) ? { uriFile: uriFiles.get(s.name)! } : {}),
           requests,
           connections,

@@ -23,6 +23,7 @@ import type { AccessLogOptions, AccessLogRequestIdOptions } from '../server/acce
 import { type AcmeConfig, domainProblem } from '../server/acme/options.ts';
 import { AddressList } from '../server/client-address.ts';
 import type { CompressionOptions, ContentCoding } from '../server/compression/options.ts';
+import type { Http2Options } from '../server/h2/options.ts';
 import type { EdgeRateLimitOptions } from '../server/rate-limit.ts';
 import type { StaticOptions } from '../server/static/static-files.ts';
 import type { CertificateOptions, HstsOptions, TlsOptions } from '../server/tls/options.ts';
@@ -151,6 +152,18 @@ const compressionOptions = obj<CompressionOptions>({
     deflate: int(1, 9),
   }),
   types: listOf(str(mediaRange, 'a media type')),
+});
+
+const http2Options = obj<Http2Options>({
+  h2c: bool,
+  maxConcurrentStreams: int(1),
+  maxHeaderListSize: bytes(1),
+  resetBurst: int(1),
+  resetRate: int(1),
+  maxSettings: int(1),
+  maxSessionMemory: int(1),
+  maxSessionRejectedStreams: int(1),
+  initialWindowSize: int(1, 2_147_483_647),
 });
 
 const accessLogOptions = obj<AccessLogOptions>({
@@ -411,6 +424,7 @@ export const CONFIG_SCHEMA: Rule = obj<StrataConfig>(
     // The rest of ServeOptions.
     logger: oneOf(literal(false), code('a pino logger (or false)', isLogger)),
     compression: oneOf(bool, compressionOptions),
+    http2: oneOf(bool, http2Options),
     static: oneOf(filePath(), staticOptions),
     trustProxy: addresses,
     trustProxyHeader: literal('x-forwarded-for', 'forwarded', 'both'),

@@ -81,6 +81,8 @@ const SERVE_OPTIONS: OptionHelp[] = [
     help: 'shed load: 503 + Retry-After while the event-loop delay is above <ms>',
   },
   { flag: 'compress', help: 'compress responses (zstd, br, gzip, deflate), default options' },
+  { flag: 'http2', help: 'HTTP/2 (over TLS by ALPN), default limits (docs/http2.md)' },
+  { flag: 'h2c', help: 'HTTP/2 in clear text for clients with prior knowledge (implies --http2)' },
   {
     flag: 'access-log [combined|json]',
     help: 'one line per request on stdout (default format: combined)',
@@ -287,6 +289,11 @@ export function parseServeFlags(
   // store starts empty and takes what ACME obtains); HTTP-01 is answered on --redirect-http.
   const tls = tlsOf(parsed.values, options.tls ?? (acme === undefined ? undefined : {}));
   if (tls !== undefined) options.tls = tls;
+  // --http2 / --h2c over the file's `http2`, keeping its limits.
+  if (parsed.values.http2 === true || parsed.values.h2c === true) {
+    const file = typeof options.http2 === 'object' ? options.http2 : {};
+    options.http2 = parsed.values.h2c === true ? { ...file, h2c: true } : { ...file };
+  }
   return {
     module,
     port,
@@ -489,6 +496,8 @@ function serveArgsConfig(args: string[]) {
       admin: { type: 'string' },
       'max-event-loop-delay': { type: 'string' },
       compress: { type: 'boolean' },
+      http2: { type: 'boolean' },
+      h2c: { type: 'boolean' },
       'access-log': { type: 'string' },
       'access-log-file': { type: 'string' },
       redis: { type: 'string' },

@@ -265,7 +265,11 @@ export function toNativeRequest(request: Request): Request {
 }
 
 function buildUrl(req: IncomingMessage, config: NodeGatewayConfig): string {
-  const secure = config.secureOf !== undefined ? config.secureOf(req) : config.secure;
+  // Without a per-request answer, the socket says (a TLS listener's, as `info.secure` reads it).
+  const secure =
+    config.secureOf !== undefined
+      ? config.secureOf(req)
+      : config.secure || (req.socket as { encrypted?: boolean } | null)?.encrypted === true;
   const scheme = secure ? 'https://' : 'http://';
   const target = req.url ?? '/';
   if (target.charCodeAt(0) !== 47 /* / */) {
@@ -315,6 +319,11 @@ export interface ReceivedBody {
   readonly receivedBody?: Buffer | undefined;
 }
 
+/** A request that knows from its framing whether a body follows its head (an HTTP/2 stream's). */
+export interface DeclaredBody {
+  readonly bodyFollows?: boolean | undefined;
+}
+
 /** A web stream of a body already received: one chunk. */
 function receivedStream(body: Buffer, disturb: () => void): ReadableStream<Uint8Array> {
   let sent = false;
@@ -336,6 +345,9 @@ function receivedStream(body: Buffer, disturb: () => void): ReadableStream<Uint8
 
 /** Whether the request carries a body (RFC 9112 §6.3: Content-Length or Transfer-Encoding). */
 export function hasBody(req: IncomingMessage): boolean {
+  // HTTP/2 says so in its framing (no END_STREAM on HEADERS), with or without a Content-Length.
+  const follows = (req as DeclaredBody).bodyFollows;
+  if (follows !== undefined) return follows;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const key = raw[i]!;

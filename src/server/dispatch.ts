@@ -156,8 +156,9 @@ export class Dispatch {
 
   private readonly laneRoute = (req: IncomingMessage, exchange: Exchange): void => {
     const p = this.p;
-    // A refusal is answered by the node path's own code, on a node response.
-    const kind = p.policy.refusal(req, true);
+    // A refusal is answered by the node path's own code, on a node response. The lane's parser
+    // vouches for its heads; an HTTP/2 stream's (h2/exchange.ts) gets the node path's checks.
+    const kind = p.policy.refusal(req, req.httpVersionMajor === 1);
     if (kind !== Refusal.PASS) {
       p.policy.refuse(kind, req, exchange.bridge(p.state.draining));
       return;

@@ -4,6 +4,7 @@ import { isValidHost } from '../gateway/node-request.ts';
 import type { RemoteAddress } from '../gateway/types.ts';
 import type { Logger } from '../observe/logger.ts';
 import { type AddressList, ipBytes } from './client-address.ts';
+import { onHttp2Stream } from './h2/request.ts';
 import type { LoggedResponse } from './logged-response.ts';
 import type { EdgeRateLimiter } from './rate-limit.ts';
 import { declaredBodyLength, sendPlain } from './responses.ts';
@@ -41,8 +42,9 @@ export function headRefusal(
   maxHeaderCount: number,
   headLines: number = req.rawHeaders.length,
 ): number {
-  // RFC 9112 §2.3 / RFC 9110 §15.6.6: only HTTP/1.x is spoken on this connection.
-  if (req.httpVersionMajor !== 1) return 505;
+  // RFC 9112 §2.3 / RFC 9110 §15.6.6: only HTTP/1.x is spoken on an HTTP/1 connection (an
+  // HTTP/2 stream's head is checked here as HTTP/1.1 would carry it: h2/request.ts).
+  if (req.httpVersionMajor !== 1 && !onHttp2Stream(req)) return 505;
   const raw = req.rawHeaders;
   // `headLines`: rawHeaders' length as the client sent it (the access log adds a request id).
   if (maxHeaderCount > 0 && headLines > maxHeaderCount * 2) return 431;

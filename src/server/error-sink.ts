@@ -43,7 +43,8 @@ export function createErrorSink(log: Logger, dev: boolean): ErrorSink {
         // Too late for a status: end the connection without the final chunk, after what was
         // written has been flushed, so the client sees a truncated response (not a reset that
         // could swallow the part it was sent).
-        const socket = res.socket;
+        // On HTTP/2 the stream is reset instead (the connection carries other streams).
+        const socket = req.httpVersionMajor === 1 ? res.socket : null;
         if (socket !== null && !socket.destroyed) socket.destroySoon();
         else res.destroy();
         return;

@@ -10,6 +10,7 @@ import {
   type LoggedResponse,
   type RecordedResponse,
   type ResponseClasses,
+  type ResponseSink,
   responseClasses,
   responseEnd,
 } from './logged-response.ts';
@@ -25,18 +26,21 @@ type RecordedRequest = LoggedRequest;
 export class ExchangeLog {
   /** The response classes for node's server and the lane's bridge. */
   readonly responses: ResponseClasses;
+  /** Where a response class of another transport (HTTP/2's) reports its start and end. */
+  readonly sink: ResponseSink;
   readonly #accessLog: AccessLog | undefined;
   readonly #metrics: Metrics | undefined;
 
   constructor(accessLog: AccessLog | undefined, metrics: Metrics | undefined) {
     this.#accessLog = accessLog;
     this.#metrics = metrics;
-    this.responses = responseClasses({
+    this.sink = {
       header: accessLog?.header,
       assignId: (req) => accessLog?.assignId(req),
       started: () => this.started(),
       ended: (res) => this.#responseEnded(res),
-    });
+    };
+    this.responses = responseClasses(this.sink);
   }
 
   /** The header request ids are sent in (the access log's), or undefined. */

@@ -7,6 +7,7 @@ import type { ProxyOptions } from '../proxy/options.ts';
 import type { AccessLogOptions } from './access-log.ts';
 import type { Http01Answers } from './acme/challenges.ts';
 import type { CompressionOptions } from './compression/options.ts';
+import type { Http2Options } from './h2/options.ts';
 import type { EdgeRateLimitOptions } from './rate-limit.ts';
 import type { StaticOptions } from './static/static-files.ts';
 import type { TlsOptions } from './tls/options.ts';
@@ -166,6 +167,11 @@ export type EdgeServeOptions<W extends WebSocketEndpoint = WebSocketEndpoint> = 
    * to them, asked before static files and the app. Default none. See docs/proxy.md.
    */
   proxy?: ProxyOptions;
+  /**
+   * HTTP/2: `true` for the defaults (`HTTP2_DEFAULTS`), or its limits and `h2c` (prior knowledge
+   * on the plain listener). Over TLS it is chosen by ALPN. Default off. See docs/http2.md.
+   */
+  http2?: boolean | Http2Options;
   /** The WebSocket endpoint (see `WebSocketsOption`); unset: none. */
   websockets?: WebSocketsOption<W>;
   /**

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { installFastResponse } from '../gateway/fast-response.ts';
 import { createNodeHandler, type NodeHandler, resolveApp } from '../gateway/index.ts';
 import type { NodeAdapterOptions } from '../gateway/node.ts';
@@ -30,6 +31,11 @@ import { ServerError } from './errors.ts';
 import { ExchangeLog } from './exchange-log.ts';
 import { FastLane } from './h1/lane.ts';
 import { createLaneHandler } from './h1/lane-handler.ts';
+import { resolveHttp2Options } from './h2/options.ts';
+import { routePriorKnowledge } from './h2/prior-knowledge.ts';
+import { h2ResponseClass } from './h2/response.ts';
+import { Http2Sessions } from './h2/sessions.ts';
+import { dispatchStreams } from './h2/to-dispatch.ts';
 import { nodeAppHandler } from './node-app.ts';
 import { type EdgeServeOptions, type ResolvedServeOptions, resolveServeOptions } from './options.ts';
 import { answerParserErrors } from './parser-errors.ts';
@@ -62,6 +68,11 @@ export interface EdgeServer<W extends WebSocketEndpoint = WebSocketEndpoint> {
   readonly metrics: Metrics | undefined;
   /** The admin listener's URL (`/metrics`, `/healthz`), when `admin` is on. */
   readonly adminUrl: string | undefined;
+  /**
+   * The HTTP/2 sessions, when `http2` is on: `accept(socket)` serves HTTP/2 on a connected socket
+   * (the TLS listener's hook for ALPN `h2`).
+   */
+  readonly http2: Http2Sessions | undefined;
   /** WebSockets and publish/subscribe (fetch-style apps only; undefined for node handlers). */
   readonly realtime: W | undefined;
   /**
@@ -106,7 +117,21 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
   const work = new PendingWork(log);
   const onError = createErrorSink(log, config.dev);
   // HTTPS (src/server/tls/): certificates, SNI, ticket keys, HSTS, the redirect listener.
-  const tls = options.tls === undefined ? undefined : await TlsSetup.prepare(options.tls, log);
+  // With http2 on, ALPN offers h2 and hands such sockets to the HTTP/2 sessions (made below).
+  let acceptH2: ((socket: TLSSocket) => void) | undefined;
+  const tlsOptions =
+    options.tls !== undefined && options.http2 !== undefined && options.http2 !== false
+      ? {
+          ...options.tls,
+          alpn: {
+            h2: (socket: TLSSocket) => {
+              if (acceptH2 !== undefined) acceptH2(socket);
+              else socket.destroy();
+            },
+          },
+        }
+      : options.tls;
+  const tls = tlsOptions === undefined ? undefined : await TlsSetup.prepare(tlsOptions, log);
   const hsts: [string, string][] | undefined =
     tls?.hsts === undefined ? undefined : [['strict-transport-security', tls.hsts]];
 
@@ -237,6 +262,29 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
         onRequest: dispatch.onLaneRequest,
       });
   dispatch.lane = lane;
+  // HTTP/2 (src/server/h2/): streams into the same dispatch; h2c by the connection's first bytes.
+  const http2 = resolveHttp2Options(options.http2, config.maxHeaderSize);
+  const h2 =
+    http2 === undefined
+      ? undefined
+      : new Http2Sessions({
+          http2,
+          maxHeaderCount: config.maxHeaderCount,
+          idleTimeout: config.idleTimeout,
+          requestTimeout: config.requestTimeout,
+          maxRequestsPerSession: config.maxRequestsPerSocket,
+          log,
+          onStream: dispatchStreams(
+            dispatch,
+            h2ResponseClass(exchangeLog?.sink),
+            h2ResponseClass(exchangeLog?.sink, false),
+            // Proxied streams take node's compatibility path (the proxy's lane writer is HTTP/1.1).
+            fastLane && edgeProxy === undefined,
+            hsts,
+          ),
+        });
+  acceptH2 = h2?.accept;
+  if (h2 !== undefined && http2!.h2c) routePriorKnowledge(server, h2.accept, config.headersTimeout);
   tls?.attach(server as HttpsServer);
   const appUpgrade =
     websockets !== undefined && app !== undefined
@@ -261,7 +309,11 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     trusted,
     log,
     drainGrace: config.drainGrace,
-    busyElsewhere: lane === undefined ? undefined : (socket) => lane.busy(socket),
+    // The lane's connections with a response under way; HTTP/2's, which drain by GOAWAY.
+    busyElsewhere:
+      lane === undefined && h2 === undefined
+        ? undefined
+        : (socket) => lane?.busy(socket) === true || h2?.has(socket) === true,
   });
   guard.attach(server);
   answerParserErrors(server, log, exchangeLog, hsts);
@@ -347,6 +399,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
       state,
       guard,
       lane,
+      h2,
       websockets,
       work,
       app,
@@ -372,6 +425,7 @@ export async function serve<W extends WebSocketEndpoint = WebSocketEndpoint>(
     node: server,
     metrics,
     adminUrl: admin?.url,
+    http2: h2,
     realtime: websockets,
     certificates: tls?.certificates,
     redirectUrl: redirect?.url,

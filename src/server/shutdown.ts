@@ -7,6 +7,7 @@ import type { AccessLog } from './access-log.ts';
 import type { AdminServer } from './admin.ts';
 import type { ConnectionGuard } from './connection-guard.ts';
 import type { FastLane } from './h1/lane.ts';
+import type { Http2Sessions } from './h2/sessions.ts';
 import type { ServerState } from './server-state.ts';
 
 const keepIdleConnections = (): void => {};
@@ -54,6 +55,8 @@ export interface ShutdownParts {
   state: ServerState;
   guard: ConnectionGuard;
   lane: FastLane | undefined;
+  /** HTTP/2 sessions: GOAWAY at the drain's start, destroyed at its deadline. */
+  h2: Http2Sessions | undefined;
   websockets: WebSocketEndpoint | undefined;
   work: PendingWork;
   app: App | undefined;
@@ -86,10 +89,12 @@ export async function shutdown(p: ShutdownParts): Promise<void> {
   const websocketsClosed = p.websockets?.close();
   delete (server as { closeIdleConnections?: unknown }).closeIdleConnections;
   guard.startDrain();
+  p.h2?.drain();
   const deadline = setTimeout(() => {
     log.warn({ timeout: p.shutdownTimeout }, 'shutdown timeout: closing the remaining connections');
     server.closeAllConnections();
     lane?.destroyAll();
+    p.h2?.destroyAll();
     // node no longer tracks a socket that left HTTP (an upgrade the app is still deciding, or
     // one queued behind a response that never ends): every one still open goes too.
     guard.destroyAll();

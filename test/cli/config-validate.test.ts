@@ -10,7 +10,7 @@ import { createLogger } from '../../src/observe/index.ts';
 import { SUPERVISOR_DEFAULTS } from '../../src/parallel/index.ts';
 import { REALTIME_DEFAULTS } from '../../src/realtime/options.ts';
 import type { AccessLogOptions } from '../../src/server/access-log.ts';
-import { SERVER_DEFAULTS, type StaticOptions } from '../../src/server.ts';
+import { HTTP2_DEFAULTS, SERVER_DEFAULTS, type StaticOptions } from '../../src/server.ts';
 import { ROOT } from '../fixtures/cli.ts';
 import { fuzz, PRINTABLE, type Rng } from '../fixtures/fuzz.ts';
 
@@ -551,6 +551,7 @@ test('docs/config.md documents every key of the schema, and only those', () => {
     ['', SERVER_DEFAULTS],
     ['websocket.', REALTIME_DEFAULTS],
     ['workers.', SUPERVISOR_DEFAULTS],
+    ['http2.', HTTP2_DEFAULTS],
   ];
   for (const [prefix, table] of tables) {
     for (const [key, value] of Object.entries(table))

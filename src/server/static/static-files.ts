@@ -10,6 +10,7 @@ import { type ByteRange, parseRange } from '../../gateway/http/range.ts';
 import { resolveStaticPath } from '../../gateway/http/static-path.ts';
 import { pathOf, rawHeader, rawHeaderList, searchOf } from '../../gateway/http.ts';
 import type { ExchangeRequest, KnownResponse } from '../exchange.ts';
+import { respondWithFile } from '../h2/response.ts';
 import { bodyMayBypassWrite } from '../logged-response.ts';
 import { canSendfile, SendfileTransfer, sendfileAvailable } from './sendfile.ts';
 
@@ -170,6 +171,8 @@ export class StaticFiles {
   #revalidateMs: number;
   #chunkSize: number;
   #sendfile: boolean;
+  /** HTTP/2 file bodies from the descriptor (`sendfile: false` turns it off too). */
+  #fileDescriptors: boolean;
   // Entries by resolved file path, least recently used first (a Map keeps insertion order).
   #cache = new Map<string, Entry>();
   // The fast path: request paths (as sent, short, a few per file) to their entry.
@@ -203,6 +206,7 @@ export class StaticFiles {
     this.#revalidateMs = options.revalidateMs ?? 1000;
     this.#chunkSize = options.streamChunkSize ?? 262_144;
     this.#sendfile = (options.sendfile ?? true) && sendfileAvailable;
+    this.#fileDescriptors = options.sendfile ?? true;
     this.#realRoot = realpath(this.#root).catch(() => this.#root);
   }
 
@@ -744,6 +748,8 @@ export class StaticFiles {
         closeSync(fd);
         return;
       }
+      // HTTP/2: from the descriptor, read and framed by node (h2/response.ts), when allowed.
+      if (this.#fileDescriptors && respondWithFile(res, fd, status, headers, start, end - start + 1)) return;
       res.writeHead(status, headers);
       // A response whose write or end someone wrapped (compression) streams, so that the wrapper
       // sees the bytes; the access log's response counts what sendfile sent (countBodyBytes).
