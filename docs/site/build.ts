@@ -86,6 +86,9 @@ const ORDER: { group: string; sources: string[] }[] = [
     sources: [
       'docs/app.md',
       'docs/server.md',
+      'docs/tls.md',
+      'docs/http2.md',
+      'docs/acme.md',
       'docs/config.md',
       'docs/cli.md',
       'docs/gateway.md',
