@@ -1,5 +1,9 @@
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import type { BodyEncoder } from '../gateway/body-encoder.ts';
+import { FastHeaders } from '../gateway/fast-headers.ts';
+import type { FastParts } from '../gateway/fast-response.ts';
+import { isBodilessResponse } from '../gateway/http.ts';
 import type { ServeInfo } from '../gateway/types.ts';
 
 /**
@@ -23,6 +27,94 @@ import type { ServeInfo } from '../gateway/types.ts';
 
 /** A header record as node's `OutgoingHttpHeaders`: lowercase names, a value, a list, or a number. */
 export type HeadRecord = Record<string, string | string[] | number | undefined>;
+
+/**
+ * A known body made ready to write, by `prepareKnownBody`: the headers (after the server's
+ * compression), the body and its length, and whether a Content-Length goes out.
+ */
+export interface PreparedBody {
+  record: HeadRecord | undefined;
+  body: string | Uint8Array | null;
+  length: number;
+  sendLength: boolean;
+  /** No body goes out (HEAD, 204, 304). */
+  bodyless: boolean;
+}
+
+// One per process, refilled by each call: the writers read it at once, synchronously, so a
+// known response costs no object for this step.
+const PREPARED: PreparedBody = {
+  record: undefined,
+  body: null,
+  length: 0,
+  sendLength: true,
+  bodyless: false,
+};
+
+/**
+ * The part of writing a known body that every transport shares (the lane's and HTTP/2's
+ * `writeKnown`): the body's length, the headers as a record, the bodiless rules (RFC 9110
+ * §9.3.2, §15.3.5, §15.4.5: no body for HEAD, 204 and 304), and the server's compression of a
+ * body small enough to compress on the loop. Undefined when the response needs node's path (a
+ * stream or file body, a Headers object, a body the encoder may compress off the loop). The
+ * result is shared: read it before the next call.
+ */
+export function prepareKnownBody(
+  parts: FastParts,
+  req: { readonly method: string },
+  encoder: BodyEncoder | undefined,
+): PreparedBody | undefined {
+  const status = parts.status;
+  let body = parts.body;
+  let length: number;
+  if (typeof body === 'string') length = Buffer.byteLength(body);
+  else if (body === null) length = 0;
+  else if (body instanceof Uint8Array) length = body.byteLength;
+  else return undefined;
+  const headers = parts.headers;
+  let record: HeadRecord | undefined;
+  if (headers instanceof FastHeaders) record = FastHeaders.record(headers);
+  else if (headers !== undefined) return undefined;
+  const method = req.method;
+  const bodyless = isBodilessResponse(method, status);
+  let sendLength = status !== 204 && status !== 304;
+  if (encoder !== undefined && body !== null && (!bodyless || method === 'HEAD')) {
+    // A body the encoder may compress off the event loop: node's path waits for it.
+    if (!bodyless && length > (encoder.syncLimit ?? length)) return undefined;
+    // The server's compression edits a copy of the headers (a FastHeaders record may be shared
+    // by several responses), exactly as on the node path; its edits (Vary) stand even when it
+    // leaves the body as it is.
+    const copy: OutgoingHttpHeaders =
+      record !== undefined
+        ? { ...record }
+        : parts.contentType !== undefined
+          ? { 'content-type': parts.contentType }
+          : {};
+    // The encoder reads the request's method and Accept-Encoding, which an exchange's request has.
+    const request = req as unknown as IncomingMessage;
+    if (bodyless) {
+      // HEAD: the headers of the GET (RFC 9110 §9.3.2), without its Content-Length where a
+      // coding is named (the encoder deletes the one it is given).
+      copy['content-length'] = length;
+      encoder.encodeHead?.(request, status, copy, length, false);
+      if (copy['content-length'] === undefined) sendLength = false;
+    } else {
+      // Never a promise at this length (BodyEncoder.syncLimit).
+      const out = encoder.encodeKnown(request, status, copy, body) as string | Uint8Array;
+      if (out !== body) {
+        body = out;
+        length = typeof out === 'string' ? Buffer.byteLength(out) : out.byteLength;
+      }
+    }
+    record = copy;
+  }
+  PREPARED.record = record;
+  PREPARED.body = body;
+  PREPARED.length = length;
+  PREPARED.sendLength = sendLength;
+  PREPARED.bodyless = bodyless;
+  return PREPARED;
+}
 
 /** The request head of an exchange, named as node's `IncomingMessage` names it. */
 export interface ExchangeRequest {

@@ -1,8 +1,7 @@
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, Server } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
 import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { BodyEncoder } from '../../gateway/body-encoder.ts';
-import { FastHeaders } from '../../gateway/fast-headers.ts';
 import type { FastParts } from '../../gateway/fast-response.ts';
 import { isBodilessResponse } from '../../gateway/http.ts';
 import type { ServeInfo } from '../../gateway/types.ts';
@@ -11,6 +10,7 @@ import {
   type ExchangeEnd,
   type HeadRecord,
   type KnownResponse,
+  prepareKnownBody,
   serializeHead,
 } from '../exchange.ts';
 import { responseEnd } from '../logged-response.ts';
@@ -677,49 +677,18 @@ export class Exchange implements ExchangeContract {
   writeKnown(parts: FastParts, closing: boolean, encoder?: BodyEncoder): boolean {
     const status = parts.status;
     if (status < 200 || status > 999) return false;
-    let body = parts.body;
-    let length: number;
-    if (typeof body === 'string') length = Buffer.byteLength(body);
-    else if (body === null) length = 0;
-    else if (body instanceof Uint8Array) length = body.byteLength;
-    else return false;
-    const headers = parts.headers;
-    let record: HeadRecord | undefined;
-    if (headers instanceof FastHeaders) record = FastHeaders.record(headers);
-    else if (headers !== undefined) return false;
-    // RFC 9110 §9.3.2, §15.3.5, §15.4.5: no body for HEAD, 204 and 304.
-    const bodyless = isBodilessResponse(this.req.method, status);
-    let sendLength = status !== 204 && status !== 304;
-    if (encoder !== undefined && body !== null && (!bodyless || this.req.method === 'HEAD')) {
-      // A body the encoder may compress off the event loop: node's path waits for it.
-      if (!bodyless && length > (encoder.syncLimit ?? length)) return false;
-      // The server's compression edits a copy of the headers (a FastHeaders record may be shared
-      // by several responses), exactly as on the node path; its edits (Vary) stand even when it
-      // leaves the body as it is.
-      const copy: OutgoingHttpHeaders =
-        record !== undefined
-          ? { ...record }
-          : parts.contentType !== undefined
-            ? { 'content-type': parts.contentType }
-            : {};
-      const req = this.req as unknown as IncomingMessage;
-      if (bodyless) {
-        // HEAD: the headers of the GET (RFC 9110 §9.3.2), without its Content-Length where a
-        // coding is named (the encoder deletes the one it is given).
-        copy['content-length'] = length;
-        encoder.encodeHead?.(req, status, copy, length, false);
-        if (copy['content-length'] === undefined) sendLength = false;
-      } else {
-        // Never a promise at this length (BodyEncoder.syncLimit).
-        const out = encoder.encodeKnown(req, status, copy, body) as string | Uint8Array;
-        if (out !== body) {
-          body = out;
-          length = typeof out === 'string' ? Buffer.byteLength(out) : out.byteLength;
-        }
-      }
-      record = copy;
-    }
-    return this.#send(status, parts.statusText, record, parts.contentType, body, length, sendLength, closing);
+    const ready = prepareKnownBody(parts, this.req, encoder);
+    if (ready === undefined) return false;
+    return this.#send(
+      status,
+      parts.statusText,
+      ready.record,
+      parts.contentType,
+      ready.body,
+      ready.length,
+      ready.sendLength,
+      closing,
+    );
   }
 
   /**

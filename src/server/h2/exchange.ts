@@ -1,11 +1,10 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerResponse, ServerHttp2Stream } from 'node:http2';
 import type { BodyEncoder } from '../../gateway/body-encoder.ts';
-import { FastHeaders } from '../../gateway/fast-headers.ts';
 import type { FastParts } from '../../gateway/fast-response.ts';
 import { isBodilessResponse } from '../../gateway/http.ts';
 import type { ServeInfo } from '../../gateway/types.ts';
-import type { ExchangeEnd, KnownResponse } from '../exchange.ts';
+import { type ExchangeEnd, type KnownResponse, prepareKnownBody } from '../exchange.ts';
 import type { H2Request } from './request.ts';
 import { asServerResponse, type H2ResponseClass } from './response.ts';
 
@@ -112,44 +111,9 @@ export class H2Exchange {
   writeKnown(parts: FastParts, _closing: boolean, encoder?: BodyEncoder): boolean {
     const status = parts.status;
     if (status < 200 || status > 599) return false;
-    let body = parts.body;
-    let length: number;
-    if (typeof body === 'string') length = Buffer.byteLength(body);
-    else if (body === null) length = 0;
-    else if (body instanceof Uint8Array) length = body.byteLength;
-    else return false;
-    const headers = parts.headers;
-    let record: Record<string, string | string[] | number | undefined> | undefined;
-    if (headers instanceof FastHeaders) record = FastHeaders.record(headers);
-    else if (headers !== undefined) return false;
-    // RFC 9110 §9.3.2, §15.3.5, §15.4.5: no body for HEAD, 204 and 304.
-    const method = this.req.method;
-    const bodyless = isBodilessResponse(method, status);
-    let sendLength = status !== 204 && status !== 304;
-    if (encoder !== undefined && body !== null && (!bodyless || method === 'HEAD')) {
-      // As on the HTTP/1.1 lane (h1/lane.ts): a body compressed off the loop takes node's path;
-      // the encoder edits a copy of the headers.
-      if (!bodyless && length > (encoder.syncLimit ?? length)) return false;
-      const copy: OutgoingHttpHeaders =
-        record !== undefined
-          ? { ...record }
-          : parts.contentType !== undefined
-            ? { 'content-type': parts.contentType }
-            : {};
-      const req = this.req as unknown as IncomingMessage;
-      if (bodyless) {
-        copy['content-length'] = length;
-        encoder.encodeHead?.(req, status, copy, length, false);
-        if (copy['content-length'] === undefined) sendLength = false;
-      } else {
-        const out = encoder.encodeKnown(req, status, copy, body) as string | Uint8Array;
-        if (out !== body) {
-          body = out;
-          length = typeof out === 'string' ? Buffer.byteLength(out) : out.byteLength;
-        }
-      }
-      record = copy;
-    }
+    const ready = prepareKnownBody(parts, this.req, encoder);
+    if (ready === undefined) return false;
+    const { record, body, length, sendLength, bodyless } = ready;
     const out: OutgoingHttpHeaders = { ':status': status };
     const extra = this.#extraName;
     if (record === undefined) {
@@ -207,8 +171,8 @@ export class H2Exchange {
   }
 
   /**
-   * node's compatibility response on this stream, for what `writeKnown` does not write. With the
-   * access log on, it logs itself (as the HTTP/1.1 lane's bridged responses do).
+   * node's compatibility response on this stream, for what `writeKnown` does not write. It only
+   * counts its body bytes: the exchange reports the end (`onEnd`), bridged or not.
    */
   bridge(_closing: boolean): ServerResponse {
     const res = new this.#Response(this.req as unknown as IncomingMessage, this.stream);
