@@ -54,7 +54,11 @@ export class WorkerProcess {
         cluster.setupPrimary({ exec: options.exec, args: options.args, execArgv: options.execArgv });
         clusterExec = options.exec;
       }
-      this.child = cluster.fork(env).process;
+      const worker = cluster.fork(env);
+      // node's cluster Worker re-emits its process's 'error' (an EPIPE when a drain message
+      // meets a channel that is closing): unheard, it ends the supervisor. 'exit' deals with it.
+      worker.on('error', () => {});
+      this.child = worker.process;
     } else {
       this.child = fork(options.exec, options.args, {
         env,
